@@ -1,0 +1,103 @@
+"""The embedded wire server: mongoeco's proxy with our corrections in front of its executor.
+
+mongoeco parses each wire message into a command document and hands it to an executor. We
+swap in ``CorrectingExecutor``, which gives every correction one of three places to act:
+
+- ``rewrites.rewrite_command``: the command document before mongoeco sees it (for example a
+  pipeline stage the engine gets wrong, replaced by an equivalent it gets right);
+- ``commands.OWN_COMMANDS``: commands the engine lacks, answered by us in full;
+- ``errors.correct_error``: errors the engine raises, turned into what MongoDB sends.
+
+Each correction cites MongoDB's documented behaviour in its test (``tests/embedded``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from mongoeco.engines.sqlite import SQLiteEngine
+from mongoeco.wire import AsyncMongoEcoProxyServer
+from mongoeco.wire.executor import WireCommandExecutor
+
+from . import commands, errors, rewrites
+
+logger = logging.getLogger("django_mongo_backend.embedded")
+
+#: The SQLite file inside a server's data directory.
+DATA_FILE = "mongo.sqlite3"
+
+
+@dataclass(frozen=True, slots=True)
+class OwnCommandContext:
+    """A request that one of our own command handlers answers (mongoeco never sees it)."""
+
+    db_name: str
+    command_name: str
+    command_document: dict[str, Any]
+    raw_body: dict[str, Any]
+    connection: Any
+
+
+class CorrectingExecutor(WireCommandExecutor):
+    """mongoeco's executor, with the engine's gaps and deviations corrected around it."""
+
+    def __init__(self, client, cursor_store, session_store, surface=None, auth=None, *, server):
+        super().__init__(client, cursor_store, session_store, surface=surface, auth=auth)
+        self.server = server
+
+    def _build_request_context(self, body, *, connection, db_name=None, on_normalized=None):
+        body = rewrites.rewrite_command(body)
+        command_name = next(iter(body), None)
+        if command_name in commands.OWN_COMMANDS:
+            if on_normalized is not None:
+                on_normalized(command_name, body)
+            command_document = {
+                key: value for key, value in body.items() if not key.startswith("$")
+            }
+            return OwnCommandContext(
+                db_name=db_name or body.get("$db"),
+                command_name=command_name,
+                command_document=command_document,
+                raw_body=body,
+                connection=connection,
+            )
+        return super()._build_request_context(
+            body, connection=connection, db_name=db_name, on_normalized=on_normalized
+        )
+
+    async def execute_prepared(self, context):
+        try:
+            if isinstance(context, OwnCommandContext):
+                self._auth.require_authenticated(context.connection, context.command_name)
+                handler = commands.OWN_COMMANDS[context.command_name]
+                return await handler(self, context)
+            return await super().execute_prepared(context)
+        except Exception as error:
+            corrected = errors.correct_error(error, context)
+            if corrected is error:
+                raise
+            raise corrected from error
+
+
+class EmbeddedServer(AsyncMongoEcoProxyServer):
+    """A wire server over one data directory's SQLite engine, with our corrections."""
+
+    def __init__(self, dbpath, *, host="127.0.0.1", port=0, auth_users=()):
+        engine = SQLiteEngine(str(dbpath / DATA_FILE) if dbpath is not None else ":memory:")
+        super().__init__(engine=engine, host=host, port=port, auth_users=auth_users)
+        self.dbpath = dbpath
+        self._executor = CorrectingExecutor(
+            self._client,
+            self._cursor_store,
+            self._session_store,
+            surface=self._surface,
+            auth=self._auth,
+            server=self,
+        )
+
+    @property
+    def client(self):
+        """mongoeco's async API client over the engine (what our own commands run against)."""
+        return self._client

@@ -1,0 +1,40 @@
+"""nox sessions. ``./dev.sh test`` runs the default ones: tests for each Django, then lint."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+
+PYTHON = "3.13"
+DJANGO_VERSIONS = {
+    "5.2": "django>=5.2,<5.3",
+    "6.1": "django>=6.1,<6.2",
+}
+TEST_REQUIREMENTS = ["pytest>=8", "pytest-django>=4.9", "pytest-timeout"]
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("django", list(DJANGO_VERSIONS))
+def tests(session, django):
+    """The pytest suite against the embedded server (and real MongoDB if MONGODB_URI is set)."""
+    session.install("-e", ".[embedded]", DJANGO_VERSIONS[django], *TEST_REQUIREMENTS)
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session):
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def bench(session):
+    """Benchmarks (not tests): they print ratios and timings."""
+    session.install("-e", ".[embedded]", DJANGO_VERSIONS["6.1"])
+    scripts = session.posargs or ["bench/embedded_server.py"]
+    for script in scripts:
+        session.run("python", script)
