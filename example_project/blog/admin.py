@@ -1,0 +1,37 @@
+from django.contrib import admin
+
+from .models import Author, Comment, Post, Tag
+
+
+class CommentInline(admin.TabularInline):
+    model = Comment
+    extra = 1
+    fields = ["author_name", "body", "created_at"]
+
+
+@admin.register(Post)
+class PostAdmin(admin.ModelAdmin):
+    list_display = ["title", "author", "status", "published_at", "price"]
+    list_filter = ["status", "author", "tags"]
+    list_select_related = ["author"]
+    search_fields = ["title", "body", "author__name"]
+    date_hierarchy = "published_at"
+    prepopulated_fields = {"slug": ["title"]}
+    inlines = [CommentInline]
+    fieldsets = [
+        (None, {"fields": ["title", "slug", "author", "status", "published_at"]}),
+        ("Content", {"fields": ["body", "tags"]}),
+        ("Extras", {"fields": ["price", "metadata"], "classes": ["collapse"]}),
+    ]
+
+
+@admin.register(Author)
+class AuthorAdmin(admin.ModelAdmin):
+    list_display = ["name", "email"]
+    search_fields = ["name", "email"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]
