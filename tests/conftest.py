@@ -47,3 +47,12 @@ def mongo_db(mongo_client, request):
     mongo_client.drop_database(name)
     yield mongo_client[name]
     mongo_client.drop_database(name)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Stop the embedded server the Django settings started for this run, if any."""
+    dbpath = os.environ.get("DJANGO_MONGO_TEST_DBPATH")
+    if dbpath and not os.environ.get("MONGODB_URI") and os.path.isdir(dbpath):
+        from django_mongo_backend.embedded import launcher
+
+        launcher.stop_server(dbpath)

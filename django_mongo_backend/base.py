@@ -1,0 +1,399 @@
+"""DatabaseWrapper: settings, the MongoClient, sessions and transactions, command execution.
+
+Settings (all Djongo-compatible, plus Django's usual keys):
+
+- ``NAME``: the MongoDB database (required).
+- ``CLIENT``: keyword arguments passed straight to ``pymongo.MongoClient`` (host, port,
+  username, password, authSource, authMechanism, tls, ...). ``host`` may be
+  ``embedded://DIR`` for the embedded server.
+- ``HOST`` (a host name or a ``mongodb://`` / ``mongodb+srv://`` URI, or ``embedded://DIR``),
+  ``PORT``, ``USER``, ``PASSWORD``, ``OPTIONS``: used where ``CLIENT`` does not say otherwise.
+- ``ENFORCE_SCHEMA`` (default True): ``$jsonSchema`` validators, and missing fields are errors.
+- ``LOGGING``: a ``logging.config.dictConfig`` dict, applied once per process; the commands the
+  backend runs are logged at DEBUG on the ``django_mongo_backend`` logger.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import threading
+import time
+from types import SimpleNamespace
+
+import pymongo
+from django.core.exceptions import ImproperlyConfigured
+from django.db import utils as django_errors
+from django.db.backends.base.base import BaseDatabaseWrapper
+from pymongo import errors as mongo_errors
+
+from . import errors
+from .client import DatabaseClient
+from .creation import DatabaseCreation
+from .features import DatabaseFeatures
+from .introspection import DatabaseIntrospection
+from .operations import DatabaseOperations
+from .schema import DatabaseSchemaEditor
+
+logger = logging.getLogger("django_mongo_backend")
+
+#: What pymongo raises that we turn into Django's database errors.
+MONGO_ERRORS = (mongo_errors.PyMongoError, OverflowError)
+
+#: Django's wrapper maps ``Database.<Name>`` exceptions onto Django's own; our commands already
+#: raise Django's classes, so the "driver module" simply exposes them.
+Database = SimpleNamespace(
+    **{
+        name: getattr(django_errors, name)
+        for name in (
+            "Error",
+            "InterfaceError",
+            "DatabaseError",
+            "DataError",
+            "OperationalError",
+            "IntegrityError",
+            "InternalError",
+            "ProgrammingError",
+            "NotSupportedError",
+        )
+    },
+    Binary=bytes,  # BinaryField adapts values with Database.Binary; pymongo stores bytes as-is
+)
+
+_clients = {}
+_clients_lock = threading.Lock()
+_configured_logging = set()
+
+
+def shared_client(kwargs):
+    """One MongoClient per distinct configuration and process.
+
+    A MongoClient is a connection pool with monitor threads; Django opens a "connection" per
+    thread and closes it after every request, so each of those gets a handle on a shared pool.
+    """
+    key = repr(sorted(kwargs.items()))
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = pymongo.MongoClient(**kwargs)
+        return client
+
+
+def configure_logging(config):
+    key = repr(config)
+    if not config or key in _configured_logging:
+        return
+    config = dict(config)
+    config.setdefault("version", 1)
+    config.setdefault("disable_existing_loggers", False)
+    logging.config.dictConfig(config)
+    _configured_logging.add(key)
+
+
+class MongoCursor:
+    """What ``connection.cursor()`` returns: it runs ``MongoCommand`` objects, never SQL.
+
+    Django hands some backend-made statements back through a cursor (``loaddata`` runs
+    ``ops.sequence_reset_sql()`` that way); those are our commands.
+    """
+
+    def __init__(self, wrapper):
+        self.wrapper = wrapper
+
+    def execute(self, sql, params=None):
+        if hasattr(sql, "run"):
+            return self.wrapper.execute_command(sql)
+        raise django_errors.NotSupportedError(
+            f"MongoDB does not run SQL; this code path tried to execute: {str(sql)[:200]!r}. "
+            "Use the ORM, or Model.objects.mongo_aggregate() for raw pipelines."
+        )
+
+    executemany = execute
+
+    def close(self):
+        pass
+
+    def fetchone(self):
+        return None
+
+    def fetchmany(self, size=None):
+        return []
+
+    def fetchall(self):
+        return []
+
+    rowcount = -1
+    lastrowid = None
+    description = None
+
+
+class MongoConnection:
+    """The "DB-API connection" Django keeps per thread: a database handle and a session."""
+
+    def __init__(self, client, database_name):
+        self.client = client
+        self.database = client[database_name]
+        self.session = None
+
+    def transaction_session(self):
+        if self.session is None:
+            self.session = self.client.start_session(causal_consistency=True)
+        if not self.session.in_transaction:
+            self.session.start_transaction()
+        return self.session
+
+    def commit(self):
+        if self.session is not None and self.session.in_transaction:
+            self.session.commit_transaction()
+
+    def rollback(self):
+        if self.session is not None and self.session.in_transaction:
+            self.session.abort_transaction()
+
+    def close(self):
+        if self.session is not None:
+            try:
+                self.rollback()
+            finally:
+                self.session.end_session()
+                self.session = None
+
+
+class DatabaseWrapper(BaseDatabaseWrapper):
+    vendor = "mongodb"
+    display_name = "MongoDB"
+
+    # Field types as the BSON types they are stored as ($jsonSchema "bsonType" names).
+    data_types = {
+        "AutoField": "int",
+        "BigAutoField": "long",
+        "BinaryField": "binData",
+        "BooleanField": "bool",
+        "CharField": "string",
+        "DateField": "date",
+        "DateTimeField": "date",
+        "DecimalField": "decimal",
+        "DurationField": "long",
+        "FileField": "string",
+        "FilePathField": "string",
+        "FloatField": "double",
+        "GenericIPAddressField": "string",
+        "IntegerField": "int",
+        "BigIntegerField": "long",
+        "JSONField": "object",
+        "OneToOneField": "int",
+        "PositiveBigIntegerField": "long",
+        "PositiveIntegerField": "int",
+        "PositiveSmallIntegerField": "int",
+        "SlugField": "string",
+        "SmallAutoField": "int",
+        "SmallIntegerField": "int",
+        "TextField": "string",
+        "TimeField": "string",
+        "UUIDField": "binData",
+    }
+    # Lookups are compiled by compiler/lookups.py; Django only checks membership here.
+    operators = dict.fromkeys(
+        (
+            "exact",
+            "iexact",
+            "contains",
+            "icontains",
+            "regex",
+            "iregex",
+            "gt",
+            "gte",
+            "lt",
+            "lte",
+            "startswith",
+            "endswith",
+            "istartswith",
+            "iendswith",
+        ),
+        "",
+    )
+    pattern_esc = ""
+    pattern_ops = {}
+
+    Database = Database
+    SchemaEditorClass = DatabaseSchemaEditor
+    client_class = DatabaseClient
+    creation_class = DatabaseCreation
+    features_class = DatabaseFeatures
+    introspection_class = DatabaseIntrospection
+    ops_class = DatabaseOperations
+
+    def __init__(self, settings_dict, alias="default"):
+        super().__init__(settings_dict, alias)
+        configure_logging(settings_dict.get("LOGGING"))
+
+    # -- settings -------------------------------------------------------------------------
+
+    @property
+    def enforce_schema(self):
+        return bool(self.settings_dict.get("ENFORCE_SCHEMA", True))
+
+    def get_connection_params(self):
+        settings = self.settings_dict
+        if not settings.get("NAME"):
+            raise ImproperlyConfigured(
+                f"settings.DATABASES[{self.alias!r}] is improperly configured: set NAME to "
+                "the name of the MongoDB database."
+            )
+        client = settings.get("CLIENT") or {}
+        if not isinstance(client, dict):
+            raise ImproperlyConfigured(
+                f"settings.DATABASES[{self.alias!r}]['CLIENT'] must be a dict of "
+                f"pymongo.MongoClient keyword arguments, not {type(client).__name__}."
+            )
+        kwargs = {}
+        fallbacks = {
+            "host": settings.get("HOST"),
+            "port": settings.get("PORT"),
+            "username": settings.get("USER"),
+            "password": settings.get("PASSWORD"),
+        }
+        kwargs.update({key: value for key, value in fallbacks.items() if value})
+        if "port" in kwargs:
+            kwargs["port"] = int(kwargs["port"])
+        kwargs.update(settings.get("OPTIONS") or {})
+        kwargs.update(client)
+        kwargs.setdefault("uuidRepresentation", "standard")
+        kwargs.setdefault("appname", "django_mongo_backend")
+        host = kwargs.get("host")
+        if isinstance(host, str) and host.startswith("embedded://"):
+            from .embedded.launcher import embedded_uri
+
+            kwargs["host"] = embedded_uri(host)
+            kwargs.pop("port", None)
+        return {"client": kwargs, "name": settings["NAME"]}
+
+    def get_new_connection(self, conn_params):
+        try:
+            client = shared_client(conn_params["client"])
+        except mongo_errors.ConfigurationError as error:
+            raise ImproperlyConfigured(
+                f"settings.DATABASES[{self.alias!r}]: MongoDB client options are invalid: {error}"
+            ) from error
+        except TypeError as error:
+            raise ImproperlyConfigured(
+                f"settings.DATABASES[{self.alias!r}]['CLIENT']: {error}"
+            ) from error
+        return MongoConnection(client, conn_params["name"])
+
+    def init_connection_state(self):
+        pass
+
+    def create_cursor(self, name=None):
+        return MongoCursor(self)
+
+    def get_database_version(self):
+        return tuple(self.server_info.get("versionArray", (0, 0, 0))[:3])
+
+    @property
+    def server_info(self):
+        """``buildInfo`` of the connected server, fetched once per process and client."""
+        self.ensure_connection()
+        client = self.connection.client
+        info = getattr(client, "_django_mongo_build_info", None)
+        if info is None:
+            try:
+                info = client.admin.command("buildInfo")
+            except MONGO_ERRORS as error:
+                raise errors.translate(error, address=self._address()) from error
+            client._django_mongo_build_info = info
+        return info
+
+    def _address(self):
+        try:
+            address = self.connection.client.address if self.connection else None
+        except mongo_errors.PyMongoError:
+            address = None
+        if address:
+            return f"{address[0]}:{address[1]}"
+        hosts = self.settings_dict.get("HOST") or (self.settings_dict.get("CLIENT") or {}).get(
+            "host"
+        )
+        return str(hosts or "localhost:27017")
+
+    # -- transactions ---------------------------------------------------------------------
+
+    def _set_autocommit(self, autocommit):
+        # A transaction starts lazily with the first command run outside autocommit, so an
+        # atomic() block that runs nothing costs no round trip.
+        if autocommit:
+            self.connection.commit()
+
+    def _commit(self):
+        if self.connection is not None:
+            self._run_transaction_step(self.connection.commit)
+
+    def _rollback(self):
+        if self.connection is not None:
+            self._run_transaction_step(self.connection.rollback)
+
+    def _run_transaction_step(self, step):
+        try:
+            step()
+        except MONGO_ERRORS as error:
+            raise errors.translate(error, address=self._address()) from error
+
+    def _close(self):
+        if self.connection is not None:
+            self.connection.close()
+
+    def is_usable(self):
+        try:
+            self.connection.client.admin.command("ping")
+        except mongo_errors.PyMongoError:
+            return False
+        return True
+
+    def _session(self):
+        """The session to pass with a command: the open transaction's, or None."""
+        if self.get_autocommit() or not self.features.supports_transactions:
+            return None
+        return self.connection.transaction_session()
+
+    # -- running commands -----------------------------------------------------------------
+
+    def execute_command(self, command, *, transactional=True):
+        """Run a ``MongoCommand``: in the open transaction, recorded, errors translated.
+
+        ``transactional=False`` runs it outside any transaction (sequence reservations: like
+        SQL sequences they must not roll back or conflict between transactions).
+        """
+        self.ensure_connection()
+        self.validate_no_broken_transaction()
+        session = self._session() if transactional else None
+        logged = self.queries_logged
+        started = time.monotonic() if logged else 0.0
+        try:
+            return command.run(self.connection.database, session)
+        except MONGO_ERRORS as error:
+            raise errors.translate(error, address=self._address()) from error
+        finally:
+            if logged:
+                duration = time.monotonic() - started
+                self.queries_log.append({"sql": str(command), "time": f"{duration:.3f}"})
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("%s (%s)", command, self.alias)
+
+    def wrap_mongo_errors(self):
+        """A context manager translating errors raised while iterating a cursor."""
+        return _TranslateErrors(self)
+
+
+class _TranslateErrors:
+    __slots__ = ("wrapper",)
+
+    def __init__(self, wrapper):
+        self.wrapper = wrapper
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        if exc_type is not None and issubclass(exc_type, MONGO_ERRORS):
+            raise errors.translate(exc_value, address=self.wrapper._address()) from exc_value
+        return False

@@ -1,0 +1,357 @@
+"""The queryset -> MongoDB compilers (Django looks them up by these class names).
+
+They subclass Django's SQL compilers only to reuse the parts that do not render SQL: select
+list and ``klass_info`` construction, ordering resolution, and result conversion. ``compile()``
+is never used to render anything: Django's ``get_select()`` calls it for the SQL text of each
+column, which we do not need, so it returns an empty placeholder.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import EmptyResultSet
+from django.db import NotSupportedError
+from django.db.models.sql import compiler as sql
+from django.db.models.sql.constants import (
+    CURSOR,
+    GET_ITERATOR_CHUNK_SIZE,
+    MULTI,
+    NO_RESULTS,
+    ROW_COUNT,
+    SINGLE,
+)
+
+from .. import sequences
+from ..commands import MongoCommand, to_json
+from ..operations import document_key
+from . import aggregates
+from .expressions import ExpressionCompiler, Scope
+from .pipeline import FlatScope, SelectBuilder, SelectPlan, group_stages
+from .where import MATCH_NOTHING, WhereCompiler
+
+
+class RowCount:
+    """What Django reads after a write run through ``execute_sql(CURSOR)``."""
+
+    def __init__(self, rowcount):
+        self.rowcount = rowcount
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def close(self):
+        pass
+
+
+def _write_result(count, result_type):
+    if result_type == CURSOR:
+        return RowCount(count)
+    if result_type in (ROW_COUNT, MULTI, SINGLE):
+        return count
+    return None
+
+
+class SQLCompiler(sql.SQLCompiler):
+    order_by_expressions = ()
+
+    def compile(self, node):
+        return "", ()
+
+    def pre_sql_setup(self, with_col_aliases=False):
+        self.setup_query(with_col_aliases=with_col_aliases)
+        self.order_by_expressions = self.resolve_ordering()
+        self.where, self.having, self.qualify = self.query.where.split_having_qualify(
+            must_group_by=self.query.group_by is not None
+        )
+        return [], self.order_by_expressions, []
+
+    def resolve_ordering(self):
+        resolved = []
+        seen = set()
+        for expression, is_ref in self._order_by_pairs():
+            order = expression.resolve_expression(self.query, allow_joins=True, reuse=None)
+            identity = (order.expression, order.descending)
+            if identity in seen:
+                continue
+            seen.add(identity)
+            resolved.append((order, is_ref))
+        return resolved
+
+    # -- building -------------------------------------------------------------------------
+
+    def build_select(self):
+        """The SelectPlan for this query (raises EmptyResultSet if nothing can match)."""
+        self.pre_sql_setup()
+        return SelectBuilder(self).build()
+
+    def as_sql(self, with_limits=True, with_col_aliases=False):
+        """The pipeline as MongoDB shell text: what ``str(queryset.query)`` shows."""
+        try:
+            plan = self.build_select()
+        except EmptyResultSet:
+            return "<empty result: no command is sent>", ()
+        return str(MongoCommand(plan.collection, "aggregate", plan.pipeline)), ()
+
+    def mql(self):
+        plan = self.build_select()
+        return {"aggregate": plan.collection, "pipeline": plan.pipeline}
+
+    # -- running --------------------------------------------------------------------------
+
+    def _run(self, plan, batch_size=None):
+        options = dict(plan.options)
+        if batch_size:
+            options["batchSize"] = batch_size
+        return self.connection.execute_command(
+            MongoCommand(plan.collection, "aggregate", plan.pipeline, **options)
+        )
+
+    def execute_sql(
+        self, result_type=MULTI, chunked_fetch=False, chunk_size=GET_ITERATOR_CHUNK_SIZE
+    ):
+        result_type = result_type or NO_RESULTS
+        try:
+            plan = self.build_select()
+        except EmptyResultSet:
+            return iter([]) if result_type == MULTI else None
+        if result_type == SINGLE:
+            cursor = self._run(plan, batch_size=1)
+            with self.connection.wrap_mongo_errors():
+                for document in cursor:
+                    cursor.close()
+                    return plan.read_row(document)[: self.col_count]
+            return None
+        if result_type == NO_RESULTS:
+            self._run(plan).close()
+            return None
+        if result_type != MULTI:
+            raise NotSupportedError(f"result type {result_type!r} for a read")
+        cursor = self._run(plan, batch_size=chunk_size if chunked_fetch else None)
+        if chunked_fetch:
+            return self._chunks(cursor, plan, chunk_size)
+        read_row = plan.read_row
+        with self.connection.wrap_mongo_errors():
+            return [[read_row(document) for document in cursor]]
+
+    def _chunks(self, cursor, plan, chunk_size):
+        with self.connection.wrap_mongo_errors():
+            chunk = []
+            try:
+                for document in cursor:
+                    chunk.append(plan.read_row(document))
+                    if len(chunk) >= chunk_size:
+                        yield chunk
+                        chunk = []
+                if chunk:
+                    yield chunk
+            finally:
+                cursor.close()
+
+    def execute_raw_rows(self):
+        """Rows as stored (no converters): the values of a subquery used in a filter."""
+        result = self.execute_sql(MULTI)
+        return [row for chunk in result for row in chunk]
+
+    def has_results(self):
+        return self.execute_sql(SINGLE) is not None
+
+    def explain_query(self):
+        plan = self.build_select()
+        result = self.connection.execute_command(
+            MongoCommand(
+                None,
+                "command",
+                "explain",
+                {"aggregate": plan.collection, "pipeline": plan.pipeline, "cursor": {}},
+            )
+        )
+        yield to_json(result)
+
+
+class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
+    returning_fields = None
+
+    def as_sql(self):
+        return str(self.insert_command()[0]), ()
+
+    def insert_command(self):
+        opts = self.query.get_meta()
+        fields = self.query.fields
+        objs = self.query.objs
+        documents = []
+        for obj in objs:
+            document = {}
+            for field in fields:
+                value = self.prepare_value(field, self.pre_save_val(field, obj))
+                if hasattr(value, "resolve_expression"):
+                    raise NotSupportedError(
+                        f"{opts.label}.{field.name}: expressions as inserted values are not "
+                        "supported by the MongoDB backend yet"
+                    )
+                document[document_key(field)] = value
+            documents.append(document)
+        return MongoCommand(opts.db_table, "insert_many", documents, ordered=True), documents
+
+    def execute_sql(self, returning_fields=None):
+        opts = self.query.get_meta()
+        auto_field = opts.auto_field
+        fields = self.query.fields
+        command, documents = self.insert_command()
+        if not documents:
+            return []
+        if auto_field is not None and auto_field not in fields:
+            first = sequences.reserve(
+                self.connection, opts.db_table, len(documents), [auto_field.column]
+            )
+            for offset, document in enumerate(documents):
+                document["_id"] = first + offset
+        self.connection.execute_command(command)
+        if auto_field is not None and auto_field in fields:
+            explicit = [d["_id"] for d in documents if isinstance(d.get("_id"), int)]
+            if explicit:
+                sequences.advance(
+                    self.connection, opts.db_table, max(explicit), [auto_field.column]
+                )
+        if not returning_fields:
+            return []
+        keys = [document_key(field) for field in returning_fields]
+        rows = [tuple(document.get(key) for key in keys) for document in documents]
+        cols = [field.get_col(opts.db_table) for field in returning_fields]
+        converters = self.get_converters(cols)
+        if converters:
+            rows = self.apply_converters(rows, converters)
+        return [tuple(row) for row in rows]
+
+
+class _WriteFilter:
+    """The filter of an UPDATE/DELETE: query operators on the base collection only."""
+
+    def filter_for(self, compiler):
+        query = compiler.query
+        base_alias = query.get_initial_alias()
+        if sum(query.alias_refcount[a] > 0 for a in query.alias_map) > 1:
+            raise NotSupportedError("an update or delete filtered through a join")
+        expressions = ExpressionCompiler(compiler, Scope(base_alias))
+        return WhereCompiler(expressions).match(query.where)
+
+
+class SQLDeleteCompiler(_WriteFilter, sql.SQLDeleteCompiler, SQLCompiler):
+    def as_sql(self):
+        return str(self.delete_command()), ()
+
+    def delete_command(self):
+        query = self.query
+        if not self.single_alias:
+            # Filters through joins: find the ids first, then delete by id.
+            select = query.chain(klass=sql.Query)
+            select.__class__ = sql.Query
+            select.clear_select_clause()
+            select.add_fields([query.get_meta().pk.name])
+            select.clear_ordering(force=True)
+            ids = [row[0] for row in select.get_compiler(self.using).execute_raw_rows()]
+            return MongoCommand(query.get_meta().db_table, "delete_many", {"_id": {"$in": ids}})
+        return MongoCommand(query.get_meta().db_table, "delete_many", self.filter_for(self))
+
+    def execute_sql(self, result_type=MULTI, chunked_fetch=False, chunk_size=None):
+        command = self.delete_command()
+        if command.args[0] == MATCH_NOTHING:
+            return _write_result(0, result_type)
+        result = self.connection.execute_command(command)
+        return _write_result(result.deleted_count, result_type)
+
+
+class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
+    def as_sql(self):
+        self.pre_sql_setup()
+        return str(self.update_command()), ()
+
+    def update_command(self):
+        query = self.query
+        opts = query.get_meta()
+        expressions = ExpressionCompiler(self, Scope(query.get_initial_alias()))
+        constants, computed = {}, {}
+        for field, _model, value in query.values:
+            if hasattr(value, "resolve_expression"):
+                value = value.resolve_expression(query, allow_joins=False, for_save=True)
+                if value.contains_aggregate:
+                    raise NotSupportedError(f"aggregates in update() of {field.name}")
+            key = document_key(field)
+            if hasattr(value, "as_sql"):
+                computed[key] = expressions.compile(value)
+                continue
+            if hasattr(value, "prepare_database_save"):
+                if not field.remote_field:
+                    raise TypeError(
+                        f"Tried to update field {field} with a model instance, {value!r}. "
+                        f"Use a value compatible with {field.__class__.__name__}."
+                    )
+                value = value.prepare_database_save(field)
+            constants[key] = field.get_db_prep_save(value, connection=self.connection)
+        match = self.filter_for(self)
+        if computed:
+            computed.update({key: {"$literal": value} for key, value in constants.items()})
+            update = [{"$set": computed}]
+        else:
+            update = {"$set": constants}
+        return MongoCommand(opts.db_table, "update_many", match, update)
+
+    def execute_sql(self, result_type):
+        self.pre_sql_setup()
+        if not self.query.values:
+            count = 0
+        else:
+            command = self.update_command()
+            if command.args[0] == MATCH_NOTHING:
+                count = 0
+            else:
+                count = self.connection.execute_command(command).matched_count
+        for query in self.query.get_related_updates():
+            related = query.get_compiler(self.using).execute_sql(ROW_COUNT)
+            count = count or related
+        return _write_result(count, result_type)
+
+
+class SQLAggregateCompiler(sql.SQLAggregateCompiler, SQLCompiler):
+    """``aggregate()``/``count()`` over a query that must be evaluated first (sliced,
+    distinct, already annotated): the inner query's pipeline, then one ``$group``."""
+
+    def build_select(self):
+        inner = self.query.inner_query.get_compiler(self.using, elide_empty=self.elide_empty)
+        plan = inner.build_select()
+        keys_by_field, refs, project = {}, {}, {}
+        columns = inner.select[: inner.col_count]
+        for index, ((expression, _sql, alias), (path, _required)) in enumerate(
+            zip(columns, plan.readers, strict=True)
+        ):
+            key = f"c{index}"
+            project[key] = "$" + ".".join(path)
+            if alias:
+                refs[alias] = f"${key}"
+            target = getattr(expression, "target", None)
+            if target is not None:
+                keys_by_field.setdefault(target, key)
+        pipeline = [*plan.pipeline, {"$project": {"_id": 0, **project}}]
+        source = ExpressionCompiler(self, FlatScope(keys_by_field), refs=refs)
+        accumulators = {}
+
+        def accumulate(aggregate):
+            name = f"__a{len(accumulators)}"
+            return aggregates.compile_aggregate(aggregate, source, name, accumulators)
+
+        outer = ExpressionCompiler(self, FlatScope(keys_by_field), refs=refs)
+        outer.aggregate_slot = accumulate
+        annotations = list(self.query.annotation_select.values())
+        outputs = {f"a{index}": outer.compile(item) for index, item in enumerate(annotations)}
+        pipeline.extend(group_stages(None, accumulators))
+        pipeline.append({"$project": {"_id": 0, **outputs}})
+        self.col_count = len(annotations)
+        return SelectPlan(
+            collection=plan.collection,
+            pipeline=pipeline,
+            readers=[((key,), None) for key in outputs],
+        )
+
+    def pre_sql_setup(self, with_col_aliases=False):
+        return [], [], []

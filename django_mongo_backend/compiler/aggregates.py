@@ -1,0 +1,106 @@
+"""Aggregates -> ``$group`` accumulators, with SQL's results on NULLs and empty groups.
+
+``compile_aggregate`` registers one or more accumulators under ``name`` in ``accumulators``
+(name -> (accumulator spec, value on empty input)) and returns the expression that reads the
+aggregate's value after the ``$group``. SQL ignores NULL inputs; ``SUM`` of no values is NULL
+(``$sum`` says 0), ``COUNT`` is 0; ``filter=Q(...)`` keeps only matching inputs.
+"""
+
+from __future__ import annotations
+
+from django.db import NotSupportedError
+from django.db.models import aggregates as agg
+from django.db.models.expressions import Star
+
+from .expressions import is_not_null
+
+
+def _input(aggregate, compiler):
+    """The aggregated value, or null for rows the aggregate's filter excludes."""
+    (source, *_rest) = aggregate.get_source_expressions()[:1] or [None]
+    value = 1 if source is None or isinstance(source, Star) else compiler.compile(source)
+    condition = None
+    if aggregate.filter is not None:
+        condition = compiler.condition(aggregate.filter)
+        value = {"$cond": [condition, value, None]}
+    return value, source is None or isinstance(source, Star), condition
+
+
+def _count(aggregate, compiler, name, accumulators):
+    value, star, condition = _input(aggregate, compiler)
+    if aggregate.distinct:
+        accumulators[name] = (
+            {"$addToSet": {"$cond": [is_not_null(value), value, "$$REMOVE"]}},
+            [],
+        )
+        return {"$size": f"${name}"}
+    if star:
+        counted = 1 if condition is None else {"$cond": [condition, 1, 0]}
+    else:
+        counted = {"$cond": [is_not_null(value), 1, 0]}
+    accumulators[name] = ({"$sum": counted}, 0)
+    return f"${name}"
+
+
+def _with_values(operator, *, null_when_empty):
+    def build(aggregate, compiler, name, accumulators):
+        value, _star, _condition = _input(aggregate, compiler)
+        if getattr(aggregate, "distinct", False):
+            accumulators[name] = (
+                {"$addToSet": {"$cond": [is_not_null(value), value, "$$REMOVE"]}},
+                [],
+            )
+            result = {operator: f"${name}"}
+            if null_when_empty:
+                result = {"$cond": [{"$gt": [{"$size": f"${name}"}, 0]}, result, None]}
+            return result
+        accumulators[name] = ({operator: value}, None if operator != "$sum" else 0)
+        if not null_when_empty:
+            return f"${name}"
+        counter = f"{name}n"
+        accumulators[counter] = ({"$sum": {"$cond": [is_not_null(value), 1, 0]}}, 0)
+        return {"$cond": [{"$gt": [f"${counter}", 0]}, f"${name}", None]}
+
+    return build
+
+
+def _deviation(operator, *, squared):
+    def build(aggregate, compiler, name, accumulators):
+        value, _star, _condition = _input(aggregate, compiler)
+        accumulators[name] = ({operator: value}, None)
+        result = f"${name}"
+        return {"$pow": [result, 2]} if squared else result
+
+    return build
+
+
+def _statistic(kind):
+    def build(aggregate, compiler, name, accumulators):
+        sample = getattr(aggregate, "sample", False)
+        operator = "$stdDevSamp" if sample else "$stdDevPop"
+        return _deviation(operator, squared=kind == "variance")(
+            aggregate, compiler, name, accumulators
+        )
+
+    return build
+
+
+AGGREGATES = {
+    agg.Count: _count,
+    agg.Sum: _with_values("$sum", null_when_empty=True),
+    agg.Avg: _with_values("$avg", null_when_empty=False),
+    agg.Min: _with_values("$min", null_when_empty=False),
+    agg.Max: _with_values("$max", null_when_empty=False),
+    agg.StdDev: _statistic("stddev"),
+    agg.Variance: _statistic("variance"),
+}
+
+
+def compile_aggregate(aggregate, compiler, name, accumulators):
+    for klass in type(aggregate).__mro__:
+        builder = AGGREGATES.get(klass)
+        if builder is not None:
+            return builder(aggregate, compiler, name, accumulators)
+    raise NotSupportedError(
+        f"the {type(aggregate).__name__} aggregate is not supported by the MongoDB backend yet"
+    )

@@ -1,0 +1,230 @@
+"""Django expressions -> MongoDB aggregation expressions.
+
+``ExpressionCompiler.compile(expression)`` returns an aggregation expression (``"$path"``, a
+``{"$op": ...}`` document or ``{"$literal": value}``). User values are always wrapped in
+``$literal``, so a string such as ``"$where"`` stays data. Columns resolve to document paths
+through the query's ``Scope`` (base collection fields at the top level, joined collections
+under their alias). Aggregates are only valid inside a ``$group``; the group builder gives the
+compiler an ``aggregate_slot`` callback that turns each one into an accumulator field.
+"""
+
+from __future__ import annotations
+
+from django.db import NotSupportedError
+from django.db.models import (
+    Case,
+    ExpressionWrapper,
+    F,
+    Value,
+    When,
+)
+from django.db.models.aggregates import Aggregate
+from django.db.models.expressions import (
+    Col,
+    CombinedExpression,
+    ExpressionList,
+    Func,
+    NegatedExpression,
+    OrderBy,
+    RawSQL,
+    Ref,
+    ResolvedOuterRef,
+    Subquery,
+)
+from django.db.models.lookups import Lookup
+from django.db.models.sql.where import WhereNode
+
+from ..operations import document_key
+from . import functions
+
+NULL_GUARD = None  # compared with $gt: anything greater than null is neither null nor missing
+
+#: CombinedExpression connectors -> aggregation operators.
+CONNECTORS = {
+    "+": "$add",
+    "-": "$subtract",
+    "*": "$multiply",
+    "/": "$divide",
+    "%%": "$mod",
+    "^": "$pow",
+}
+INTEGER_TYPES = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveSmallIntegerField",
+        "PositiveBigIntegerField",
+    }
+)
+
+
+def is_not_null(expression):
+    """True when ``expression`` is neither null nor missing (null sorts below everything)."""
+    return {"$gt": [expression, NULL_GUARD]}
+
+
+class Scope:
+    """Where each query alias lives in the documents flowing through the pipeline."""
+
+    def __init__(self, base_alias, prefixes=None):
+        self.base_alias = base_alias
+        self.prefixes = prefixes or {}
+
+    def path(self, alias, field):
+        key = document_key(field)
+        if alias is None or alias == self.base_alias:
+            return key
+        prefix = self.prefixes.get(alias, alias)
+        return f"{prefix}.{key}"
+
+
+class ExpressionCompiler:
+    def __init__(self, compiler, scope, *, aggregate_slot=None, refs=None):
+        self.compiler = compiler
+        self.connection = compiler.connection
+        self.scope = scope
+        self.aggregate_slot = aggregate_slot
+        # Annotation alias -> aggregation expression already computed into the document.
+        self.refs = refs or {}
+
+    def compile(self, expression):
+        for klass in type(expression).__mro__:
+            handler = self._handlers.get(klass)
+            if handler is not None:
+                return handler(self, expression)
+        if isinstance(expression, Func):
+            return functions.compile_function(self, expression)
+        raise NotSupportedError(
+            f"{type(expression).__name__} expressions are not supported by the MongoDB backend "
+            f"yet: {expression!r}"
+        )
+
+    def compile_many(self, expressions):
+        return [self.compile(expression) for expression in expressions]
+
+    # -- leaves ---------------------------------------------------------------------------
+
+    def column(self, col):
+        return "$" + self.scope.path(col.alias, col.target)
+
+    def value(self, value):
+        return {"$literal": self.adapt(value.value, getattr(value, "_output_field_or_none", None))}
+
+    def adapt(self, python_value, output_field=None):
+        """A Python value as the BSON value the column would store."""
+        if python_value is None:
+            return None
+        if output_field is not None:
+            try:
+                return output_field.get_db_prep_value(python_value, self.connection, prepared=False)
+            except (TypeError, ValueError, AttributeError):
+                pass
+        return self.connection.ops.adapt_unknown_value(python_value)
+
+    def ref(self, ref):
+        if ref.refs in self.refs:
+            return self.refs[ref.refs]
+        return self.compile(ref.source)
+
+    # -- operators ------------------------------------------------------------------------
+
+    def combined(self, expression):
+        lhs, rhs = self.compile(expression.lhs), self.compile(expression.rhs)
+        connector = expression.connector
+        operator = CONNECTORS.get(connector)
+        if operator is None:
+            raise NotSupportedError(f"the {connector!r} operator is not supported on MongoDB")
+        result = {operator: [lhs, rhs]}
+        if connector == "/" and self._integer_output(expression):
+            # SQL divides integers to an integer, truncating toward zero.
+            result = {"$trunc": [result, 0]}
+        return result
+
+    def _integer_output(self, expression):
+        try:
+            internal_type = expression.output_field.get_internal_type()
+        except Exception:
+            return False
+        return internal_type in INTEGER_TYPES
+
+    def wrapper(self, expression):
+        return self.compile(expression.expression)
+
+    def negated(self, expression):
+        return {"$not": [self.compile(expression.expression)]}
+
+    def case(self, expression):
+        branches = [
+            {"case": self.condition(when.condition), "then": self.compile(when.result)}
+            for when in expression.cases
+        ]
+        default = self.compile(expression.default)
+        if not branches:
+            return default
+        return {"$switch": {"branches": branches, "default": default}}
+
+    def when(self, expression):
+        return self.condition(expression.condition)
+
+    def condition(self, node):
+        """A boolean aggregation expression for a WhereNode, Q-derived lookup or expression."""
+        from .where import WhereCompiler
+
+        return WhereCompiler(self).expression(node)
+
+    def aggregate(self, expression):
+        if self.aggregate_slot is None:
+            raise NotSupportedError(
+                f"{expression.name} aggregates can only be used in annotate() / aggregate()"
+            )
+        return self.aggregate_slot(expression)
+
+    def expression_list(self, expression):
+        return self.compile_many(expression.get_source_expressions())
+
+    def order_by(self, expression):
+        return self.compile(expression.expression)
+
+    def outer_ref(self, expression):
+        raise NotSupportedError(
+            "OuterRef() subqueries are not supported by the MongoDB backend yet"
+        )
+
+    def subquery(self, expression):
+        raise NotSupportedError("Subquery() is not supported by the MongoDB backend yet")
+
+    def raw_sql(self, expression):
+        raise NotSupportedError(
+            "RawSQL() and extra() have no meaning on MongoDB: no SQL is ever run"
+        )
+
+    def unresolved_f(self, expression):
+        raise NotSupportedError(f"unresolved F({expression.name!r})")
+
+    def lookup(self, expression):
+        return self.condition(expression)
+
+    _handlers = {
+        Col: column,
+        Value: value,
+        Ref: ref,
+        CombinedExpression: combined,
+        ExpressionWrapper: wrapper,
+        NegatedExpression: negated,
+        Case: case,
+        When: when,
+        Aggregate: aggregate,
+        ExpressionList: expression_list,
+        OrderBy: order_by,
+        ResolvedOuterRef: outer_ref,
+        Subquery: subquery,
+        RawSQL: raw_sql,
+        F: unresolved_f,
+        Lookup: lookup,
+        WhereNode: condition,
+    }

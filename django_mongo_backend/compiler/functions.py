@@ -1,0 +1,193 @@
+"""``django.db.models.functions`` -> MongoDB aggregation operators, as one table.
+
+``FUNCTIONS`` maps a Func class to a builder ``(compiler, expression, args) -> expression``
+where ``args`` are the compiled source expressions. SQL functions return NULL when an argument
+is NULL; most MongoDB operators do too, and the builders add guards where they do not.
+"""
+
+from __future__ import annotations
+
+from django.db import NotSupportedError
+from django.db.models import functions as fn
+from django.db.models.functions import datetime as dt
+
+from . import timezones
+
+
+def _null_if_any_null(args, result):
+    return {"$cond": [{"$or": [{"$lte": [arg, None]} for arg in args]}, None, result]}
+
+
+def _operator(name, *, unary=True):
+    def build(compiler, expression, args):
+        return {name: args[0] if unary else args}
+
+    return build
+
+
+def _concat(compiler, expression, args):
+    # Django's Concat treats NULL as '' (ConcatPair coalesces on every backend).
+    return {"$concat": [{"$ifNull": [arg, ""]} for arg in args]}
+
+
+def _coalesce(compiler, expression, args):
+    if len(args) == 1:
+        return args[0]
+    return {"$ifNull": args}
+
+
+def _substr(compiler, expression, args):
+    string, start = args[0], args[1]
+    length = args[2] if len(args) > 2 else {"$strLenCP": {"$ifNull": [string, ""]}}
+    return _null_if_any_null(args[:2], {"$substrCP": [string, {"$subtract": [start, 1]}, length]})
+
+
+def _left(compiler, expression, args):
+    return _null_if_any_null(args, {"$substrCP": [args[0], 0, args[1]]})
+
+
+def _right(compiler, expression, args):
+    length = {"$strLenCP": {"$ifNull": [args[0], ""]}}
+    start = {"$max": [0, {"$subtract": [length, args[1]]}]}
+    return _null_if_any_null(args, {"$substrCP": [args[0], start, args[1]]})
+
+
+def _strindex(compiler, expression, args):
+    return _null_if_any_null(args, {"$add": [{"$indexOfCP": args}, 1]})
+
+
+def _replace(compiler, expression, args):
+    replacement = args[2] if len(args) > 2 else ""
+    return {"$replaceAll": {"input": args[0], "find": args[1], "replacement": replacement}}
+
+
+def _trim(side):
+    def build(compiler, expression, args):
+        return {side: {"input": args[0]}}
+
+    return build
+
+
+def _greatest_least(operator):
+    def build(compiler, expression, args):
+        # SQL returns NULL when any argument is NULL (PostgreSQL ignores NULLs: we follow
+        # features.greatest_least_ignores_nulls = True, which is what $max/$min do).
+        return {operator: args}
+
+    return build
+
+
+def _nullif(compiler, expression, args):
+    return {"$cond": [{"$eq": args}, None, args[0]]}
+
+
+def _now(compiler, expression, args):
+    return "$$NOW"
+
+
+def _cast(compiler, expression, args):
+    target = expression.output_field.get_internal_type()
+    bson_type = CAST_TYPES.get(target)
+    if bson_type is None:
+        raise NotSupportedError(f"Cast to {target} is not supported on MongoDB")
+    return {"$convert": {"input": args[0], "to": bson_type, "onNull": None}}
+
+
+CAST_TYPES = {
+    "CharField": "string",
+    "TextField": "string",
+    "IntegerField": "int",
+    "SmallIntegerField": "int",
+    "PositiveIntegerField": "int",
+    "PositiveSmallIntegerField": "int",
+    "BigIntegerField": "long",
+    "PositiveBigIntegerField": "long",
+    "AutoField": "int",
+    "BigAutoField": "long",
+    "FloatField": "double",
+    "DecimalField": "decimal",
+    "BooleanField": "bool",
+    "DateTimeField": "date",
+}
+
+#: Extract lookup_name -> the date operator that yields it.
+EXTRACT_OPERATORS = {
+    "year": "$year",
+    "iso_year": "$isoWeekYear",
+    "month": "$month",
+    "day": "$dayOfMonth",
+    "week": "$isoWeek",
+    "iso_week_day": "$isoDayOfWeek",
+    "hour": "$hour",
+    "minute": "$minute",
+    "second": "$second",
+}
+
+
+def _extract(compiler, expression, args):
+    kind = expression.lookup_name
+    internal_type = expression.lhs.output_field.get_internal_type()
+    if internal_type == "TimeField":
+        return timezones.extract_from_time(kind, args[0])
+    if internal_type == "DurationField":
+        raise NotSupportedError("Extract from DurationField is not supported on MongoDB")
+    tzname = timezones.tzname_for(expression)
+    date = timezones.date_argument(args[0], tzname)
+    if kind == "week_day":
+        # Django: 1 = Sunday ... 7 = Saturday, as $dayOfWeek.
+        return _null_if_any_null(args, {"$dayOfWeek": date})
+    if kind == "quarter":
+        month = {"$month": date}
+        return _null_if_any_null(args, {"$ceil": {"$divide": [month, 3]}})
+    operator = EXTRACT_OPERATORS.get(kind)
+    if operator is None:
+        raise NotSupportedError(f"Extract {kind!r} is not supported on MongoDB")
+    return _null_if_any_null(args, {operator: date})
+
+
+def _trunc(compiler, expression, args):
+    return timezones.trunc(expression, args[0])
+
+
+FUNCTIONS = {
+    fn.Lower: _operator("$toLower"),
+    fn.Upper: _operator("$toUpper"),
+    fn.Length: lambda c, e, a: _null_if_any_null(a, {"$strLenCP": a[0]}),
+    fn.Concat: lambda c, e, a: a[0],  # Concat wraps a ConcatPair chain
+    fn.ConcatPair: _concat,
+    fn.Coalesce: _coalesce,
+    fn.Substr: _substr,
+    fn.Left: _left,
+    fn.Right: _right,
+    fn.StrIndex: _strindex,
+    fn.Replace: _replace,
+    fn.Trim: _trim("$trim"),
+    fn.LTrim: _trim("$ltrim"),
+    fn.RTrim: _trim("$rtrim"),
+    fn.Greatest: _greatest_least("$max"),
+    fn.Least: _greatest_least("$min"),
+    fn.NullIf: _nullif,
+    fn.Now: _now,
+    fn.Cast: _cast,
+    fn.Abs: _operator("$abs"),
+    fn.Ceil: _operator("$ceil"),
+    fn.Floor: _operator("$floor"),
+    fn.Sqrt: _operator("$sqrt"),
+    fn.Exp: _operator("$exp"),
+    fn.Ln: _operator("$ln"),
+    fn.Mod: _operator("$mod", unary=False),
+    fn.Power: _operator("$pow", unary=False),
+    dt.Extract: _extract,
+    dt.TruncBase: _trunc,
+}
+
+
+def compile_function(compiler, expression):
+    for klass in type(expression).__mro__:
+        builder = FUNCTIONS.get(klass)
+        if builder is not None:
+            args = compiler.compile_many(expression.get_source_expressions())
+            return builder(compiler, expression, args)
+    raise NotSupportedError(
+        f"the {type(expression).__name__} function is not supported by the MongoDB backend yet"
+    )

@@ -1,0 +1,71 @@
+"""Django joins (``query.alias_map``) -> ``$lookup`` + ``$unwind`` stages.
+
+Each joined alias becomes a sub-document under the alias name. ``$lookup`` with
+``localField``/``foreignField`` matches equal values (and uses the foreign index); ``$unwind``
+then yields one document per match, as a SQL join yields one row per match. LEFT OUTER joins
+keep documents without a match (``preserveNullAndEmptyArrays``); INNER joins drop them.
+"""
+
+from __future__ import annotations
+
+from django.db import NotSupportedError
+from django.db.models.sql.constants import LOUTER
+from django.db.models.sql.datastructures import BaseTable
+
+from ..operations import document_key
+
+
+def join_stages(query, scope):
+    stages = []
+    for alias, join in query.alias_map.items():
+        if isinstance(join, BaseTable) or not query.alias_refcount.get(alias):
+            continue
+        if join.filtered_relation is not None:
+            raise NotSupportedError("FilteredRelation is not supported by the MongoDB backend yet")
+        if len(join.join_fields) != 1:
+            raise NotSupportedError(
+                f"joins on several columns ({join.table_name}) are not supported yet"
+            )
+        ((local_field, foreign_field),) = join.join_fields
+        scope.prefixes[alias] = alias
+        stages.append(
+            {
+                "$lookup": {
+                    "from": join.table_name,
+                    "localField": scope.path(join.parent_alias, local_field),
+                    "foreignField": document_key(foreign_field),
+                    "as": alias,
+                }
+            }
+        )
+        stages.append(
+            {
+                "$unwind": {
+                    "path": f"${alias}",
+                    "preserveNullAndEmptyArrays": join.join_type == LOUTER,
+                }
+            }
+        )
+    return stages
+
+
+def aliases_used(node):
+    """Every query alias a where-node or expression reads (subqueries excluded)."""
+    found = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        alias = getattr(item, "alias", None)
+        if alias is not None and hasattr(item, "target"):
+            found.add(alias)
+        children = getattr(item, "children", None)
+        if children is not None:
+            stack.extend(children)
+            continue
+        for attribute in ("lhs", "rhs"):
+            value = getattr(item, attribute, None)
+            if value is not None and hasattr(value, "resolve_expression"):
+                stack.append(value)
+        if hasattr(item, "get_source_expressions"):
+            stack.extend(expr for expr in item.get_source_expressions() if expr is not None)
+    return found

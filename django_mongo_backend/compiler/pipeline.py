@@ -1,0 +1,332 @@
+"""The SELECT pipeline: what ``SQLCompiler`` builds for a query, and how rows are read back.
+
+Stage order follows SQL's logical order: WHERE on the base collection (query operators, so
+indexes apply) -> joins (``$lookup``) -> WHERE on joined fields -> GROUP BY (``$group``) ->
+HAVING -> computed columns -> DISTINCT -> ORDER BY -> OFFSET/LIMIT -> projection.
+
+Plain model reads keep documents as stored and read fields by path (the cheapest form for the
+server); grouped and distinct queries project every column to a flat key (``c0``, ``c1``...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import NotSupportedError
+from django.db.models.aggregates import Aggregate
+from django.db.models.expressions import Col, Ref
+from django.db.models.sql.where import AND, WhereNode
+
+from ..errors import MigrationError
+from .expressions import ExpressionCompiler, Scope, is_not_null
+from .joins import aliases_used, join_stages
+from .where import MATCH_NOTHING, WhereCompiler
+
+MISSING = object()
+
+
+@dataclass
+class SelectPlan:
+    collection: str
+    pipeline: list
+    readers: list  # per column: (path tuple, field required by ENFORCE_SCHEMA or None)
+    enforce_collection: str | None = None
+    options: dict = field(default_factory=dict)
+
+    def read_row(self, document):
+        row = []
+        for path, required in self.readers:
+            value = document
+            for key in path:
+                if value is None:
+                    break
+                if isinstance(value, dict):
+                    value = value.get(key, MISSING)
+                    if value is MISSING:
+                        if required is not None and len(path) == 1:
+                            raise MigrationError(
+                                self.enforce_collection, document.get("_id"), required
+                            )
+                        value = None
+                        break
+                else:
+                    value = None
+                    break
+            row.append(value)
+        return row
+
+
+class SelectBuilder:
+    def __init__(self, compiler):
+        self.compiler = compiler
+        self.query = compiler.query
+        self.connection = compiler.connection
+        self.base_alias = self.query.get_initial_alias()
+        self.scope = Scope(self.base_alias)
+        self.expressions = ExpressionCompiler(compiler, self.scope)
+        self.where = WhereCompiler(self.expressions)
+
+    # -- entry point ----------------------------------------------------------------------
+
+    def build(self):
+        compiler = self.compiler
+        query = self.query
+        if query.combinator:
+            raise NotSupportedError(
+                f"{query.combinator}() of querysets is not supported by the MongoDB backend yet"
+            )
+        if query.distinct_fields:
+            raise NotSupportedError("distinct(*fields) is not supported on MongoDB")
+        if query.extra:
+            raise NotSupportedError("extra(select=...) has no meaning on MongoDB: no SQL runs")
+        if compiler.qualify is not None:
+            raise NotSupportedError("filtering on window functions is not supported yet")
+        pipeline = []
+        before, after = self._split_where(compiler.where)
+        match = self.where.match(before)
+        if match == MATCH_NOTHING and not self._is_aggregate_only():
+            from django.core.exceptions import EmptyResultSet
+
+            raise EmptyResultSet
+        if match:
+            pipeline.append({"$match": match})
+        pipeline.extend(join_stages(query, self.scope))
+        if after is not None:
+            late_match = self.where.match(after)
+            if late_match:
+                pipeline.append({"$match": late_match})
+        columns = compiler.select[: compiler.col_count]
+        if self._is_grouped(columns):
+            readers = self._grouped(pipeline, columns)
+            enforce = None
+        elif query.distinct:
+            readers = self._distinct(pipeline, columns)
+            enforce = None
+        else:
+            readers = self._plain(pipeline, columns)
+            enforce = query.get_meta().db_table
+        self._slice(pipeline)
+        return SelectPlan(
+            collection=query.get_meta().db_table,
+            pipeline=pipeline,
+            readers=readers,
+            enforce_collection=enforce,
+        )
+
+    # -- WHERE ----------------------------------------------------------------------------
+
+    def _split_where(self, where):
+        """Conditions on the base collection run before the joins (smaller, indexable)."""
+        if where is None or not where.children:
+            return None, None
+        if len(self.query.alias_map) == 1:
+            return where, None
+        if where.connector != AND or where.negated:
+            return None, where
+        before, after = [], []
+        for child in where.children:
+            aliases = aliases_used(child)
+            (before if aliases <= {self.base_alias} else after).append(child)
+        return (
+            WhereNode(before, AND) if before else None,
+            WhereNode(after, AND) if after else None,
+        )
+
+    # -- plain reads ----------------------------------------------------------------------
+
+    def _plain(self, pipeline, columns):
+        enforce = self.connection.enforce_schema
+        readers, computed, roots = [], {}, set()
+        for index, (expression, _sql, _alias) in enumerate(columns):
+            if isinstance(expression, Col):
+                path = self.scope.path(expression.alias, expression.target)
+                required = (
+                    expression.target.column
+                    if enforce and expression.alias == self.base_alias
+                    else None
+                )
+                readers.append((tuple(path.split(".")), required))
+                roots.add(path.split(".")[0])
+            else:
+                key = f"__c{index}"
+                computed[key] = self.expressions.compile(expression)
+                readers.append(((key,), None))
+                roots.add(key)
+        order_keys = self._order_keys(computed, columns)
+        if computed:
+            pipeline.append({"$addFields": computed})
+        if order_keys:
+            pipeline.append({"$sort": order_keys})
+        default_columns = self.query.default_cols and not self.query.select_related
+        if not default_columns or len(self.query.alias_map) > 1:
+            pipeline.append({"$project": dict.fromkeys(sorted(roots), 1)})
+        return readers
+
+    def _order_keys(self, computed, columns, *, flat=False, post_group=None):
+        sort = {}
+        select_keys = {}
+        for index, (_expression, _sql, alias) in enumerate(columns):
+            key = f"c{index}" if flat else None
+            if alias:
+                select_keys[alias] = key or f"__c{index}"
+        compiler = post_group or self.expressions
+        for index, (order, _is_ref) in enumerate(self.compiler.order_by_expressions):
+            expression = order.expression
+            if isinstance(expression, Ref) and expression.refs in select_keys and not post_group:
+                key = select_keys[expression.refs]
+                if key not in computed and not flat:
+                    computed[key] = self.expressions.compile(expression.source)
+            elif isinstance(expression, Col) and not flat and post_group is None:
+                key = self.scope.path(expression.alias, expression.target)
+            else:
+                key = f"__o{index}"
+                computed[key] = compiler.compile(expression)
+            descending = order.descending
+            if (order.nulls_first and descending) or (order.nulls_last and not descending):
+                null_key = f"__n{index}"
+                computed[null_key] = {"$cond": [is_not_null(f"${key}"), 1, 0]}
+                sort[null_key] = 1 if order.nulls_first else -1
+            sort.setdefault(key, -1 if descending else 1)
+        return sort
+
+    # -- DISTINCT -------------------------------------------------------------------------
+
+    def _distinct(self, pipeline, columns):
+        keys, readers = {}, []
+        for index, (expression, _sql, _alias) in enumerate(columns):
+            keys[f"c{index}"] = self.expressions.compile(expression)
+            readers.append(((f"c{index}",), None))
+        computed = {}
+        order = self._order_keys(computed, columns, flat=True)
+        keys.update(computed)
+        pipeline.append({"$group": {"_id": keys}})
+        pipeline.append({"$replaceRoot": {"newRoot": "$_id"}})
+        if order:
+            pipeline.append({"$sort": order})
+        return readers
+
+    # -- GROUP BY -------------------------------------------------------------------------
+
+    def _is_aggregate_only(self):
+        return self.query.group_by is None and any(
+            expression.contains_aggregate
+            for expression, _sql, _alias in self.compiler.select[: self.compiler.col_count]
+        )
+
+    def _is_grouped(self, columns):
+        return self.query.group_by is not None or any(
+            expression.contains_aggregate for expression, _sql, _alias in columns
+        )
+
+    def _group_keys(self, columns):
+        group_by = self.query.group_by
+        if group_by is None:
+            return []
+        keys = []
+        candidates = [expression for expression, _sql, _alias in columns]
+        if group_by is not True:
+            candidates = list(group_by) + candidates
+        for expression in candidates:
+            if expression.contains_aggregate:
+                continue
+            for column in expression.get_group_by_cols():
+                if column not in keys:
+                    keys.append(column)
+        for order, _is_ref in self.compiler.order_by_expressions:
+            if not order.contains_aggregate:
+                for column in order.get_group_by_cols():
+                    if not isinstance(column, Ref) and column not in keys:
+                        keys.append(column)
+        return keys
+
+    def _grouped(self, pipeline, columns):
+        keys = self._group_keys(columns)
+        accumulators = {}
+        grouped = GroupedExpressionCompiler(self, keys, accumulators)
+        projected = {
+            f"c{index}": grouped.compile(expression)
+            for index, (expression, _sql, _alias) in enumerate(columns)
+        }
+        having = None
+        if self.compiler.having is not None:
+            having = grouped.condition(self.compiler.having)
+        computed = {}
+        order = self._order_keys(computed, columns, flat=True, post_group=grouped)
+        group_id = {f"k{i}": self.expressions.compile(key) for i, key in enumerate(keys)}
+        pipeline.extend(group_stages(group_id if keys else None, accumulators))
+        if having is not None:
+            pipeline.append({"$match": {"$expr": having}})
+        projected.update(computed)
+        pipeline.append({"$project": {"_id": 0, **projected}})
+        if self.query.distinct:
+            pipeline.append({"$group": {"_id": "$$ROOT"}})
+            pipeline.append({"$replaceRoot": {"newRoot": "$_id"}})
+        if order:
+            pipeline.append({"$sort": order})
+        return [((f"c{index}",), None) for index in range(len(columns))]
+
+    # -- LIMIT/OFFSET ---------------------------------------------------------------------
+
+    def _slice(self, pipeline):
+        low, high = self.query.low_mark, self.query.high_mark
+        if low:
+            pipeline.append({"$skip": low})
+        if high is not None:
+            pipeline.append({"$limit": high - low})
+
+
+def group_stages(group_id, accumulators):
+    """``$group`` stages; with no keys, exactly one result row even for no input (as SQL)."""
+    group = {"_id": group_id}
+    group.update({name: spec for name, (spec, _empty) in accumulators.items()})
+    if group_id is not None:
+        return [{"$group": group}]
+    # $group over no documents yields none; $facet always yields one document, so fill in
+    # what each accumulator gives on no input.
+    empty = {name: {"$literal": value} for name, (_spec, value) in accumulators.items()}
+    return [
+        {"$facet": {"g": [{"$group": group}]}},
+        {"$replaceRoot": {"newRoot": {"$ifNull": [{"$arrayElemAt": ["$g", 0]}, empty]}}},
+    ]
+
+
+class FlatScope(Scope):
+    """Columns of a subquery's flat output (``c0``, ``c1``...), found by their field."""
+
+    def __init__(self, keys_by_field):
+        super().__init__(base_alias=None)
+        self.keys_by_field = keys_by_field
+
+    def path(self, alias, field):
+        try:
+            return self.keys_by_field[field]
+        except KeyError:
+            raise NotSupportedError(
+                f"aggregate over {field} which the inner query does not select"
+            ) from None
+
+
+class GroupedExpressionCompiler(ExpressionCompiler):
+    """Compiles expressions evaluated after ``$group``: keys and accumulators by reference."""
+
+    def __init__(self, builder, keys, accumulators):
+        super().__init__(builder.compiler, builder.scope, aggregate_slot=self.accumulate)
+        self.builder = builder
+        self.keys = {key: f"$_id.k{index}" for index, key in enumerate(keys)}
+        self.accumulators = accumulators
+
+    def compile(self, expression):
+        path = self.keys.get(expression) if not isinstance(expression, Aggregate) else None
+        if path is not None:
+            return path
+        if isinstance(expression, Ref):
+            return self.compile(expression.source)
+        return super().compile(expression)
+
+    def accumulate(self, aggregate):
+        """Add the accumulators ``aggregate`` needs; return its value after the group."""
+        from . import aggregates
+
+        name = f"__a{len(self.accumulators)}"
+        source = self.builder.expressions
+        return aggregates.compile_aggregate(aggregate, source, name, self.accumulators)

@@ -1,0 +1,131 @@
+"""DatabaseFeatures: what this backend can do, stated honestly (Django's tests skip by these)."""
+
+from __future__ import annotations
+
+from django.db.backends.base.features import BaseDatabaseFeatures
+from django.utils.functional import cached_property
+
+
+class DatabaseFeatures(BaseDatabaseFeatures):
+    minimum_database_version = (7, 0)
+
+    # Storage and types.
+    has_native_uuid_field = True  # BSON binary subtype 4
+    has_native_duration_field = False  # stored as int microseconds
+    has_native_json_field = True  # stored as documents
+    supports_json_field = True
+    supports_primitives_in_json_field = True
+    has_native_boolean_field = True
+    supports_timezones = False  # datetimes are stored in UTC
+    supports_unlimited_charfield = True
+    supports_no_precision_decimalfield = True
+    supports_index_on_text_field = True
+    supports_collation_on_charfield = False
+    supports_collation_on_textfield = False
+    # BSON datetimes keep milliseconds: microseconds are truncated on save.
+    supports_microsecond_precision = False
+    interprets_empty_strings_as_nulls = False
+
+    # Keys and inserts.
+    can_return_columns_from_insert = True  # ids come from __schema__ before the insert
+    can_return_rows_from_bulk_insert = True
+    has_bulk_insert = True
+    supports_unspecified_pk = False
+    supports_forward_references = True
+    supports_ignore_conflicts = False
+    supports_update_conflicts = False
+    supports_update_conflicts_with_target = False
+    supports_default_keyword_in_insert = False
+    supports_default_keyword_in_bulk_insert = False
+    supports_sequence_reset = True
+    related_fields_match_type = True
+
+    # Transactions: multi-document transactions need a replica set, mongos or the embedded
+    # server; MongoDB has no savepoints, so an exception leaving an inner atomic() marks the
+    # whole transaction for rollback (Django's behaviour for backends without savepoints).
+    uses_savepoints = False
+    can_release_savepoints = False
+    atomic_transactions = True
+    can_rollback_ddl = False
+    autocommits_when_autocommit_is_off = False
+
+    # No foreign keys or checks enforced by the server.
+    supports_foreign_keys = False
+    can_create_inline_fk = False
+    indexes_foreign_keys = True
+    supports_column_check_constraints = False
+    supports_table_check_constraints = False
+    can_introspect_check_constraints = False
+    can_defer_constraint_checks = False
+
+    # Indexes and constraints.
+    supports_partial_indexes = True
+    supports_functions_in_partial_indexes = False
+    supports_covering_indexes = False
+    supports_expression_indexes = False
+    supports_deferrable_unique_constraints = False
+    supports_nullable_unique_constraints = False  # a unique index counts missing/null once
+    supports_partially_nullable_unique_constraints = False
+    supports_nulls_distinct_unique_constraints = False
+    allows_multiple_constraints_on_same_fields = False
+    can_rename_index = False
+    supports_tablespaces = False
+    supports_comments = False
+    supports_comments_inline = False
+    supports_stored_generated_columns = False
+    supports_virtual_generated_columns = False
+    supports_on_delete_db_cascade = False
+    supports_on_delete_db_default = False
+    supports_on_delete_db_null = False
+
+    # Queries.
+    update_can_self_select = False  # updates filtered through joins pre-select the ids
+    has_select_for_update = False
+    has_select_for_update_nowait = False
+    has_select_for_update_skip_locked = False
+    has_select_for_update_of = False
+    can_distinct_on_fields = False
+    supports_select_union = False
+    supports_select_intersection = False
+    supports_select_difference = False
+    supports_slicing_ordering_in_compound = False
+    supports_over_clause = False
+    supports_aggregate_filter_clause = False
+    supports_subqueries_in_group_by = False
+    supports_boolean_expr_in_select_clause = True
+    supports_comparing_boolean_expr = True
+    supports_regex_backreferencing = False
+    supports_date_lookup_using_string = False
+    supports_tuple_lookups = False
+    has_case_insensitive_like = False
+    nulls_order_largest = False
+    order_by_nulls_first = True  # null and missing sort below every value
+    supports_order_by_nulls_modifier = False
+    requires_explicit_null_ordering_when_grouping = False
+    can_use_chunked_reads = True
+    allow_sliced_subqueries_with_in = False
+    greatest_least_ignores_nulls = True
+    supports_explaining_query_execution = True
+    supported_explain_formats = {"JSON"}
+    supports_logical_xor = False
+    supports_json_field_contains = False
+    has_json_object_function = False
+
+    # Tests.
+    can_clone_databases = True
+    test_db_allows_multiple_connections = True
+    supports_inspectdb = True
+    supports_temporal_subtraction = False
+
+    @cached_property
+    def supports_transactions(self):
+        """Multi-document transactions: replica set members, mongos, and the embedded server."""
+        connection = self.connection
+        with connection.temporary_connection():
+            hello = connection.connection.client.admin.command("hello")
+            if hello.get("setName") or hello.get("msg") == "isdbgrid":
+                return True
+            return str(connection.server_info.get("gitVersion", "")).startswith("mongoeco")
+
+    django_test_skips = {}
+    django_test_expected_failures = set()

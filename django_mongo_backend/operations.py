@@ -1,0 +1,211 @@
+"""DatabaseOperations: Python values <-> BSON, flushes and sequence resets.
+
+How values are stored (each reads back as the Python value Django gave):
+
+=================  ===============================================================
+Decimal            Decimal128 (34 significant digits)
+date               datetime at midnight UTC
+datetime           datetime in UTC, **millisecond precision** (BSON keeps no more)
+time               string ``"HH:MM:SS.ffffff"`` (fixed width, so it sorts and compares)
+timedelta          int64 microseconds
+UUID               binary subtype 4
+JSON               the value itself, as a BSON document/array/scalar
+bytes              binary subtype 0
+=================  ===============================================================
+
+The primary key of every model is stored as the document's ``_id``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import uuid
+from decimal import Decimal
+
+from bson import Decimal128
+from django.conf import settings
+from django.db.backends.base.operations import BaseDatabaseOperations
+from django.utils import timezone
+
+from .commands import MongoCommand
+
+TIME_FORMAT = "%H:%M:%S.%f"
+
+
+def document_key(field):
+    """The key a model field is stored under: ``_id`` for the primary key, else its column."""
+    return "_id" if field.primary_key else field.column
+
+
+class DatabaseOperations(BaseDatabaseOperations):
+    compiler_module = "django_mongo_backend.compiler"
+
+    document_key = staticmethod(document_key)
+
+    def quote_name(self, name):
+        return name
+
+    def max_name_length(self):
+        return None
+
+    def no_limit_value(self):
+        return None
+
+    def max_in_list_size(self):
+        return None
+
+    def bulk_batch_size(self, fields, objs):
+        # One insert_many per call: pymongo splits it into batches the server accepts.
+        return len(objs) or 1
+
+    def pk_default_value(self):
+        return None
+
+    # -- Python -> BSON -------------------------------------------------------------------
+
+    def adapt_datefield_value(self, value):
+        if value is None:
+            return None
+        return datetime.datetime(value.year, value.month, value.day)
+
+    def adapt_datetimefield_value(self, value):
+        if value is None or hasattr(value, "resolve_expression"):
+            return value
+        if timezone.is_aware(value):
+            if not settings.USE_TZ:
+                raise ValueError(
+                    "MongoDB backend does not support timezone-aware datetimes when USE_TZ "
+                    "is False."
+                )
+            value = timezone.make_naive(value, datetime.UTC)
+        return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+    def adapt_timefield_value(self, value):
+        if value is None or hasattr(value, "resolve_expression"):
+            return value
+        if isinstance(value, str):
+            value = datetime.time.fromisoformat(value)
+        if timezone.is_aware(value):
+            raise ValueError("Django does not support timezone-aware times.")
+        return value.strftime(TIME_FORMAT)
+
+    def adapt_decimalfield_value(self, value, max_digits=None, decimal_places=None):
+        if value is None or hasattr(value, "resolve_expression"):
+            return value
+        return Decimal128(Decimal(value))
+
+    def adapt_json_value(self, value, encoder):
+        # The round trip applies the field's encoder and keeps JSON semantics (string keys,
+        # tuples as lists) for what MongoDB stores as a native document.
+        return json.loads(json.dumps(value, cls=encoder))
+
+    def adapt_integerfield_value(self, value, internal_type):
+        return value
+
+    def adapt_unknown_value(self, value):
+        if isinstance(value, Decimal):
+            return Decimal128(value)
+        if isinstance(value, datetime.datetime):
+            return self.adapt_datetimefield_value(value)
+        if isinstance(value, datetime.date):
+            return self.adapt_datefield_value(value)
+        if isinstance(value, datetime.time):
+            return self.adapt_timefield_value(value)
+        if isinstance(value, datetime.timedelta):
+            return self.adapt_durationfield_value(value)
+        return value
+
+    # -- BSON -> Python -------------------------------------------------------------------
+
+    def get_db_converters(self, expression):
+        converters = super().get_db_converters(expression)
+        converter = self._converters.get(expression.output_field.get_internal_type())
+        if converter is not None:
+            converters.append(getattr(self, converter))
+        return converters
+
+    _converters = {
+        "DateTimeField": "convert_datetimefield_value",
+        "DateField": "convert_datefield_value",
+        "TimeField": "convert_timefield_value",
+        "DecimalField": "convert_decimalfield_value",
+        "JSONField": "convert_jsonfield_value",
+        "BooleanField": "convert_booleanfield_value",
+        "UUIDField": "convert_uuidfield_value",
+        "FloatField": "convert_floatfield_value",
+    }
+
+    def convert_datetimefield_value(self, value, expression, connection):
+        if isinstance(value, datetime.datetime):
+            if settings.USE_TZ and timezone.is_naive(value):
+                return value.replace(tzinfo=datetime.UTC)
+            if not settings.USE_TZ and timezone.is_aware(value):
+                return timezone.make_naive(value, datetime.UTC)
+        return value
+
+    def convert_datefield_value(self, value, expression, connection):
+        if isinstance(value, datetime.datetime):
+            return value.date()
+        return value
+
+    def convert_timefield_value(self, value, expression, connection):
+        if isinstance(value, str):
+            return datetime.time.fromisoformat(value)
+        return value
+
+    def convert_decimalfield_value(self, value, expression, connection):
+        if isinstance(value, Decimal128):
+            return value.to_decimal()
+        if isinstance(value, float | int) and not isinstance(value, bool):
+            return Decimal(str(value))
+        return value
+
+    def convert_jsonfield_value(self, value, expression, connection):
+        # JSONField.from_db_value parses text with the field's decoder; give it text.
+        if value is None:
+            return None
+        return json.dumps(value)
+
+    def convert_booleanfield_value(self, value, expression, connection):
+        if isinstance(value, int):
+            return bool(value)
+        return value
+
+    def convert_uuidfield_value(self, value, expression, connection):
+        if isinstance(value, str):
+            return uuid.UUID(value)
+        return value
+
+    def convert_floatfield_value(self, value, expression, connection):
+        if isinstance(value, Decimal128):
+            return float(value.to_decimal())
+        return value
+
+    # -- flush and sequences --------------------------------------------------------------
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        commands = [MongoCommand(table, "delete_many", {}) for table in tables]
+        if reset_sequences:
+            commands.extend(
+                self.sequence_reset_by_name_sql(style, [{"table": table} for table in tables])
+            )
+        return commands
+
+    def execute_sql_flush(self, sql_list):
+        for command in sql_list:
+            self.connection.execute_command(command, transactional=False)
+
+    def sequence_reset_by_name_sql(self, style, sequences):
+        from .sequences import reset_command
+
+        return [reset_command(sequence["table"]) for sequence in sequences]
+
+    def sequence_reset_sql(self, style, model_list):
+        from .sequences import sync_command
+
+        return [
+            sync_command(model._meta.db_table)
+            for model in model_list
+            if model._meta.auto_field is not None
+        ]

@@ -1,0 +1,62 @@
+"""Settings for the backend's pytest suite: ``default`` and ``other`` on one MongoDB server.
+
+The server is the embedded one (a data directory per test run, stopped when the run ends), or
+the real MongoDB named by ``MONGODB_URI``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+MONGODB_URI = os.environ.get("MONGODB_URI")
+EMBEDDED_DBPATH = os.environ.setdefault(
+    "DJANGO_MONGO_TEST_DBPATH",
+    os.path.join(tempfile.gettempdir(), f"django-mongo-tests-{os.getpid()}"),
+)
+HOST = MONGODB_URI or f"embedded://{EMBEDDED_DBPATH}"
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django_mongo_backend",
+        "NAME": "django_mongo_tests",
+        "CLIENT": {"host": HOST},
+    },
+    "other": {
+        "ENGINE": "django_mongo_backend",
+        "NAME": "django_mongo_tests_other",
+        "CLIENT": {"host": HOST},
+    },
+}
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "tests.testapp",
+]
+SECRET_KEY = "tests-only"
+USE_TZ = True
+TIME_ZONE = "UTC"
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+ROOT_URLCONF = "tests.urls"
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
