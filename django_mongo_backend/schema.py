@@ -1,0 +1,615 @@
+"""DatabaseSchemaEditor: collections, indexes and ``$jsonSchema`` validators instead of DDL.
+
+Every change is a ``MongoCommand``: ``migrate`` runs it, ``sqlmigrate`` prints it (one shell-form
+line per command). Documents always carry every model field: adding a field back-fills existing
+documents (its default, or null), removing one ``$unset``s it, renaming one ``$rename``s it.
+
+Indexes on nullable fields get a partial filter (only documents where every nullable key holds
+a value are indexed), so unique constraints treat NULLs as distinct, as SQL does; MongoDB would
+otherwise count null (and missing) as one value.
+"""
+
+from __future__ import annotations
+
+from django.db import NotSupportedError
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.models import CheckConstraint, Model, Q, UniqueConstraint
+from django.db.models.constants import LOOKUP_SEP
+from django.db.models.expressions import Value
+from django.db.transaction import TransactionManagementError
+
+from . import sequences
+from .commands import MongoCommand, to_json
+from .operations import document_key
+
+#: ``connection.data_types`` value -> the BSON types a stored value may have (None: any).
+#: Python ints are sent as int32 when they fit and int64 otherwise, so integer fields take both.
+STORED_TYPES = {
+    "int": ("int", "long"),
+    "long": ("int", "long"),
+    "double": ("double",),
+    "decimal": ("decimal",),
+    "string": ("string",),
+    "bool": ("bool",),
+    "date": ("date",),
+    "binData": ("binData",),
+    "objectId": ("objectId",),
+    "array": ("array",),
+    "object": None,  # JSONField: any JSON value, scalars and arrays included
+}
+
+#: Every BSON type but null: what "holds a value" means for a field of unknown type.
+NON_NULL_TYPES = (
+    "double",
+    "string",
+    "object",
+    "array",
+    "binData",
+    "objectId",
+    "bool",
+    "date",
+    "int",
+    "timestamp",
+    "long",
+    "decimal",
+    "regex",
+    "javascript",
+    "minKey",
+    "maxKey",
+)
+
+#: Stored BSON types -> the aggregation operator converting existing values (alter_field).
+CONVERSIONS = {
+    ("int", "long"): "$toLong",
+    ("double",): "$toDouble",
+    ("decimal",): "$toDecimal",
+    ("string",): "$toString",
+    ("bool",): "$toBool",
+}
+
+#: Lookups a partial index filter can express -> query operator.
+FILTER_OPERATORS = {
+    "exact": "$eq",
+    "gt": "$gt",
+    "gte": "$gte",
+    "lt": "$lt",
+    "lte": "$lte",
+    "in": "$in",
+}
+
+
+def _label(model, field=None):
+    label = model._meta.label
+    return f"{label}.{field.name}" if field is not None else label
+
+
+def _rename_keys(document, old, new):
+    """A filter document with every field key ``old`` renamed to ``new``."""
+    if isinstance(document, dict):
+        return {new if k == old else k: _rename_keys(v, old, new) for k, v in document.items()}
+    if isinstance(document, list):
+        return [_rename_keys(item, old, new) for item in document]
+    return document
+
+
+class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
+    # -- running commands -----------------------------------------------------------------
+
+    def execute(self, sql, params=()):
+        """Run one ``MongoCommand`` (or, for ``sqlmigrate``, collect its shell form)."""
+        if not isinstance(sql, MongoCommand):
+            raise NotSupportedError(
+                f"MongoDB runs no SQL; a migration tried to execute: {str(sql)[:200]!r}. "
+                "Use RunPython (with the ORM or pymongo) instead of RunSQL."
+            )
+        if self.collect_sql:
+            self.collected_sql.append(str(sql))
+            return None
+        if self.connection.in_atomic_block and not self.connection.features.can_rollback_ddl:
+            raise TransactionManagementError(
+                "Executing DDL statements while in a transaction on databases that can't "
+                "perform a rollback is prohibited."
+            )
+        return self.connection.execute_command(sql, transactional=False)
+
+    def quote_value(self, value):
+        return to_json(value)
+
+    def _read(self, command):
+        """Run a read-only command even while collecting (introspection, as Django does)."""
+        return self.connection.execute_command(command, transactional=False)
+
+    def _table(self, model):
+        """The collection to read from: under sqlmigrate, renames were not executed."""
+        table = model._meta.db_table
+        if self.collect_sql:
+            table = self.collected_table_renames.get(table, table)
+        return table
+
+    # -- validators -----------------------------------------------------------------------
+
+    def _stored_types(self, field):
+        """The BSON types ``field``'s values are stored as, or None for any."""
+        db_type = field.db_type(self.connection)
+        return STORED_TYPES.get(db_type)
+
+    def _validator(self, fields):
+        """A ``$jsonSchema``: non-null fields required, each with its BSON type(s)."""
+        properties = {}
+        required = []
+        for field in fields:
+            if field.column is None:
+                continue
+            key = document_key(field)
+            rule = {}
+            types = self._stored_types(field)
+            if types is not None:
+                types = [*types, "null"] if field.null else list(types)
+                rule["bsonType"] = types[0] if len(types) == 1 else types
+            properties[key] = rule
+            if not field.null:
+                required.append(key)
+        schema = {"bsonType": "object", "properties": properties}
+        if required:
+            schema["required"] = required
+        return {"$jsonSchema": schema}
+
+    def _set_validator(self, model, old_fields, new_fields):
+        """``collMod`` the validator when the change of fields changes it."""
+        if not self.connection.enforce_schema:
+            return
+        new = self._validator(new_fields)
+        if new != self._validator(old_fields):
+            self.execute(
+                MongoCommand(
+                    None,
+                    "command",
+                    "collMod",
+                    model._meta.db_table,
+                    validator=new,
+                    validationLevel="strict",
+                )
+            )
+
+    @staticmethod
+    def _other_fields(model, field):
+        """The model's stored fields but ``field`` (callers pass the model before or after)."""
+        return [f for f in model._meta.local_concrete_fields if f.name != field.name]
+
+    def _check_key(self, model, field):
+        """Field names must be usable as MongoDB document keys."""
+        if field.column is None or field.primary_key:
+            return
+        column = field.column
+        if column.startswith("$") or "." in column or "\0" in column or column == "_id":
+            raise NotSupportedError(
+                f"{_label(model, field)} is stored under the key {column!r}, which MongoDB "
+                "cannot use for a model field (keys may not start with '$' or contain '.' or "
+                "NUL, and '_id' holds the primary key). Set db_column to another name."
+            )
+
+    # -- models ---------------------------------------------------------------------------
+
+    def create_model(self, model):
+        """Create the collection (with its validator), then its indexes and M2M tables."""
+        fields = model._meta.local_concrete_fields
+        for field in fields:
+            self._check_key(model, field)
+        options = {"check_exists": False}
+        if self.connection.enforce_schema:
+            options["validator"] = self._validator(fields)
+        self.execute(MongoCommand(None, "create_collection", model._meta.db_table, **options))
+        if model._meta.auto_field is not None:
+            # The sequence document itself is upserted by the first insert.
+            self.execute(sequences.index_command())
+        for field in model._meta.local_fields:
+            self._create_field_indexes(model, field)
+        for field_names in model._meta.unique_together:
+            self._create_unique(model, [model._meta.get_field(name) for name in field_names])
+        for index in model._meta.indexes:
+            self.add_index(model, index)
+        for constraint in model._meta.constraints:
+            self.add_constraint(model, constraint)
+        for field in model._meta.local_many_to_many:
+            if field.remote_field.through._meta.auto_created:
+                self.create_model(field.remote_field.through)
+
+    def delete_model(self, model):
+        """Drop the collection, its auto-created M2M collections and its sequence."""
+        for field in model._meta.local_many_to_many:
+            if field.remote_field.through._meta.auto_created:
+                self.delete_model(field.remote_field.through)
+        self.execute(MongoCommand(model._meta.db_table, "drop"))
+        self.execute(sequences.drop_command(model._meta.db_table))
+
+    def alter_db_table(self, model, old_db_table, new_db_table):
+        """Rename the collection and its ``__schema__`` sequence entry."""
+        if old_db_table == new_db_table:
+            return
+        self.execute(MongoCommand(old_db_table, "rename", new_db_table))
+        self.execute(sequences.rename_command(old_db_table, new_db_table))
+        if self.collect_sql:
+            existing = self.collected_table_renames.pop(old_db_table, old_db_table)
+            self.collected_table_renames[new_db_table] = existing
+
+    def alter_db_table_comment(self, model, old_db_table_comment, new_db_table_comment):
+        """MongoDB collections have no comments."""
+
+    def alter_db_tablespace(self, model, old_db_tablespace, new_db_tablespace):
+        """MongoDB has no tablespaces."""
+
+    # -- fields ---------------------------------------------------------------------------
+
+    def add_field(self, model, field):
+        """Back-fill existing documents (default or null) in one update, then index."""
+        if field.many_to_many:
+            if field.remote_field.through._meta.auto_created:
+                self.create_model(field.remote_field.through)
+            return
+        if field.column is None or field.db_type(self.connection) is None:
+            return
+        self._check_key(model, field)
+        key = document_key(field)
+        self.execute(
+            MongoCommand(
+                model._meta.db_table,
+                "update_many",
+                {key: {"$exists": False}},
+                {"$set": {key: self._backfill_value(model, field)}},
+            )
+        )
+        others = self._other_fields(model, field)
+        self._set_validator(model, others, [*others, field])
+        self._create_field_indexes(model, field)
+
+    def _backfill_value(self, model, field):
+        if field.has_db_default():
+            default = field.db_default
+            if not isinstance(default, Value):
+                raise NotSupportedError(
+                    f"{_label(model, field)}: MongoDB cannot compute the database default "
+                    f"{default!r} for existing documents; use a constant or Field.default."
+                )
+            return field.get_db_prep_save(default.value, self.connection)
+        return self.effective_default(field)
+
+    def remove_field(self, model, field):
+        """Drop the indexes on the field (they would index a missing key), then $unset it."""
+        if field.many_to_many:
+            if field.remote_field.through._meta.auto_created:
+                self.delete_model(field.remote_field.through)
+            return
+        if field.column is None or field.db_type(self.connection) is None:
+            return
+        key = document_key(field)
+        for index in self._indexes(model):
+            if key in index["key"] and index["name"] != "_id_":
+                self.execute(MongoCommand(model._meta.db_table, "drop_index", index["name"]))
+        self.execute(MongoCommand(model._meta.db_table, "update_many", {}, {"$unset": {key: ""}}))
+        others = self._other_fields(model, field)
+        self._set_validator(model, [*others, field], others)
+
+    def _alter_field(
+        self,
+        model,
+        old_field,
+        new_field,
+        old_type,
+        new_type,
+        old_db_params,
+        new_db_params,
+        strict=False,
+    ):
+        """Rename, convert, back-fill, re-validate and re-index one field's stored values."""
+        if old_field.primary_key != new_field.primary_key:
+            raise NotSupportedError(
+                f"{_label(model, new_field)}: MongoDB stores the primary key as _id; changing "
+                "which field is the primary key needs a data migration that rewrites _id."
+            )
+        self._check_key(model, new_field)
+        table = model._meta.db_table
+        old_key, new_key = document_key(old_field), document_key(new_field)
+        if old_field.unique and not new_field.unique and not old_field.primary_key:
+            self._drop_field_index(model, old_field, unique=True, strict=strict)
+        if self._field_should_be_indexed(model, old_field) and not (
+            self._field_should_be_indexed(model, new_field)
+        ):
+            self._drop_field_index(model, old_field, unique=False, strict=strict)
+        if old_key != new_key:
+            self.execute(
+                MongoCommand(
+                    table,
+                    "update_many",
+                    {old_key: {"$exists": True}},
+                    {"$rename": {old_key: new_key}},
+                )
+            )
+            self._rekey_indexes(model, old_key, new_key)
+        self._convert_values(model, old_field, new_field)
+        if old_field.null and not new_field.null:
+            default = self._backfill_value(model, new_field)
+            if default is not None:
+                self.execute(
+                    MongoCommand(
+                        table, "update_many", {new_key: None}, {"$set": {new_key: default}}
+                    )
+                )
+        others = self._other_fields(model, old_field)
+        self._set_validator(model, [*others, old_field], [*others, new_field])
+        if (
+            new_field.unique
+            and not new_field.primary_key
+            and (not old_field.unique or old_field.primary_key)
+        ):
+            self._create_unique(model, [new_field])
+        if self._field_should_be_indexed(model, new_field) and not (
+            self._field_should_be_indexed(model, old_field)
+        ):
+            self._create_index(model, [new_field])
+
+    def _convert_values(self, model, old_field, new_field):
+        """Convert stored values when the field's BSON type changes (SQL's ALTER ... TYPE)."""
+        old_types, new_types = self._stored_types(old_field), self._stored_types(new_field)
+        if old_types == new_types or new_types is None:
+            return
+        operator = CONVERSIONS.get(new_types)
+        if old_types is None or old_types not in CONVERSIONS or operator is None:
+            raise NotSupportedError(
+                f"{_label(model, new_field)}: cannot convert stored values from BSON "
+                f"{old_types or 'any'} to {new_types}; remove and re-add the field with a "
+                "data migration instead."
+            )
+        key = document_key(new_field)
+        self.execute(
+            MongoCommand(
+                model._meta.db_table,
+                "update_many",
+                {key: {"$ne": None}},
+                [{"$set": {key: {operator: f"${key}"}}}],
+            )
+        )
+
+    def _rekey_indexes(self, model, old_key, new_key):
+        """Rebuild, under the same names, the indexes that name a renamed key."""
+        table = model._meta.db_table
+        for index in self._indexes(model):
+            keys = dict(index["key"])
+            if old_key not in keys or index["name"] == "_id_":
+                continue
+            options = {
+                option: value
+                for option, value in index.items()
+                if option not in {"key", "v", "ns", "name"}
+            }
+            if "partialFilterExpression" in options:
+                options["partialFilterExpression"] = _rename_keys(
+                    options["partialFilterExpression"], old_key, new_key
+                )
+            new_keys = [(new_key if k == old_key else k, d) for k, d in keys.items()]
+            self.execute(MongoCommand(table, "drop_index", index["name"]))
+            self.execute(
+                MongoCommand(table, "create_index", new_keys, name=index["name"], **options)
+            )
+
+    def _indexes(self, model):
+        """The collection's index documents (``listIndexes``), read even under sqlmigrate."""
+        cursor = self._read(MongoCommand(self._table(model), "list_indexes"))
+        with self.connection.wrap_mongo_errors():
+            return [dict(index) for index in cursor]
+
+    def _drop_field_index(self, model, field, *, unique, strict):
+        meta_names = {c.name for c in model._meta.constraints} | {
+            i.name for i in model._meta.indexes
+        }
+        names = self._constraint_names(
+            model, [field.column], unique=unique, primary_key=False, exclude=meta_names
+        )
+        if strict and len(names) != 1:
+            raise ValueError(
+                f"Found wrong number ({len(names)}) of {'unique' if unique else ''} indexes "
+                f"for {model._meta.db_table}.{field.column}"
+            )
+        for name in names:
+            self.execute(MongoCommand(model._meta.db_table, "drop_index", name))
+
+    # -- indexes and constraints ----------------------------------------------------------
+
+    def _create_field_indexes(self, model, field):
+        if field.unique and not field.primary_key:
+            self._create_unique(model, [field])
+        elif self._field_should_be_indexed(model, field):
+            self._create_index(model, [field])
+
+    def _create_index(self, model, fields, suffix=""):
+        name = self._create_index_name(
+            model._meta.db_table, [field.column for field in fields], suffix=suffix
+        )
+        self._create_mongo_index(model, [(field, 1) for field in fields], name)
+
+    def _create_unique(self, model, fields, name=None, condition=None, nulls_distinct=None):
+        name = name or self._create_index_name(
+            model._meta.db_table, [field.column for field in fields], suffix="_uniq"
+        )
+        self._create_mongo_index(
+            model,
+            [(field, 1) for field in fields],
+            name,
+            unique=True,
+            condition=condition,
+            nulls_distinct=nulls_distinct,
+        )
+
+    def _create_mongo_index(
+        self, model, keyed_fields, name, *, unique=False, condition=None, nulls_distinct=None
+    ):
+        """``create_index``; nullable keys of a unique index are filtered out (NULLs distinct)."""
+        filters = []
+        if condition is not None:
+            filters.append(self._filter(model, condition, name))
+        if unique and nulls_distinct is not False:
+            filters.extend(
+                {document_key(field): self._has_value(field)}
+                for field, _ in keyed_fields
+                if field.null
+            )
+        options = {"name": name}
+        if unique:
+            options["unique"] = True
+        if filters:
+            options["partialFilterExpression"] = self._and(filters)
+        keys = [(document_key(field), direction) for field, direction in keyed_fields]
+        self.execute(MongoCommand(model._meta.db_table, "create_index", keys, **options))
+
+    def _has_value(self, field):
+        return {"$exists": True, "$type": list(self._stored_types(field) or NON_NULL_TYPES)}
+
+    @staticmethod
+    def _and(filters):
+        """One filter document: merged when the keys differ, else ``$and``."""
+        merged = {}
+        for item in filters:
+            if merged.keys() & item.keys():
+                return {"$and": filters}
+            merged.update(item)
+        return merged
+
+    def _filter(self, model, condition, name):
+        """A ``Q`` of simple lookups -> a ``partialFilterExpression``."""
+        if not isinstance(condition, Q) or condition.negated or condition.connector == Q.XOR:
+            raise self._unsupported_condition(name, condition)
+        parts = []
+        for child in condition.children:
+            if isinstance(child, Q):
+                parts.append(self._filter(model, child, name))
+            elif isinstance(child, tuple) and len(child) == 2:
+                parts.append(self._filter_lookup(model, *child, name=name))
+            else:
+                raise self._unsupported_condition(name, child)
+        if len(parts) == 1:
+            return parts[0]
+        return {"$or": parts} if condition.connector == Q.OR else self._and(parts)
+
+    def _filter_lookup(self, model, lookup, value, *, name):
+        field_name, _, lookup_name = lookup.partition(LOOKUP_SEP)
+        lookup_name = lookup_name or "exact"
+        try:
+            field = model._meta.get_field(field_name)
+        except Exception:
+            raise self._unsupported_condition(name, (lookup, value)) from None
+        if (
+            not field.concrete
+            or field.column is None
+            or hasattr(value, "resolve_expression")
+            or (lookup_name not in FILTER_OPERATORS and lookup_name != "isnull")
+        ):
+            raise self._unsupported_condition(name, (lookup, value))
+        key = document_key(field)
+        if lookup_name == "isnull" or value is None:
+            is_null = value if lookup_name == "isnull" else True
+            if lookup_name not in {"isnull", "exact"}:
+                raise self._unsupported_condition(name, (lookup, value))
+            return {key: {"$type": "null"} if is_null else self._has_value(field)}
+        if lookup_name == "in":
+            value = [self._prep(field, item) for item in value]
+        else:
+            value = self._prep(field, value)
+        return {key: {FILTER_OPERATORS[lookup_name]: value}}
+
+    def _prep(self, field, value):
+        if isinstance(value, Model):
+            value = value.pk
+        return field.get_db_prep_value(value, self.connection, prepared=False)
+
+    @staticmethod
+    def _unsupported_condition(name, part):
+        return NotSupportedError(
+            f"Index/constraint {name!r}: MongoDB partial indexes cannot express the condition "
+            f"{part!r} (supported: AND/OR of exact, gt, gte, lt, lte, in and isnull on fields "
+            "of the model itself, with constant values)."
+        )
+
+    def add_index(self, model, index):
+        if index.contains_expressions or index.include or index.opclasses:
+            raise NotSupportedError(
+                f"Index {index.name!r} on {_label(model)}: MongoDB indexes take fields only "
+                "(no expressions, include or opclasses)."
+            )
+        keyed_fields = [
+            (model._meta.get_field(field_name), -1 if order == "DESC" else 1)
+            for field_name, order in index.fields_orders
+        ]
+        options = {"name": index.name}
+        if index.condition is not None:
+            options["partialFilterExpression"] = self._filter(model, index.condition, index.name)
+        keys = [(document_key(field), direction) for field, direction in keyed_fields]
+        self.execute(MongoCommand(model._meta.db_table, "create_index", keys, **options))
+
+    def remove_index(self, model, index):
+        self.execute(MongoCommand(model._meta.db_table, "drop_index", index.name))
+
+    def add_constraint(self, model, constraint):
+        self._check_constraint_supported(model, constraint)
+        self._create_unique(
+            model,
+            [model._meta.get_field(name) for name in constraint.fields],
+            name=constraint.name,
+            condition=constraint.condition,
+            nulls_distinct=constraint.nulls_distinct,
+        )
+
+    def remove_constraint(self, model, constraint):
+        self._check_constraint_supported(model, constraint)
+        self.execute(MongoCommand(model._meta.db_table, "drop_index", constraint.name))
+
+    @staticmethod
+    def _check_constraint_supported(model, constraint):
+        if isinstance(constraint, CheckConstraint):
+            raise NotSupportedError(
+                f"CheckConstraint {constraint.name!r} on {_label(model)}: MongoDB has no check "
+                "constraints. Validate in the model's clean() instead."
+            )
+        if not isinstance(constraint, UniqueConstraint):
+            raise NotSupportedError(
+                f"{type(constraint).__name__} {constraint.name!r} on {_label(model)} is not "
+                "supported by MongoDB."
+            )
+        if constraint.expressions or constraint.include or constraint.opclasses:
+            raise NotSupportedError(
+                f"UniqueConstraint {constraint.name!r} on {_label(model)}: MongoDB unique "
+                "indexes take fields only (no expressions, include or opclasses)."
+            )
+        if constraint.deferrable is not None:
+            raise NotSupportedError(
+                f"UniqueConstraint {constraint.name!r} on {_label(model)}: MongoDB cannot "
+                "defer unique checks."
+            )
+
+    def alter_unique_together(self, model, old_unique_together, new_unique_together):
+        self._alter_together(model, old_unique_together, new_unique_together, unique=True)
+
+    def alter_index_together(self, model, old_index_together, new_index_together):
+        self._alter_together(model, old_index_together, new_index_together, unique=False)
+
+    def _alter_together(self, model, olds, news, *, unique):
+        olds = {tuple(fields) for fields in olds}
+        news = {tuple(fields) for fields in news}
+        meta_names = {c.name for c in model._meta.constraints} | {
+            i.name for i in model._meta.indexes
+        }
+        for field_names in olds - news:
+            columns = [model._meta.get_field(name).column for name in field_names]
+            names = self._constraint_names(
+                model, columns, unique=unique, primary_key=False, exclude=meta_names
+            )
+            if len(names) != 1:
+                raise ValueError(
+                    f"Found wrong number ({len(names)}) of indexes for "
+                    f"{model._meta.db_table}({', '.join(columns)})"
+                )
+            self.execute(MongoCommand(model._meta.db_table, "drop_index", names[0]))
+        for field_names in news - olds:
+            fields = [model._meta.get_field(name) for name in field_names]
+            if unique:
+                self._create_unique(model, fields)
+            else:
+                self._create_index(model, fields, suffix="_idx")
