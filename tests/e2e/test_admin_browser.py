@@ -51,6 +51,7 @@ COMMAND_TIMEOUT = 300
 USERNAME = "admin"
 PASSWORD = "e2e-Secret-pass-42"
 AUTHOR = "Ada Lovelace"
+OTHER_AUTHOR = "Alan Turing"  # the author list filter shows only with two or more authors
 TAG = "mongodb"
 TITLE = "Hello MongoDB"
 EDITED_TITLE = "Hello MongoDB, edited"
@@ -352,20 +353,22 @@ def test_admin_end_to_end(admin, example_site):
     admin.fill("id_password", PASSWORD)
     admin.click_and_wait(admin.find('input[type="submit"]'))
     assert "Site administration" in admin.text("#content h1")
-    assert "Blog" in admin.text("#content-main")
+    assert "Posts" in admin.text("#content-main .app-blog")
     step("log in")
 
-    # An author, from the index page's "Add" link.
+    # Two authors, from the index page's "Add" link, then "Save and add another".
     admin.click_and_wait(admin.find('a[href="/admin/blog/author/add/"]'))
     admin.fill("id_name", AUTHOR)
     admin.fill("id_email", "ada@example.com")
     admin.fill("id_bio", "Wrote the first program.")
-    admin.save()
+    admin.save("_addanother")
     admin.assert_message("was added successfully")
-    assert admin.changelist_rows() == [AUTHOR]
+    admin.fill("id_name", OTHER_AUTHOR)
+    admin.save()
+    assert admin.changelist_rows() == [AUTHOR, OTHER_AUTHOR]
     author_doc = db.blog_author.find_one({"name": AUTHOR})
     assert author_doc is not None, list(db.blog_author.find())
-    step("add author")
+    step("add authors")
 
     # A tag.
     admin.get("/admin/blog/tag/add/")
@@ -387,6 +390,7 @@ def test_admin_end_to_end(admin, example_site):
     admin.fill("id_published_at_1", "10:30:00")
     admin.fill("id_body", "Querysets compile to aggregation pipelines.")
     admin.select("id_tags", TAG)
+    admin.find("fieldset.collapse summary").click()  # open the collapsed "Extras"
     admin.fill("id_price", "2.50")
     admin.fill("id_metadata", '{"featured": true, "words": 5}')
     admin.fill("id_comments-0-author_name", COMMENTER)
@@ -418,10 +422,11 @@ def test_admin_end_to_end(admin, example_site):
     admin.get("/admin/blog/post/")
     step("search")
 
-    # List filters: status, author and tag.
+    # List filters: status, author and tag (each click adds to the filters already chosen).
     for link, expected in [
         ("Draft", []),
         ("Published", [TITLE]),
+        (OTHER_AUTHOR, []),
         (AUTHOR, [TITLE]),
         (TAG, [TITLE]),
     ]:
@@ -473,11 +478,11 @@ def test_admin_end_to_end(admin, example_site):
     assert f"Comment: {COMMENTER} on {EDITED_TITLE}" in confirmation, confirmation
     admin.click_and_wait(admin.find('#content form input[type="submit"]'))
     admin.assert_message("was deleted successfully")
-    assert admin.changelist_rows() == []
+    assert admin.changelist_rows() == [OTHER_AUTHOR]
     step("delete author")
 
-    # The documents are gone from MongoDB; the tag stays.
-    assert db.blog_author.count_documents({}) == 0
+    # The documents are gone from MongoDB; the other author and the tag stay.
+    assert [doc["name"] for doc in db.blog_author.find()] == [OTHER_AUTHOR]
     assert db.blog_post.count_documents({}) == 0
     assert db.blog_comment.count_documents({}) == 0
     assert db.blog_post_tags.count_documents({}) == 0
