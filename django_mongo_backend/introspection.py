@@ -87,7 +87,9 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
         return "_id"
 
     def _validator_schema(self, table_name):
-        collections = self._documents(self._run(None, "list_collections", {"name": table_name}))
+        collections = self._documents(
+            self._run(None, "list_collections", filter={"name": table_name})
+        )
         validator = collections[0].get("options", {}).get("validator", {}) if collections else {}
         return validator.get("$jsonSchema") or {}
 
@@ -110,7 +112,7 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
         for key, seen in types.items():
             missing = any(key not in document for document in documents)
             null_ok = key != "_id" and (
-                "null" in seen or missing or (schema and key not in required)
+                "null" in seen or missing or bool(schema and key not in required)
             )
             concrete = sorted(t for t in seen if t and t != "null")
             type_code = "long" if set(concrete) == {"int", "long"} else next(iter(concrete), "null")

@@ -93,6 +93,8 @@ def _rename_keys(document, old, new):
 
 
 class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
+    _sequence_index_created = False  # create_index on __schema__ once per editor
+
     # -- running commands -----------------------------------------------------------------
 
     def execute(self, sql, params=()):
@@ -199,9 +201,10 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
         if self.connection.enforce_schema:
             options["validator"] = self._validator(fields)
         self.execute(MongoCommand(None, "create_collection", model._meta.db_table, **options))
-        if model._meta.auto_field is not None:
+        if model._meta.auto_field is not None and not self._sequence_index_created:
             # The sequence document itself is upserted by the first insert.
             self.execute(sequences.index_command())
+            self._sequence_index_created = True
         for field in model._meta.local_fields:
             self._create_field_indexes(model, field)
         for field_names in model._meta.unique_together:
@@ -466,10 +469,14 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
     @staticmethod
     def _and(filters):
         """One filter document: merged when the keys differ, else ``$and``."""
-        merged = {}
+        unique = []
         for item in filters:
+            if item not in unique:
+                unique.append(item)
+        merged = {}
+        for item in unique:
             if merged.keys() & item.keys():
-                return {"$and": filters}
+                return {"$and": unique}
             merged.update(item)
         return merged
 
