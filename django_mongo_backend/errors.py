@@ -60,9 +60,18 @@ ERROR_CLASSES = (
 )
 
 
+def error_code(error):
+    """The server's error code; for a bulk write, the code of its first failed operation."""
+    if isinstance(error, mongo_errors.BulkWriteError):
+        write_errors = (error.details or {}).get("writeErrors") or []
+        if write_errors:
+            return write_errors[0].get("code")
+    return getattr(error, "code", None)
+
+
 def django_error_class(error):
     """The Django error class for a pymongo error, or None if it is not a database error."""
-    code = getattr(error, "code", None)
+    code = error_code(error)
     if code in ERROR_CODES:
         return ERROR_CODES[code]
     for mongo_class, django_class in ERROR_CLASSES:
@@ -77,10 +86,12 @@ def translate(error, *, address=None):
     if django_class is None:
         return error
     message = str(error)
+    if isinstance(error, mongo_errors.BulkWriteError) and error.details.get("writeErrors"):
+        message = error.details["writeErrors"][0].get("errmsg", message)
     if address and isinstance(error, mongo_errors.ConnectionFailure):
         message = f"MongoDB server {address} is unreachable: {message}"
     translated = django_class(message)
     translated.mongo_error = error
-    translated.code = getattr(error, "code", None)
+    translated.code = error_code(error)
     translated.details = getattr(error, "details", None)
     return translated

@@ -16,16 +16,21 @@ EMBEDDED_DBPATH = os.environ.setdefault(
 )
 HOST = MONGODB_URI or f"embedded://{EMBEDDED_DBPATH}"
 
+# The suite runs with validators on (the default); DJANGO_MONGO_ENFORCE_SCHEMA=0 runs it off.
+ENFORCE_SCHEMA = os.environ.get("DJANGO_MONGO_ENFORCE_SCHEMA", "1") != "0"
+
 DATABASES = {
     "default": {
         "ENGINE": "django_mongo_backend",
         "NAME": "django_mongo_tests",
         "CLIENT": {"host": HOST},
+        "ENFORCE_SCHEMA": ENFORCE_SCHEMA,
     },
     "other": {
         "ENGINE": "django_mongo_backend",
         "NAME": "django_mongo_tests_other",
         "CLIENT": {"host": HOST},
+        "ENFORCE_SCHEMA": ENFORCE_SCHEMA,
     },
 }
 

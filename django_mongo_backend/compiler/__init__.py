@@ -25,6 +25,7 @@ from ..commands import MongoCommand, to_json
 from ..operations import document_key
 from . import aggregates
 from .expressions import ExpressionCompiler, Scope
+from .joins import aliases_used
 from .pipeline import FlatScope, SelectBuilder, SelectPlan, group_stages
 from .where import MATCH_NOTHING, WhereCompiler
 
@@ -231,7 +232,7 @@ class _WriteFilter:
     def filter_for(self, compiler):
         query = compiler.query
         base_alias = query.get_initial_alias()
-        if sum(query.alias_refcount[a] > 0 for a in query.alias_map) > 1:
+        if not aliases_used(query.where) <= {base_alias}:
             raise NotSupportedError("an update or delete filtered through a join")
         expressions = ExpressionCompiler(compiler, Scope(base_alias))
         return WhereCompiler(expressions).match(query.where)
@@ -243,7 +244,7 @@ class SQLDeleteCompiler(_WriteFilter, sql.SQLDeleteCompiler, SQLCompiler):
 
     def delete_command(self):
         query = self.query
-        if not self.single_alias:
+        if not aliases_used(query.where) <= {query.get_initial_alias()}:
             # Filters through joins: find the ids first, then delete by id.
             select = query.chain(klass=sql.Query)
             select.__class__ = sql.Query

@@ -65,6 +65,8 @@ class SelectBuilder:
         self.scope = Scope(self.base_alias)
         self.expressions = ExpressionCompiler(compiler, self.scope)
         self.where = WhereCompiler(self.expressions)
+        # Stages after OFFSET/LIMIT (a projection is cheaper on fewer documents).
+        self.final_stages = []
 
     # -- entry point ----------------------------------------------------------------------
 
@@ -106,6 +108,7 @@ class SelectBuilder:
             readers = self._plain(pipeline, columns)
             enforce = query.get_meta().db_table
         self._slice(pipeline)
+        pipeline.extend(self.final_stages)
         return SelectPlan(
             collection=query.get_meta().db_table,
             pipeline=pipeline,
@@ -119,7 +122,7 @@ class SelectBuilder:
         """Conditions on the base collection run before the joins (smaller, indexable)."""
         if where is None or not where.children:
             return None, None
-        if len(self.query.alias_map) == 1:
+        if not self._has_joins():
             return where, None
         if where.connector != AND or where.negated:
             return None, where
@@ -130,6 +133,12 @@ class SelectBuilder:
         return (
             WhereNode(before, AND) if before else None,
             WhereNode(after, AND) if after else None,
+        )
+
+    def _has_joins(self):
+        refcount = self.query.alias_refcount
+        return any(
+            refcount.get(alias) for alias in self.query.alias_map if alias != self.base_alias
         )
 
     # -- plain reads ----------------------------------------------------------------------
@@ -158,8 +167,8 @@ class SelectBuilder:
         if order_keys:
             pipeline.append({"$sort": order_keys})
         default_columns = self.query.default_cols and not self.query.select_related
-        if not default_columns or len(self.query.alias_map) > 1:
-            pipeline.append({"$project": dict.fromkeys(sorted(roots), 1)})
+        if not default_columns or self._has_joins():
+            self.final_stages.append({"$project": dict.fromkeys(sorted(roots), 1)})
         return readers
 
     def _order_keys(self, computed, columns, *, flat=False, post_group=None):

@@ -1,0 +1,230 @@
+"""Querysets users write every day, run against MongoDB and checked row for row."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, NotSupportedError
+from django.db.models import Avg, Count, F, Max, Min, Q, Sum
+
+from tests.testapp.models import Author, Book, Chapter, Tag
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def library():
+    ann = Author.objects.create(name="Ann", age=30)
+    bob = Author.objects.create(name="Bob", age=None)
+    cy = Author.objects.create(name="Cy", age=45)
+    books = [
+        Book.objects.create(title="Alpha", author=ann, pages=100, price=Decimal("9.99")),
+        Book.objects.create(title="beta", author=ann, editor=bob, pages=50),
+        Book.objects.create(
+            title="Gamma", author=bob, editor=cy, pages=10, published=datetime.date(2020, 5, 1)
+        ),
+        Book.objects.create(title="Delta", author=cy, pages=300, price=Decimal("20.00")),
+    ]
+    return {"ann": ann, "bob": bob, "cy": cy, "books": books}
+
+
+def titles(queryset):
+    return sorted(queryset.values_list("title", flat=True))
+
+
+def test_filter_exclude_and_q_objects(library):
+    assert titles(Book.objects.filter(pages__gte=50)) == ["Alpha", "Delta", "beta"]
+    assert titles(Book.objects.filter(Q(pages__lt=20) | Q(title="Alpha"))) == ["Alpha", "Gamma"]
+    assert titles(Book.objects.filter(~Q(title="Alpha"), pages__gt=20)) == ["Delta", "beta"]
+    assert titles(Book.objects.exclude(pages__in=[10, 50])) == ["Alpha", "Delta"]
+
+
+def test_null_semantics_match_sql(library):
+    # Django's exclude() adds "age IS NOT NULL" inside the negation, so SQL returns NULL ages.
+    assert sorted(Author.objects.exclude(age=30).values_list("name", flat=True)) == ["Bob", "Cy"]
+    # A comparison with NULL is never true, whichever way it goes.
+    assert sorted(Author.objects.filter(age__lt=40).values_list("name", flat=True)) == ["Ann"]
+    assert not Author.objects.filter(age__lt=F("age") + 1, name="Bob").exists()
+    assert sorted(Author.objects.filter(age__isnull=True).values_list("name", flat=True)) == ["Bob"]
+
+
+@pytest.mark.parametrize(
+    ("lookup", "value", "expected"),
+    [
+        ("exact", "beta", ["beta"]),
+        ("iexact", "BETA", ["beta"]),
+        ("contains", "amm", ["Gamma"]),
+        ("icontains", "A", ["Alpha", "Delta", "Gamma", "beta"]),
+        ("startswith", "Al", ["Alpha"]),
+        ("istartswith", "al", ["Alpha"]),
+        ("endswith", "ta", ["Delta", "beta"]),
+        ("iendswith", "TA", ["Delta", "beta"]),
+        ("regex", r"^[AB]", ["Alpha"]),
+        ("iregex", r"^[ab]", ["Alpha", "beta"]),
+        ("in", ["Alpha", "Zeta"], ["Alpha"]),
+        ("gt", "Delta", ["Gamma", "beta"]),
+        ("lte", "Delta", ["Alpha", "Delta"]),
+        ("range", ("B", "E"), ["Delta"]),
+    ],
+)
+def test_string_lookups(library, lookup, value, expected):
+    assert titles(Book.objects.filter(**{f"title__{lookup}": value})) == expected
+
+
+def test_pattern_lookups_escape_regex_metacharacters(library):
+    Book.objects.create(title="a.c (x)*", author=library["ann"])
+    assert titles(Book.objects.filter(title__contains=".c (x)*")) == ["a.c (x)*"]
+    assert not Book.objects.filter(title__contains="a.c (x)+").exists()
+    assert not Book.objects.filter(title__startswith=".").exists()
+
+
+def test_operator_lookalike_values_are_matched_literally(library):
+    Author.objects.create(name="$gt")
+    Author.objects.create(name="{'$ne': 1}")
+    assert list(Author.objects.filter(name="$gt").values_list("name", flat=True)) == ["$gt"]
+    assert not Author.objects.filter(name="$ne").exists()
+    assert Author.objects.filter(name__in=["$gt"]).count() == 1
+    assert Author.objects.filter(name="{'$ne': 1}").count() == 1
+
+
+def test_order_by_slicing_first_last(library):
+    ordered = list(Book.objects.order_by("-pages").values_list("title", flat=True))
+    assert ordered == ["Delta", "Alpha", "beta", "Gamma"]
+    assert list(Book.objects.order_by("pages")[1:3].values_list("pages", flat=True)) == [50, 100]
+    assert Book.objects.order_by("pages").first().title == "Gamma"
+    assert Book.objects.order_by("pages").last().title == "Delta"
+    assert Author.objects.first().name == "Ann"  # Meta.ordering
+
+
+def test_nulls_sort_first_ascending_and_can_be_moved(library):
+    names = list(Author.objects.order_by("age").values_list("name", flat=True))
+    assert names == ["Bob", "Ann", "Cy"]
+    names = list(
+        Author.objects.order_by(F("age").asc(nulls_last=True)).values_list("name", flat=True)
+    )
+    assert names == ["Ann", "Cy", "Bob"]
+    names = list(
+        Author.objects.order_by(F("age").desc(nulls_first=True)).values_list("name", flat=True)
+    )
+    assert names == ["Bob", "Cy", "Ann"]
+
+
+def test_values_only_defer(library):
+    row = Book.objects.filter(title="Alpha").values("title", "author__name").get()
+    assert row == {"title": "Alpha", "author__name": "Ann"}
+    book = Book.objects.only("title").get(title="Alpha")
+    assert book.get_deferred_fields() >= {"pages", "price"}
+    assert book.pages == 100  # loaded on access
+    book = Book.objects.defer("title").get(pages=100)
+    assert "title" in book.get_deferred_fields()
+
+
+def test_count_exists_get(library):
+    assert Book.objects.count() == 4
+    assert Book.objects.filter(author__name="Ann").count() == 2
+    assert Book.objects.filter(title="Alpha").exists()
+    assert not Book.objects.filter(title="Nope").exists()
+    assert Book.objects.get(title="Gamma").pages == 10
+    with pytest.raises(Book.DoesNotExist):
+        Book.objects.get(title="Nope")
+    with pytest.raises(Book.MultipleObjectsReturned):
+        Book.objects.get(author__name="Ann")
+    assert Book.objects.none().count() == 0
+    assert list(Book.objects.filter(pk__in=[])) == []
+
+
+def test_distinct(library):
+    authors = Book.objects.values_list("author__name", flat=True).distinct()
+    assert sorted(authors) == ["Ann", "Bob", "Cy"]
+    assert Book.objects.values("author").distinct().count() == 3
+
+
+def test_select_related_forward_and_nullable(library):
+    books = {b.title: b for b in Book.objects.select_related("author", "editor")}
+    assert books["beta"].author.name == "Ann"
+    assert books["beta"].editor.name == "Bob"
+    assert books["Alpha"].editor is None
+    chapter = Chapter.objects.create(book=library["books"][0], number=1, title="One")
+    fetched = Chapter.objects.select_related("book__author").get(pk=chapter.pk)
+    assert fetched.book.author.name == "Ann"
+
+
+def test_filters_across_relations(library):
+    assert titles(Book.objects.filter(editor__name="Cy")) == ["Gamma"]
+    assert sorted(Author.objects.filter(books__pages__gt=90).values_list("name", flat=True)) == [
+        "Ann",
+        "Cy",
+    ]
+    # A reverse relation without a match: a LEFT OUTER join keeps the author.
+    assert Author.objects.filter(edited__isnull=True).count() == 1
+
+
+def test_aggregate_and_annotate(library):
+    result = Book.objects.aggregate(
+        total=Sum("pages"), top=Max("price"), low=Min("pages"), mean=Avg("pages")
+    )
+    assert result == {"total": 460, "top": Decimal("20.00"), "low": 10, "mean": 115.0}
+    empty = Book.objects.filter(pages__gt=1000).aggregate(total=Sum("pages"), n=Count("id"))
+    assert empty == {"total": None, "n": 0}
+    counts = dict(Author.objects.annotate(n=Count("books")).values_list("name", "n"))
+    assert counts == {"Ann": 2, "Bob": 1, "Cy": 1}
+    having = Author.objects.annotate(n=Count("books")).filter(n__gt=1)
+    assert list(having.values_list("name", flat=True)) == ["Ann"]
+
+
+def test_update_with_constants_and_f_expressions(library):
+    assert Book.objects.filter(author__name="Ann").update(pages=F("pages") * 2) == 2
+    assert sorted(Book.objects.values_list("pages", flat=True)) == [10, 100, 200, 300]
+    assert Book.objects.filter(title="Gamma").update(title="Gamma 2", pages=11) == 1
+    assert Book.objects.get(pages=11).title == "Gamma 2"
+
+
+def test_delete_cascades(library):
+    Chapter.objects.create(book=library["books"][0], number=1, title="One")
+    deleted, per_model = library["ann"].delete()
+    assert per_model == {"testapp.Chapter": 1, "testapp.Book": 2, "testapp.Author": 1}
+    assert Book.objects.count() == 2
+    # SET_NULL: Bob edits "beta" (deleted with Ann); Cy edits Gamma and stays.
+    library["cy"].delete()
+    assert Book.objects.get(title="Gamma").editor is None
+
+
+def test_bulk_create_bulk_update_get_or_create_update_or_create(library):
+    tags = Tag.objects.bulk_create([Tag(name=f"tag{i}") for i in range(5)])
+    assert all(tag.pk for tag in tags)
+    assert len({tag.pk for tag in tags}) == 5
+    for tag in tags:
+        tag.name = tag.name.upper()
+    Tag.objects.bulk_update(tags, ["name"])
+    assert sorted(Tag.objects.values_list("name", flat=True)) == [f"TAG{i}" for i in range(5)]
+    tag, created = Tag.objects.get_or_create(name="TAG1")
+    assert not created and tag.pk == tags[1].pk
+    tag, created = Tag.objects.get_or_create(name="new")
+    assert created
+    author, created = Author.objects.update_or_create(name="Ann", defaults={"age": 31})
+    assert not created and Author.objects.get(name="Ann").age == 31
+
+
+def test_many_to_many(library):
+    python, django = Tag.objects.create(name="python"), Tag.objects.create(name="django")
+    alpha = library["books"][0]
+    alpha.tags.add(python, django)
+    assert sorted(alpha.tags.values_list("name", flat=True)) == ["django", "python"]
+    assert titles(Book.objects.filter(tags__name="python")) == ["Alpha"]
+    alpha.tags.remove(python)
+    assert list(alpha.tags.values_list("name", flat=True)) == ["django"]
+
+
+def test_unique_violation_is_integrity_error(library):
+    Tag.objects.create(name="once")
+    with pytest.raises(IntegrityError):
+        Tag.objects.create(name="once")
+
+
+def test_unsupported_constructs_raise_not_supported(library):
+    with pytest.raises(NotSupportedError, match="extra"):
+        list(Book.objects.extra(select={"x": "1"}))
+    with pytest.raises(NotSupportedError, match="(?i)distinct"):
+        list(Book.objects.distinct("title"))

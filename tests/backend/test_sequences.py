@@ -1,0 +1,70 @@
+"""Integer ids from the __schema__ collection: format, round trips, explicit ids, flush."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.testapp.models import Natural, Tag
+
+pytestmark = pytest.mark.django_db
+
+
+def schema_entry(collection):
+    return connection.connection.database["__schema__"].find_one({"name": collection}, {"_id": 0})
+
+
+def test_schema_document_format():
+    tag = Tag.objects.create(name="a")
+    assert schema_entry("testapp_tag") == {
+        "name": "testapp_tag",
+        "auto": {"field_names": ["id"], "seq": tag.pk},
+    }
+
+
+def test_primary_key_is_stored_as_id():
+    tag = Tag.objects.create(name="a")
+    document = connection.connection.database["testapp_tag"].find_one({"name": "a"})
+    assert document == {"_id": tag.pk, "name": "a"}
+
+
+def test_save_of_new_object_is_two_commands():
+    with CaptureQueriesContext(connection) as queries:
+        Tag.objects.create(name="two")
+    assert len(queries) == 2, [q["sql"] for q in queries]
+
+
+def test_bulk_create_is_two_commands_whatever_the_size():
+    with CaptureQueriesContext(connection) as queries:
+        tags = Tag.objects.bulk_create([Tag(name=f"n{i}") for i in range(1000)])
+    assert len(queries) == 2
+    ids = [tag.pk for tag in tags]
+    assert ids == list(range(ids[0], ids[0] + 1000))
+
+
+def test_get_is_one_command():
+    tag = Tag.objects.create(name="g")
+    with CaptureQueriesContext(connection) as queries:
+        Tag.objects.get(pk=tag.pk)
+    assert len(queries) == 1
+
+
+def test_explicit_pk_raises_the_sequence():
+    explicit = Tag.objects.create(pk=10_000, name="explicit")
+    after = Tag.objects.create(name="after")
+    assert after.pk > explicit.pk
+    assert schema_entry("testapp_tag")["auto"]["seq"] >= 10_001
+
+
+def test_non_auto_primary_keys_do_not_touch_schema():
+    Natural.objects.create(code="x", label="X")
+    assert schema_entry("testapp_natural") is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flush_resets_sequences():
+    Tag.objects.create(name="before")
+    call_command("flush", interactive=False, reset_sequences=True, verbosity=0)
+    assert Tag.objects.create(name="first").pk == 1
