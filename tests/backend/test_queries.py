@@ -183,7 +183,7 @@ def test_update_with_constants_and_f_expressions(library):
 
 def test_delete_cascades(library):
     Chapter.objects.create(book=library["books"][0], number=1, title="One")
-    deleted, per_model = library["ann"].delete()
+    _deleted, per_model = library["ann"].delete()
     assert per_model == {"testapp.Chapter": 1, "testapp.Book": 2, "testapp.Author": 1}
     assert Book.objects.count() == 2
     # SET_NULL: Bob edits "beta" (deleted with Ann); Cy edits Gamma and stays.
@@ -203,7 +203,7 @@ def test_bulk_create_bulk_update_get_or_create_update_or_create(library):
     assert not created and tag.pk == tags[1].pk
     tag, created = Tag.objects.get_or_create(name="new")
     assert created
-    author, created = Author.objects.update_or_create(name="Ann", defaults={"age": 31})
+    _author, created = Author.objects.update_or_create(name="Ann", defaults={"age": 31})
     assert not created and Author.objects.get(name="Ann").age == 31
 
 
@@ -226,5 +226,5 @@ def test_unique_violation_is_integrity_error(library):
 def test_unsupported_constructs_raise_not_supported(library):
     with pytest.raises(NotSupportedError, match="extra"):
         list(Book.objects.extra(select={"x": "1"}))
-    with pytest.raises(NotSupportedError, match="(?i)distinct"):
+    with pytest.raises(NotSupportedError, match=r"(?i)distinct"):
         list(Book.objects.distinct("title"))

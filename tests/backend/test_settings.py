@@ -76,7 +76,7 @@ def test_unreachable_server_is_operational_error_naming_address(django_db_blocke
     db = wrapper(
         NAME="db", CLIENT={"host": "127.0.0.1", "port": 9, "serverSelectionTimeoutMS": 200}
     )
-    with django_db_blocker.unblock(), pytest.raises(OperationalError, match="127.0.0.1:9"):
+    with django_db_blocker.unblock(), pytest.raises(OperationalError, match=r"127\.0\.0\.1:9"):
         db.ensure_connection()
         db.server_info  # noqa: B018 - the first command reaches the server
 
