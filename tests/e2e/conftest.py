@@ -15,6 +15,10 @@ def pytest_runtest_makereport(item, call):
     driver = item.funcargs.get("browser") if hasattr(item, "funcargs") else None
     if report.when == "call" and report.failed and driver is not None:
         report.sections.append(("browser", save_failure_artifacts(driver, item.name)))
+        site = item.funcargs.get("example_site")
+        if site is not None:
+            done = ", ".join(f"{name} {secs:.1f}s" for name, secs in site.step_seconds.items())
+            report.sections.append(("steps passed", done or "none"))
     return report
 
 
