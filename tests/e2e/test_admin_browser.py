@@ -258,6 +258,11 @@ class Admin:
 
     def check_page(self):
         """Fail with the exception when the page is Django's technical error page."""
+        if self.site.server.poll() is not None:
+            pytest.fail(
+                f"runserver exited with {self.site.server.returncode}:\n{self.site.log_tail()}",
+                pytrace=False,
+            )
         summary = self.driver.find_elements(self.By.CSS_SELECTOR, "#summary h1")
         if summary:
             values = self.driver.find_elements(self.By.CSS_SELECTOR, "#summary .exception_value")
