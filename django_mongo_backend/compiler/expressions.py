@@ -10,6 +10,8 @@ compiler an ``aggregate_slot`` callback that turns each one into an accumulator 
 
 from __future__ import annotations
 
+import re
+
 from django.db import NotSupportedError
 from django.db.models import (
     Case,
@@ -32,11 +34,12 @@ from django.db.models.expressions import (
     Subquery,
 )
 from django.db.models.lookups import Lookup
-from django.db.models.sql.where import WhereNode
+from django.db.models.sql.where import ExtraWhere, WhereNode
 
 from ..operations import document_key
 from . import functions
 
+TABLE_COLUMN = re.compile(r"^([A-Za-z_][\w]*)\.([A-Za-z_][\w]*)$")
 NULL_GUARD = None  # compared with $gt: anything greater than null is neither null nor missing
 
 #: CombinedExpression connectors -> aggregation operators.
@@ -199,8 +202,33 @@ class ExpressionCompiler:
         raise NotSupportedError("Subquery() is not supported by the MongoDB backend yet")
 
     def raw_sql(self, expression):
+        # Django's own many-to-many prefetching selects the through table's key column with
+        # extra(select={"...": "<table>.<column>"}); that one form names a joined column.
+        match = TABLE_COLUMN.match(expression.sql)
+        query = self.compiler.query
+        if match and not expression.params:
+            table, column = match.groups()
+            aliases = query.table_map.get(table)
+            if aliases:
+                return "$" + self._table_column_path(aliases[0], table, column)
         raise NotSupportedError(
-            "RawSQL() and extra() have no meaning on MongoDB: no SQL is ever run"
+            f"RawSQL() and extra() have no meaning on MongoDB (no SQL is ever run): "
+            f"{expression.sql!r}"
+        )
+
+    def _table_column_path(self, alias, table, column):
+        from django.apps import apps
+
+        for model in apps.get_models(include_auto_created=True):
+            if model._meta.db_table == table:
+                for field in model._meta.concrete_fields:
+                    if field.column == column:
+                        return self.scope.path(alias, field)
+        raise NotSupportedError(f"extra() names an unknown column {table}.{column}")
+
+    def extra_where(self, expression):
+        raise NotSupportedError(
+            f"extra(where=...) has no meaning on MongoDB (no SQL is ever run): {expression.sqls!r}"
         )
 
     def unresolved_f(self, expression):
@@ -224,6 +252,7 @@ class ExpressionCompiler:
         ResolvedOuterRef: outer_ref,
         Subquery: subquery,
         RawSQL: raw_sql,
+        ExtraWhere: extra_where,
         F: unresolved_f,
         Lookup: lookup,
         WhereNode: condition,

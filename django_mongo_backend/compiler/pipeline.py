@@ -79,8 +79,8 @@ class SelectBuilder:
             )
         if query.distinct_fields:
             raise NotSupportedError("distinct(*fields) is not supported on MongoDB")
-        if query.extra:
-            raise NotSupportedError("extra(select=...) has no meaning on MongoDB: no SQL runs")
+        if query.extra_tables:
+            raise NotSupportedError("extra(tables=...) has no meaning on MongoDB: no SQL runs")
         if compiler.qualify is not None:
             raise NotSupportedError("filtering on window functions is not supported yet")
         pipeline = []

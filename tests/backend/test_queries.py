@@ -226,5 +226,65 @@ def test_unique_violation_is_integrity_error(library):
 def test_unsupported_constructs_raise_not_supported(library):
     with pytest.raises(NotSupportedError, match="extra"):
         list(Book.objects.extra(select={"x": "1"}))
+    with pytest.raises(NotSupportedError, match="extra"):
+        list(Book.objects.extra(where=["1 = 1"]))
     with pytest.raises(NotSupportedError, match=r"(?i)distinct"):
         list(Book.objects.distinct("title"))
+
+
+def test_prefetch_related_many_to_many_and_reverse_foreign_key(library):
+    python, django = Tag.objects.create(name="python"), Tag.objects.create(name="django")
+    library["books"][0].tags.add(python, django)
+    library["books"][1].tags.add(django)
+    books = {
+        book.title: sorted(tag.name for tag in book.tags.all())
+        for book in Book.objects.prefetch_related("tags")
+    }
+    assert books == {
+        "Alpha": ["django", "python"],
+        "beta": ["django"],
+        "Gamma": [],
+        "Delta": [],
+    }
+    counts = {a.name: len(a.books.all()) for a in Author.objects.prefetch_related("books")}
+    assert counts == {"Ann": 2, "Bob": 1, "Cy": 1}
+
+
+def test_in_bulk_and_chunked_iterator(library):
+    first, second = library["books"][:2]
+    assert Book.objects.in_bulk([first.pk, second.pk]) == {first.pk: first, second.pk: second}
+    assert sorted(b.title for b in Book.objects.iterator(chunk_size=2)) == [
+        "Alpha",
+        "Delta",
+        "Gamma",
+        "beta",
+    ]
+
+
+def test_dates_extract_and_trunc(library):
+    Book.objects.filter(title="Alpha").update(published=datetime.date(2020, 1, 31))
+    assert list(Book.objects.dates("published", "month")) == [
+        datetime.date(2020, 1, 1),
+        datetime.date(2020, 5, 1),
+    ]
+    assert titles(Book.objects.filter(published__month=5)) == ["Gamma"]
+    assert titles(Book.objects.filter(published__year=2020)) == ["Alpha", "Gamma"]
+    assert Book.objects.aggregate(first=Min("published"))["first"] == datetime.date(2020, 1, 31)
+
+
+def test_text_functions(library):
+    from django.db.models import CharField, Value
+    from django.db.models.functions import Concat, Length, Lower, Upper
+
+    row = (
+        Author.objects.filter(name="Ann")
+        .annotate(
+            low=Lower("name"),
+            up=Upper("name"),
+            size=Length("name"),
+            label=Concat("name", Value(" <"), "email", Value(">"), output_field=CharField()),
+        )
+        .values("low", "up", "size", "label")
+        .get()
+    )
+    assert row == {"low": "ann", "up": "ANN", "size": 3, "label": "Ann <>"}

@@ -1,0 +1,38 @@
+"""ENFORCE_SCHEMA: a document lacking a model field is an error, or reads as None."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from django_mongo_backend.errors import MigrationError
+from tests.testapp.models import Author
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def legacy_document():
+    connection.ensure_connection()
+    connection.connection.database["testapp_author"].insert_one({"_id": 424242, "name": "Old"})
+
+
+def test_missing_field_raises_migration_error_naming_collection_id_and_field(
+    legacy_document, monkeypatch
+):
+    monkeypatch.setitem(connection.settings_dict, "ENFORCE_SCHEMA", True)
+    with pytest.raises(MigrationError) as error:
+        list(Author.objects.filter(pk=424242))
+    assert (error.value.collection, error.value.document_id) == ("testapp_author", 424242)
+    assert error.value.field in {"email", "age"}
+    assert "testapp_author" in str(error.value)
+
+
+def test_missing_fields_read_as_none_without_enforcement(legacy_document, monkeypatch):
+    monkeypatch.setitem(connection.settings_dict, "ENFORCE_SCHEMA", False)
+    author = Author.objects.get(pk=424242)
+    assert (author.name, author.email, author.age) == ("Old", None, None)
+
+
+def test_values_of_present_fields_do_not_need_the_missing_ones(legacy_document):
+    assert Author.objects.filter(pk=424242).values_list("name", flat=True).get() == "Old"
