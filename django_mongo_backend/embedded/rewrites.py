@@ -2,7 +2,72 @@
 
 from __future__ import annotations
 
+from mongoeco.wire.surface import WIRE_SUPPORTED_COMMANDS
+
+from . import commands
+from .errors import server_error
+
+#: Commands a client may send: mongoeco's own and the ones the server layer answers.
+KNOWN_COMMANDS = frozenset(WIRE_SUPPORTED_COMMANDS) | frozenset(commands.OWN_COMMANDS)
+
 
 def rewrite_command(body):
     """Return the command document mongoeco should execute in place of ``body``."""
+    command_name = next(iter(body), None)
+    if isinstance(command_name, str) and command_name not in KNOWN_COMMANDS:
+        # mongoeco answers "unsupported wire command" without a code; drivers key on 59.
+        raise server_error(59, "CommandNotFound", f"no such command: '{command_name}'")
+    if command_name == "aggregate" and isinstance(body.get("pipeline"), list):
+        body = {**body, "pipeline": rewrite_pipeline(body["pipeline"])}
     return body
+
+
+def _count_stage(field):
+    """``$count`` as MongoDB defines it: ``$group`` by null with ``$sum: 1``, then drop ``_id``.
+
+    mongoeco's own ``$count`` answers ``{field: 0}`` for empty input; the ``$group`` form, like
+    MongoDB, answers no document at all.
+    """
+    return [{"$group": {"_id": None, field: {"$sum": 1}}}, {"$project": {"_id": 0}}]
+
+
+def _valid_count_field(field):
+    return isinstance(field, str) and field and not field.startswith("$") and "." not in field
+
+
+def rewrite_pipeline(pipeline):
+    """``pipeline`` with every stage rewritten, sub-pipelines ($facet, $lookup, $unionWith) too."""
+    rewritten = []
+    for stage in pipeline:
+        if not isinstance(stage, dict) or len(stage) != 1:
+            rewritten.append(stage)
+            continue
+        ((operator, spec),) = stage.items()
+        if operator == "$count" and _valid_count_field(spec):
+            rewritten.extend(_count_stage(spec))
+            continue
+        rewrite = SUB_PIPELINES.get(operator)
+        rewritten.append({operator: rewrite(spec)} if rewrite else stage)
+    return rewritten
+
+
+def _facet(spec):
+    if not isinstance(spec, dict):
+        return spec
+    return {
+        name: rewrite_pipeline(sub) if isinstance(sub, list) else sub for name, sub in spec.items()
+    }
+
+
+def _with_pipeline(spec):
+    if isinstance(spec, dict) and isinstance(spec.get("pipeline"), list):
+        return {**spec, "pipeline": rewrite_pipeline(spec["pipeline"])}
+    return spec
+
+
+#: Stages that hold pipelines of their own -> how to rewrite them.
+SUB_PIPELINES = {
+    "$facet": _facet,
+    "$lookup": _with_pipeline,
+    "$unionWith": _with_pipeline,
+}

@@ -21,7 +21,9 @@ from mongoeco.engines.sqlite import SQLiteEngine
 from mongoeco.wire import AsyncMongoEcoProxyServer
 from mongoeco.wire.executor import WireCommandExecutor
 
-from . import commands, errors, rewrites
+from . import commands, errors, operators, rewrites
+
+operators.install()
 
 logger = logging.getLogger("django_mongo_backend.embedded")
 
