@@ -24,6 +24,7 @@ from django.db.models.aggregates import Aggregate
 from django.db.models.expressions import (
     Col,
     CombinedExpression,
+    Exists,
     ExpressionList,
     Func,
     NegatedExpression,
@@ -34,6 +35,7 @@ from django.db.models.expressions import (
     Subquery,
 )
 from django.db.models.lookups import Lookup
+from django.db.models.sql.query import Query
 from django.db.models.sql.where import ExtraWhere, WhereNode
 
 from ..operations import document_key
@@ -71,12 +73,49 @@ def is_not_null(expression):
     return {"$gt": [expression, NULL_GUARD]}
 
 
-class Scope:
-    """Where each query alias lives in the documents flowing through the pipeline."""
+class NonNull(str):
+    """A field path known never to be null or missing: comparisons need no null guard."""
 
-    def __init__(self, base_alias, prefixes=None):
+    __slots__ = ()
+
+
+def null_guards(*operands):
+    """The guards SQL's NULL semantics need for these operands (none for known values)."""
+    return [is_not_null(operand) for operand in operands if may_be_null(operand)]
+
+
+def may_be_null(operand):
+    if isinstance(operand, NonNull):
+        return False
+    if isinstance(operand, dict) and len(operand) == 1 and "$literal" in operand:
+        return operand["$literal"] is None
+    return not isinstance(operand, bool | int | float)
+
+
+class Scope:
+    """Where each query alias lives in the documents flowing through the pipeline.
+
+    A subquery's scope has an ``outer`` scope: columns of the outer query are not in the
+    subquery's documents, so they become ``$$variables`` of the ``$lookup`` that runs it
+    (collected in ``let``).
+    """
+
+    def __init__(self, base_alias, prefixes=None, *, local_aliases=None, outer=None):
         self.base_alias = base_alias
         self.prefixes = prefixes or {}
+        self.local_aliases = local_aliases
+        self.outer = outer
+        self.let = {}
+        # Aliases joined with LEFT OUTER JOIN: their columns can be missing.
+        self.outer_joined = set()
+
+    def is_local(self, alias):
+        return (
+            self.local_aliases is None
+            or alias is None
+            or alias == self.base_alias
+            or alias in self.local_aliases
+        )
 
     def path(self, alias, field):
         key = document_key(field)
@@ -84,6 +123,28 @@ class Scope:
             return key
         prefix = self.prefixes.get(alias, alias)
         return f"{prefix}.{key}"
+
+    def never_null(self, alias, field):
+        """True when the column cannot be null or missing in this scope's documents."""
+        if field.null:
+            return False
+        if self.is_local(alias):
+            return alias not in self.outer_joined
+        return self.outer is not None and self.outer.never_null(alias, field)
+
+    def reference(self, alias, field):
+        """An aggregation expression for a column: ``$path``, or ``$$var`` if it is outer."""
+        if self.is_local(alias):
+            return "$" + self.path(alias, field)
+        if self.outer is None:
+            raise NotSupportedError(f"column {alias}.{field.column} is not in this query")
+        value = self.outer.reference(alias, field)
+        for name, existing in self.let.items():
+            if existing == value:
+                return f"$${name}"
+        name = f"outer{len(self.let)}"
+        self.let[name] = value
+        return f"$${name}"
 
 
 class ExpressionCompiler:
@@ -94,6 +155,8 @@ class ExpressionCompiler:
         self.aggregate_slot = aggregate_slot
         # Annotation alias -> aggregation expression already computed into the document.
         self.refs = refs or {}
+        # $lookup stages that must run before the stage using what this compiler returns.
+        self.prelude = []
 
     def compile(self, expression):
         for klass in type(expression).__mro__:
@@ -113,7 +176,10 @@ class ExpressionCompiler:
     # -- leaves ---------------------------------------------------------------------------
 
     def column(self, col):
-        return "$" + self.scope.path(col.alias, col.target)
+        reference = self.scope.reference(col.alias, col.target)
+        if self.scope.never_null(col.alias, col.target):
+            return NonNull(reference)
+        return reference
 
     def value(self, value):
         return {"$literal": self.adapt(value.value, getattr(value, "_output_field_or_none", None))}
@@ -194,12 +260,12 @@ class ExpressionCompiler:
         return self.compile(expression.expression)
 
     def outer_ref(self, expression):
-        raise NotSupportedError(
-            "OuterRef() subqueries are not supported by the MongoDB backend yet"
-        )
+        raise NotSupportedError(f"OuterRef({expression.name!r}) outside of a subquery")
 
     def subquery(self, expression):
-        raise NotSupportedError("Subquery() is not supported by the MongoDB backend yet")
+        from .subqueries import compile_subquery
+
+        return compile_subquery(self, expression)
 
     def raw_sql(self, expression):
         # Django's own many-to-many prefetching selects the through table's key column with
@@ -251,6 +317,8 @@ class ExpressionCompiler:
         OrderBy: order_by,
         ResolvedOuterRef: outer_ref,
         Subquery: subquery,
+        Exists: subquery,
+        Query: subquery,
         RawSQL: raw_sql,
         ExtraWhere: extra_where,
         F: unresolved_f,

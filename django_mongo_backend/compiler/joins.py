@@ -49,12 +49,19 @@ def join_stages(query, scope):
     return stages
 
 
+SUBQUERY = object()
+
+
 def aliases_used(node):
     """Every query alias a where-node or expression reads (subqueries excluded)."""
     found = set()
     stack = [node]
     while stack:
         item = stack.pop()
+        if hasattr(item, "alias_map"):
+            # A subquery may read outer columns of any alias: evaluate it after the joins.
+            found.add(SUBQUERY)
+            continue
         alias = getattr(item, "alias", None)
         if alias is not None and hasattr(item, "target"):
             found.add(alias)

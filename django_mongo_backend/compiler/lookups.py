@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from .expressions import is_not_null
+from .expressions import is_not_null, null_guards
 
 
 def regex_for(lookup_name, value):
@@ -96,14 +96,16 @@ ITERABLE_VALUES = frozenset({"in", "range"})
 
 def _guarded(operator):
     def build(lhs, rhs, lookup):
-        return {"$and": [{operator: [lhs, rhs]}, is_not_null(lhs), is_not_null(rhs)]}
+        guards = null_guards(lhs, rhs)
+        comparison = {operator: [lhs, rhs]}
+        return {"$and": [comparison, *guards]} if guards else comparison
 
     return build
 
 
 def _in_expression(lhs, rhs, lookup):
     values = rhs if isinstance(rhs, list) else [rhs]
-    return {"$and": [is_not_null(lhs), {"$in": [lhs, values]}]}
+    return {"$and": [*null_guards(lhs), {"$in": [lhs, values]}]}
 
 
 def _range_expression(lhs, rhs, lookup):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from django.db import NotSupportedError
 from django.db.models.aggregates import Aggregate
 from django.db.models.expressions import Col, Ref
+from django.db.models.sql.constants import LOUTER
 from django.db.models.sql.where import AND, WhereNode
 
 from ..errors import MigrationError
@@ -23,6 +24,16 @@ from .joins import aliases_used, join_stages
 from .where import MATCH_NOTHING, WhereCompiler
 
 MISSING = object()
+
+
+def scope_for(query, base_alias, outer=None):
+    scope = Scope(base_alias, local_aliases=set(query.alias_map), outer=outer)
+    scope.outer_joined = {
+        alias
+        for alias, join in query.alias_map.items()
+        if getattr(join, "join_type", None) == LOUTER
+    }
+    return scope
 
 
 @dataclass
@@ -62,7 +73,7 @@ class SelectBuilder:
         self.query = compiler.query
         self.connection = compiler.connection
         self.base_alias = self.query.get_initial_alias()
-        self.scope = Scope(self.base_alias)
+        self.scope = scope_for(self.query, self.base_alias)
         self.expressions = ExpressionCompiler(compiler, self.scope)
         self.where = WhereCompiler(self.expressions)
         # Stages after OFFSET/LIMIT (a projection is cheaper on fewer documents).
@@ -91,11 +102,13 @@ class SelectBuilder:
 
             raise EmptyResultSet
         if match:
+            self._flush_prelude(pipeline)
             pipeline.append({"$match": match})
         pipeline.extend(join_stages(query, self.scope))
         if after is not None:
             late_match = self.where.match(after)
             if late_match:
+                self._flush_prelude(pipeline)
                 pipeline.append({"$match": late_match})
         columns = compiler.select[: compiler.col_count]
         if self._is_grouped(columns):
@@ -127,13 +140,24 @@ class SelectBuilder:
         if where.connector != AND or where.negated:
             return None, where
         before, after = [], []
+        local = set(self.query.alias_map)
         for child in where.children:
-            aliases = aliases_used(child)
+            # Outer columns of a subquery are $$variables, available from the first stage.
+            aliases = {
+                alias
+                for alias in aliases_used(child)
+                if alias in local or not isinstance(alias, str)
+            }
             (before if aliases <= {self.base_alias} else after).append(child)
         return (
             WhereNode(before, AND) if before else None,
             WhereNode(after, AND) if after else None,
         )
+
+    def _flush_prelude(self, pipeline):
+        """Subquery lookups go right before the stage that reads their results."""
+        pipeline.extend(self.expressions.prelude)
+        self.expressions.prelude.clear()
 
     def _has_joins(self):
         refcount = self.query.alias_refcount
@@ -163,6 +187,7 @@ class SelectBuilder:
                 roots.add(key)
         order_keys = self._order_keys(computed, columns)
         if computed:
+            self._flush_prelude(pipeline)
             pipeline.append({"$addFields": computed})
         if order_keys:
             pipeline.append({"$sort": order_keys})
@@ -208,6 +233,7 @@ class SelectBuilder:
         computed = {}
         order = self._order_keys(computed, columns, flat=True)
         keys.update(computed)
+        self._flush_prelude(pipeline)
         pipeline.append({"$group": {"_id": keys}})
         pipeline.append({"$replaceRoot": {"newRoot": "$_id"}})
         if order:
@@ -262,7 +288,10 @@ class SelectBuilder:
         computed = {}
         order = self._order_keys(computed, columns, flat=True, post_group=grouped)
         group_id = {f"k{i}": self.expressions.compile(key) for i, key in enumerate(keys)}
+        self._flush_prelude(pipeline)
         pipeline.extend(group_stages(group_id if keys else None, accumulators))
+        if grouped.prelude:
+            raise NotSupportedError("a subquery evaluated after GROUP BY")
         if having is not None:
             pipeline.append({"$match": {"$expr": having}})
         projected.update(computed)

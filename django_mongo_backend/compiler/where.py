@@ -23,6 +23,7 @@ from django.db.models.sql.query import Query
 from django.db.models.sql.where import AND, XOR, NothingNode, WhereNode
 
 from . import lookups
+from .subqueries import compile_subquery, is_correlated
 
 NOTHING = object()
 EVERYTHING = object()
@@ -114,7 +115,11 @@ class WhereCompiler:
             return {"$expr": self.lookup_expression(lookup)}
         rhs = lookup.rhs
         builder = lookups.FILTERS.get(lookup.lookup_name)
-        if builder is None or not (is_direct_value(rhs) or isinstance(rhs, Query)):
+        if (
+            builder is None
+            or not self.expressions.scope.is_local(lhs.alias)
+            or not (is_direct_value(rhs) or (isinstance(rhs, Query) and not is_correlated(rhs)))
+        ):
             return {"$expr": self.lookup_expression(lookup)}
         try:
             value = self.rhs_value(lookup)
@@ -177,13 +182,19 @@ class WhereCompiler:
 
     def lookup_expression(self, lookup):
         name = lookup.lookup_name
+        if name == "exact" and isinstance(lookup.rhs, bool) and lookup.lhs.conditional:
+            # filter(Exists(...)) and friends arrive as "<condition> = True".
+            condition = self.expressions.compile(lookup.lhs)
+            return condition if lookup.rhs else {"$not": [condition]}
         builder = lookups.EXPRESSIONS.get(name)
         if builder is None:
             raise NotSupportedError(f"the {name!r} lookup is not supported by the MongoDB backend")
         compile_ = self.expressions.compile
         lhs = compile_(lookup.lhs)
         rhs = lookup.rhs
-        if isinstance(rhs, Query) or is_direct_value(rhs):
+        if isinstance(rhs, Query) and is_correlated(rhs):
+            rhs_expression = compile_subquery(self.expressions, rhs, as_array=name == "in")
+        elif isinstance(rhs, Query) or is_direct_value(rhs):
             try:
                 value = self.rhs_value(lookup)
             except EmptyResultSet:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 
 from tests.testapp.models import Author, Book
 
@@ -26,19 +26,29 @@ def test_primary_key_filter_targets_id():
     assert pipeline(Author.objects.filter(pk=7).order_by()) == [{"$match": {"_id": {"$eq": 7}}}]
 
 
-def test_column_comparison_uses_expr_with_null_guards():
+def test_column_comparison_uses_expr_with_null_guards_only_where_nulls_are_possible():
     (stage,) = pipeline(Book.objects.filter(pages=F("author_id")).order_by())
+    assert stage == {"$match": {"$expr": {"$eq": ["$pages", "$author_id"]}}}
+    (stage,) = pipeline(Book.objects.filter(price__gt=F("pages")).order_by())
     assert stage == {
+        "$match": {"$expr": {"$and": [{"$gt": ["$price", "$pages"]}, {"$gt": ["$price", None]}]}}
+    }
+
+
+def test_correlated_subquery_is_a_lookup_with_let():
+    inner = Book.objects.filter(author=OuterRef("pk"), pages__gt=10)
+    stages = pipeline(Author.objects.filter(Exists(inner)).order_by())
+    lookup = stages[0]["$lookup"]
+    assert lookup["from"] == "testapp_book" and lookup["let"] == {"outer0": "$_id"}
+    assert lookup["pipeline"][0] == {
         "$match": {
-            "$expr": {
-                "$and": [
-                    {"$eq": ["$pages", "$author_id"]},
-                    {"$gt": ["$pages", None]},
-                    {"$gt": ["$author_id", None]},
-                ]
-            }
+            "$and": [
+                {"$expr": {"$eq": ["$author_id", "$$outer0"]}},
+                {"pages": {"$gt": 10}},
+            ]
         }
     }
+    assert stages[1] == {"$match": {"$expr": {"$gt": [{"$size": "$" + lookup["as"]}, 0]}}}
 
 
 def test_or_and_not():

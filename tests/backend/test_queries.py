@@ -288,3 +288,32 @@ def test_text_functions(library):
         .get()
     )
     assert row == {"low": "ann", "up": "ANN", "size": 3, "label": "Ann <>"}
+
+
+def test_exists_subquery_and_outer_ref(library):
+    from django.db.models import Exists, OuterRef, Subquery
+
+    books = Book.objects.filter(author=OuterRef("pk"))
+    with_books = Author.objects.filter(Exists(books.filter(pages__gt=60)))
+    assert sorted(with_books.values_list("name", flat=True)) == ["Ann", "Cy"]
+    without = Author.objects.filter(~Exists(books.filter(pages__gt=60)))
+    assert list(without.values_list("name", flat=True)) == ["Bob"]
+    longest = Author.objects.annotate(
+        longest=Subquery(books.order_by("-pages").values("title")[:1])
+    ).values_list("name", "longest")
+    assert sorted(longest) == [("Ann", "Alpha"), ("Bob", "Gamma"), ("Cy", "Delta")]
+    flagged = dict(
+        Author.objects.annotate(big=Exists(books.filter(pages__gte=300))).values_list("name", "big")
+    )
+    assert flagged == {"Ann": False, "Bob": False, "Cy": True}
+
+
+def test_admin_style_duplicate_free_search_across_many_to_many(library):
+    from django.db.models import Exists, OuterRef
+
+    tag = Tag.objects.create(name="sci-fi")
+    library["books"][0].tags.add(tag)
+    library["books"][3].tags.add(tag)
+    matches = Book.objects.filter(tags__name__icontains="sci")
+    deduped = Book.objects.filter(Exists(matches.filter(pk=OuterRef("pk"))))
+    assert titles(deduped) == ["Alpha", "Delta"]

@@ -1,0 +1,58 @@
+"""Subquery / Exists / OuterRef -> a ``$lookup`` with ``let`` and ``pipeline``.
+
+The subquery's own pipeline runs inside ``$lookup`` for each outer document; outer columns
+are passed in through ``let`` (see ``Scope.reference``) and compared inside ``$expr``. The
+lookup is added to the outer compiler's ``prelude`` (it must run before the stage that reads
+its result), and the expression returned reads the looked-up array:
+
+- ``Exists(qs)``: true when the array is not empty (the inner pipeline stops at one document);
+- ``Subquery(qs)``: the first row's single column, or null when there is none.
+"""
+
+from __future__ import annotations
+
+from django.db import NotSupportedError
+from django.db.models.expressions import Exists
+
+
+def subquery_plan(outer, query):
+    """Build the inner query's pipeline in a scope that sees the outer query's columns."""
+    from .pipeline import SelectBuilder, scope_for
+
+    compiler = query.get_compiler(connection=outer.connection)
+    compiler.pre_sql_setup()
+    builder = SelectBuilder(compiler)
+    builder.scope = scope_for(query, builder.base_alias, outer=outer.scope)
+    builder.expressions.scope = builder.scope
+    plan = builder.build()
+    return plan, builder.scope.let
+
+
+def is_correlated(query):
+    return bool(query.get_external_cols())
+
+
+def compile_subquery(outer, expression, *, as_array=False):
+    """Exists/Subquery (or a resolved Query) -> an expression reading its $lookup result."""
+    query = getattr(expression, "query", expression)
+    if query.combinator:
+        raise NotSupportedError(f"{query.combinator}() inside a subquery")
+    exists = isinstance(expression, Exists)
+    plan, let = subquery_plan(outer, query)
+    pipeline = list(plan.pipeline)
+    if exists:
+        pipeline.extend([{"$limit": 1}, {"$project": {"_id": 1}}])
+    if len(plan.readers) != 1 and not exists:
+        raise NotSupportedError("a Subquery() used as a value must select exactly one column")
+    name = f"__sq{id(expression)}_{len(outer.prelude)}"
+    lookup = {"from": plan.collection, "pipeline": pipeline, "as": name}
+    if let:
+        lookup["let"] = let
+    outer.prelude.append({"$lookup": lookup})
+    if exists:
+        result = {"$gt": [{"$size": f"${name}"}, 0]}
+        return {"$not": [result]} if getattr(expression, "negated", False) else result
+    path = ".".join(plan.readers[0][0])
+    if as_array:
+        return f"${name}.{path}"
+    return {"$arrayElemAt": [f"${name}.{path}", 0]}
