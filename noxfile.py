@@ -13,7 +13,7 @@ DJANGO_VERSIONS = {
     "5.2": "django>=5.2,<5.3",
     "6.1": "django>=6.1,<6.2",
 }
-TEST_REQUIREMENTS = ["pytest>=8", "pytest-django>=4.9", "pytest-timeout"]
+TEST_REQUIREMENTS = ["pytest>=8", "pytest-django>=4.9", "pytest-timeout", "selenium>=4.20"]
 
 
 @nox.session(python=PYTHON)
