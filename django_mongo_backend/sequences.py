@@ -55,6 +55,16 @@ def raise_command(collection, value, field_names=("id",)):
     )
 
 
+def create_command(collection, field_names=("id",)):
+    """The collection's sequence at 0 (kept as it is if it already exists)."""
+    return SequenceCommand(
+        "update_one",
+        {"name": collection},
+        {"$setOnInsert": {"auto": {"field_names": list(field_names), "seq": 0}}},
+        upsert=True,
+    )
+
+
 def reset_command(collection):
     return SequenceCommand("update_one", {"name": collection}, {"$set": {"auto.seq": 0}})
 
