@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from django_mongo_backend.errors import MigrationError
+from django_mongo_backend import MigrationError
 from tests.testapp.models import Author
 
 pytestmark = pytest.mark.django_db
