@@ -117,6 +117,19 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
     def quote_value(self, value):
         return to_json(value)
 
+    def _update(self, model, filter, update):
+        """Rewrite stored documents for a schema change. Between the old and the new validator
+        a document matches neither, so the rewrite bypasses validation."""
+        self.execute(
+            MongoCommand(
+                model._meta.db_table,
+                "update_many",
+                filter,
+                update,
+                bypass_document_validation=True,
+            )
+        )
+
     def _read(self, command):
         """Run a read-only command even while collecting (introspection, as Django does)."""
         return self.connection.execute_command(command, transactional=False)
@@ -201,10 +214,13 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
         if self.connection.enforce_schema:
             options["validator"] = self._validator(fields)
         self.execute(MongoCommand(None, "create_collection", model._meta.db_table, **options))
-        if model._meta.auto_field is not None and not self._sequence_index_created:
-            # The sequence document itself is upserted by the first insert.
-            self.execute(sequences.index_command())
-            self._sequence_index_created = True
+        auto_field = model._meta.auto_field
+        if auto_field is not None:
+            if not self._sequence_index_created:
+                self.execute(sequences.index_command())
+                self._sequence_index_created = True
+            # One __schema__ entry per collection with an auto field, from the start.
+            self.execute(sequences.create_command(model._meta.db_table, [auto_field.column]))
         for field in model._meta.local_fields:
             self._create_field_indexes(model, field)
         for field_names in model._meta.unique_together:
@@ -253,13 +269,8 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
             return
         self._check_key(model, field)
         key = document_key(field)
-        self.execute(
-            MongoCommand(
-                model._meta.db_table,
-                "update_many",
-                {key: {"$exists": False}},
-                {"$set": {key: self._backfill_value(model, field)}},
-            )
+        self._update(
+            model, {key: {"$exists": False}}, {"$set": {key: self._backfill_value(model, field)}}
         )
         others = self._other_fields(model, field)
         self._set_validator(model, others, [*others, field])
@@ -288,7 +299,7 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
         for index in self._indexes(model):
             if key in index["key"] and index["name"] != "_id_":
                 self.execute(MongoCommand(model._meta.db_table, "drop_index", index["name"]))
-        self.execute(MongoCommand(model._meta.db_table, "update_many", {}, {"$unset": {key: ""}}))
+        self._update(model, {}, {"$unset": {key: ""}})
         others = self._other_fields(model, field)
         self._set_validator(model, [*others, field], others)
 
@@ -310,7 +321,6 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
                 "which field is the primary key needs a data migration that rewrites _id."
             )
         self._check_key(model, new_field)
-        table = model._meta.db_table
         old_key, new_key = document_key(old_field), document_key(new_field)
         if old_field.unique and not new_field.unique and not old_field.primary_key:
             self._drop_field_index(model, old_field, unique=True, strict=strict)
@@ -319,24 +329,13 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
         ):
             self._drop_field_index(model, old_field, unique=False, strict=strict)
         if old_key != new_key:
-            self.execute(
-                MongoCommand(
-                    table,
-                    "update_many",
-                    {old_key: {"$exists": True}},
-                    {"$rename": {old_key: new_key}},
-                )
-            )
+            self._update(model, {old_key: {"$exists": True}}, {"$rename": {old_key: new_key}})
             self._rekey_indexes(model, old_key, new_key)
         self._convert_values(model, old_field, new_field)
         if old_field.null and not new_field.null:
             default = self._backfill_value(model, new_field)
             if default is not None:
-                self.execute(
-                    MongoCommand(
-                        table, "update_many", {new_key: None}, {"$set": {new_key: default}}
-                    )
-                )
+                self._update(model, {new_key: None}, {"$set": {new_key: default}})
         others = self._other_fields(model, old_field)
         self._set_validator(model, [*others, old_field], [*others, new_field])
         if (
@@ -363,14 +362,7 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
                 "data migration instead."
             )
         key = document_key(new_field)
-        self.execute(
-            MongoCommand(
-                model._meta.db_table,
-                "update_many",
-                {key: {"$ne": None}},
-                [{"$set": {key: {operator: f"${key}"}}}],
-            )
-        )
+        self._update(model, {key: {"$ne": None}}, [{"$set": {key: {operator: f"${key}"}}}])
 
     def _rekey_indexes(self, model, old_key, new_key):
         """Rebuild, under the same names, the indexes that name a renamed key."""
