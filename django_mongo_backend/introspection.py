@@ -97,24 +97,29 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
         """Field names and BSON types from the validator and a sample of documents."""
         schema = self._validator_schema(table_name)
         required = set(schema.get("required", ()))
-        types = {}  # key -> set of BSON type names
+        declared = {}  # key -> BSON types the validator allows
         for key, rule in schema.get("properties", {}).items():
             bson_type = rule.get("bsonType")
-            types[key] = set([bson_type] if isinstance(bson_type, str) else bson_type or ())
+            declared[key] = set([bson_type] if isinstance(bson_type, str) else bson_type or ())
+        sampled = {key: set() for key in declared}  # key -> BSON types of stored values
         documents = self._documents(self._run(table_name, "find", {}, limit=SAMPLE_SIZE))
         for document in documents:
             for key, value in document.items():
-                types.setdefault(key, set()).add(
+                sampled.setdefault(key, set()).add(
                     "null" if value is None else _BSON_BY_PYTHON.get(type(value).__name__, "")
                 )
         pk_column = self._pk_column(table_name)
         description = []
-        for key, seen in types.items():
+        for key, seen in sampled.items():
+            allowed = declared.get(key, set())
             missing = any(key not in document for document in documents)
             null_ok = key != "_id" and (
-                "null" in seen or missing or bool(schema and key not in required)
+                "null" in seen | allowed or missing or bool(schema and key not in required)
             )
-            concrete = sorted(t for t in seen if t and t != "null")
+            # Stored values say more than the validator, which allows int and long together.
+            concrete = sorted(t for t in seen if t and t != "null") or sorted(
+                t for t in allowed if t != "null"
+            )
             type_code = "long" if set(concrete) == {"int", "long"} else next(iter(concrete), "null")
             name = pk_column if key == "_id" else key
             description.append(
