@@ -18,7 +18,16 @@ import math
 import re
 from zoneinfo import ZoneInfo
 
+from mongoeco.compat.base import MongoBehaviorPolicy
+from mongoeco.core import bson_scalars, update_scalar_operators
+from mongoeco.core.aggregation import (
+    accumulators,
+    compiled_aggregation,
+    numeric_expressions,
+    scalar_expressions,
+)
 from mongoeco.core.aggregation.extensions import register_aggregation_expression_operator
+from mongoeco.core.aggregation.runtime import _compare_values as mongoeco_compare
 from mongoeco.core.bson_scalars import (
     BsonDecimal128,
     BsonDouble,
@@ -26,6 +35,7 @@ from mongoeco.core.bson_scalars import (
     BsonInt64,
     unwrap_bson_numeric,
 )
+from mongoeco.core.collation import compare_with_collation
 from mongoeco.errors import OperationFailure
 from mongoeco.types import Decimal128, UndefinedType
 
@@ -98,6 +108,8 @@ def _numeric_operand(operator, value, code=28765):
 
 
 def _type_name(value):
+    if value is None:
+        return "null"
     names = {
         str: "string",
         bool: "bool",
@@ -523,6 +535,272 @@ def _date_trunc(document, spec, variables, dialect, ctx):
     return date_trunc(value, unit, bin_size, zone, weekday)
 
 
+# -- $dateFromParts ---------------------------------------------------------------------------
+
+_CALENDAR_PARTS = ("year", "month", "day", "hour", "minute", "second", "millisecond")
+_ISO_PARTS = ("isoWeekYear", "isoWeek", "isoDayOfWeek", "hour", "minute", "second", "millisecond")
+_PART_DEFAULTS = {"month": 1, "day": 1, "isoWeek": 1, "isoDayOfWeek": 1}
+
+
+def _date_part(name, value):
+    value = unwrap_bson_numeric(value)
+    if isinstance(value, (float, decimal.Decimal, Decimal128)) and not isinstance(value, bool):
+        number = _to_decimal(value)
+        if number.is_finite() and number == number.to_integral_value():
+            value = int(number)
+    if not isinstance(value, int) or isinstance(value, bool):
+        message = (
+            f"'{name}' must evaluate to an integer, found {_type_name(value)} with value {value}"
+        )
+        raise _fail(message, 40515)
+    low, high = (1, 9999) if name in ("year", "isoWeekYear") else (-32768, 32767)
+    if not low <= value <= high:
+        raise _fail(f"'{name}' must evaluate to an integer in the range {low} to {high}", 31034)
+    return value
+
+
+def _date_from_parts(document, spec, variables, dialect, ctx):
+    """``$dateFromParts``: parts outside their range carry into the next larger part (MongoDB 4.4+:
+    month 14 is February of the next year, hour 25 one o'clock the next day)."""
+    if not isinstance(spec, dict):
+        raise _fail("$dateFromParts only supports an object as its argument", 40519)
+    iso = "isoWeekYear" in spec
+    names = _ISO_PARTS if iso else _CALENDAR_PARTS
+    unknown = set(spec) - set(names) - {"timezone"}
+    if unknown or ("year" not in spec and not iso):
+        raise _fail("$dateFromParts requires either 'year' or 'isoWeekYear'", 40516)
+    parts = {}
+    for name in names:
+        value = ctx.evaluate_expression(document, spec[name], variables) if name in spec else None
+        if name in spec and value is None:
+            return None
+        parts[name] = _PART_DEFAULTS.get(name, 0) if value is None else _date_part(name, value)
+    timezone = (
+        ctx.evaluate_expression(document, spec["timezone"], variables)
+        if "timezone" in spec
+        else None
+    )
+    if "timezone" in spec and timezone is None:
+        return None
+    zone = resolve_timezone("$dateFromParts", timezone)
+    if iso:
+        start = datetime.datetime.fromisocalendar(parts["isoWeekYear"], 1, 1)
+        start += datetime.timedelta(weeks=parts["isoWeek"] - 1, days=parts["isoDayOfWeek"] - 1)
+    else:
+        year, month = divmod(parts["year"] * 12 + parts["month"] - 1, 12)
+        start = datetime.datetime(year, month + 1, 1) + datetime.timedelta(days=parts["day"] - 1)
+    local = start + datetime.timedelta(
+        hours=parts["hour"],
+        minutes=parts["minute"],
+        seconds=parts["second"],
+        milliseconds=parts["millisecond"],
+    )
+    return local.replace(tzinfo=zone).astimezone(datetime.UTC).replace(tzinfo=None)
+
+
+# -- $pow --------------------------------------------------------------------------------------
+
+_KIND_RANK = {"int": 0, "long": 1, "double": 2, "decimal": 3}
+INT32 = (-(2**31), 2**31 - 1)
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _pow(document, spec, variables, dialect, ctx):
+    """``$pow``: the result has the wider input type (int < long < double < decimal); an int
+    result that overflows becomes a long, a long one a double; ``$pow: [5, 2]`` is the int 25."""
+    base_value, exponent_value = (
+        ctx.evaluate_expression(document, arg, variables) for arg in _args("$pow", spec, 2, 2)
+    )
+    if base_value is None or exponent_value is None:
+        return None
+    kinds = (
+        _numeric_operand("$pow", base_value, 28762),
+        _numeric_operand("$pow", exponent_value, 28763),
+    )
+    kind = max(kinds, key=_KIND_RANK.__getitem__)
+    base, exponent = _to_decimal(base_value), _to_decimal(exponent_value)
+    if base == 0 and exponent < 0:
+        raise _fail("$pow cannot take a base of 0 and a negative exponent", 28764)
+    if kind == "decimal":
+        with decimal.localcontext(_WORK):
+            try:
+                return _decimal_result(base**exponent)
+            except decimal.InvalidOperation:
+                return Decimal128("NaN")
+    if kind == "double" or (exponent < 0 and abs(base) != 1):
+        try:
+            return math.pow(float(base), float(exponent))
+        except ValueError:
+            return math.nan
+        except OverflowError:
+            odd = exponent % 2 == 1
+            return -math.inf if base < 0 and odd else math.inf
+    result = int(base) ** int(exponent) if exponent >= 0 else int(base) ** abs(int(exponent))
+    if kind == "int" and INT32[0] <= result <= INT32[1]:
+        return result
+    if INT64[0] <= result <= INT64[1]:
+        return BsonInt64(result)
+    return float(result)
+
+
+# -- comparisons with a missing operand --------------------------------------------------------
+
+_COMPARE = {
+    "$eq": lambda order: order == 0,
+    "$ne": lambda order: order != 0,
+    "$gt": lambda order: order > 0,
+    "$gte": lambda order: order >= 0,
+    "$lt": lambda order: order < 0,
+    "$lte": lambda order: order <= 0,
+    "$cmp": lambda order: (order > 0) - (order < 0),
+}
+
+
+def _missing_rank(value, missing):
+    """Rank of an operand that may be missing: a missing field sorts below null (MongoDB's
+    comparison order puts MinKey, then missing/undefined, then null, then numbers...)."""
+    if value is missing or isinstance(value, UndefinedType):
+        return 0
+    return 1
+
+
+def _comparison(operator):
+    """Comparison expressions: a missing operand is lower than null, so
+    ``{$eq: ["$missing", null]}`` is false and ``{$lt: ["$missing", null]}`` true."""
+    decide = _COMPARE[operator]
+
+    def evaluate(document, spec, variables, dialect, ctx):
+        left, right = (
+            ctx.evaluate_expression_with_missing(document, arg, variables)
+            for arg in _args(operator, spec, 2, 2)
+        )
+        missing = ctx.missing_sentinel
+        left_rank, right_rank = _missing_rank(left, missing), _missing_rank(right, missing)
+        if left_rank != right_rank or left_rank == 0:
+            return decide(left_rank - right_rank)
+        collation = getattr(variables, "collation", None)
+        if operator == "$cmp":
+            return decide(compare_with_collation(left, right, dialect=dialect, collation=collation))
+        return mongoeco_compare(left, right, operator, dialect=dialect, collation=collation)
+
+    return evaluate
+
+
+def _in(document, spec, variables, dialect, ctx):
+    """``$in: [value, array]``: a missing value is in no array; a non-array is an error."""
+    needle, haystack = (
+        ctx.evaluate_expression_with_missing(document, arg, variables)
+        for arg in _args("$in", spec, 2, 2)
+    )
+    if not isinstance(haystack, list):
+        found = "missing" if haystack is ctx.missing_sentinel else _type_name(haystack)
+        message = f"$in requires an array as a second argument, found: {found}"
+        raise _fail(message, 40081)
+    if needle is ctx.missing_sentinel:
+        return False
+    collation = getattr(variables, "collation", None)
+    return any(
+        mongoeco_compare(needle, item, "$eq", dialect=dialect, collation=collation)
+        for item in haystack
+    )
+
+
+# -- $last -------------------------------------------------------------------------------------
+
+
+def _last(document, spec, variables, dialect, ctx):
+    """``$last`` (expression): the last element of an array; null for null or missing. (MongoDB
+    leaves the field out for an empty array; mongoeco's evaluator cannot, so it is null, as
+    mongoeco's own ``$first`` does.)"""
+    (arg,) = _args("$last", spec, 1, 1)
+    value = ctx.evaluate_expression(document, arg, variables)
+    if value is None or isinstance(value, UndefinedType):
+        return None
+    if not isinstance(value, list):
+        raise _fail(f"$last's argument must be an array, but is {_type_name(value)}", 28689)
+    return value[-1] if value else None
+
+
+# -- engine-wide numeric corrections -----------------------------------------------------------
+
+#: Decimal128 arithmetic: 34 significant digits, ties to even (Python's default keeps 28).
+DECIMAL128_ARITHMETIC = decimal.Context(
+    prec=DECIMAL128_DIGITS, rounding=decimal.ROUND_HALF_EVEN, Emax=6144, Emin=-6143
+)
+_DECIMALS = (Decimal128, BsonDecimal128, decimal.Decimal)
+_ARITHMETIC = ("bson_add", "bson_subtract", "bson_multiply", "bson_divide", "bson_mod")
+_ARITHMETIC_MODULES = (
+    bson_scalars,
+    numeric_expressions,
+    accumulators,
+    compiled_aggregation,
+    update_scalar_operators,
+)
+
+
+def _in_decimal128_context(function):
+    """``function`` run with 34-digit decimal arithmetic whenever an operand is a Decimal128."""
+
+    def run(*args, **kwargs):
+        if any(isinstance(arg, _DECIMALS) for arg in args):
+            with decimal.localcontext(DECIMAL128_ARITHMETIC):
+                return function(*args, **kwargs)
+        return function(*args, **kwargs)
+
+    run.__wrapped__ = function
+    return run
+
+
+def _patch_decimal_arithmetic():
+    """mongoeco computes Decimal128 ``$add``/``$divide``/``$inc``... in the thread's decimal context
+    (28 digits); MongoDB's Decimal128 keeps 34: 1.10 / 3 is 0.3666666666666666666666666666666667."""
+    for module in _ARITHMETIC_MODULES:
+        for name in _ARITHMETIC:
+            function = getattr(module, name, None)
+            if function is not None and not hasattr(function, "__wrapped__"):
+                setattr(module, name, _in_decimal128_context(function))
+
+
+def _convert_decimal(operator, value, target, **kwargs):
+    """$convert/$toDouble/$toInt/$toLong/$toBool/$toDate of a Decimal128, which mongoeco refuses:
+    MongoDB truncates toward zero for int and long, rounds to the nearest double, and reads a
+    date as milliseconds since the epoch."""
+    original = _convert_decimal.original
+    if not isinstance(value, _DECIMALS) or target not in ("bool", "int", "long", "double", "date"):
+        return original(operator, value, target, **kwargs)
+    number = _to_decimal(value)
+    if target == "bool":
+        return number.is_nan() or number != 0
+    if target == "double":
+        return float(number)
+    if not number.is_finite():
+        raise _fail(f"Attempt to convert {number} value to {target} in {operator}", 241)
+    integer = int(number)
+    if target == "date":
+        return datetime.datetime(1970, 1, 1) + datetime.timedelta(milliseconds=integer)
+    low, high = INT32 if target == "int" else INT64
+    if not low <= integer <= high:
+        raise _fail(f"Conversion would overflow target type in {operator}", 241)
+    return integer if target == "int" else BsonInt64(integer)
+
+
+def _patch_decimal_conversions():
+    current = scalar_expressions._convert_aggregation_scalar
+    if current is not _convert_decimal:
+        _convert_decimal.original = current
+        scalar_expressions._convert_aggregation_scalar = _convert_decimal
+
+
+def _policy_truthy(self, value):
+    return truthy(value)
+
+
+def _patch_truthiness():
+    """$cond, $and, $or, $filter, $match's $expr... coerce values with the dialect policy, which
+    treats Int64 and Decimal128 zeros as true; MongoDB treats every numeric zero as false."""
+    MongoBehaviorPolicy.expression_truthy = _policy_truthy
+
+
 # -- registration ------------------------------------------------------------------------------
 
 OPERATORS = {
@@ -534,10 +812,21 @@ OPERATORS = {
     "$atan2": _atan2,
     "$not": _not,
     "$dateTrunc": _date_trunc,
+    "$dateFromParts": _date_from_parts,
+    "$pow": _pow,
+    **{name: _comparison(name) for name in _COMPARE},
+    "$in": _in,
+    "$last": _last,
 }
+
+#: Corrections of mongoeco's shared numeric and truthiness helpers.
+PATCHES = (_patch_decimal_arithmetic, _patch_decimal_conversions, _patch_truthiness)
 
 
 def install():
-    """Register every operator in ``OPERATORS`` with mongoeco's expression evaluator."""
+    """Register every operator in ``OPERATORS`` with mongoeco's expression evaluator and apply
+    ``PATCHES``; calling it again changes nothing."""
     for name, handler in OPERATORS.items():
         register_aggregation_expression_operator(name, handler)
+    for patch in PATCHES:
+        patch()

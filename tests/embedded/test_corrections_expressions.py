@@ -1,0 +1,183 @@
+"""More corrections of mongoeco's expression evaluator, found by running the operations a
+Django compiler emits; each test states MongoDB's documented behaviour (and passes on MongoDB).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from bson import Decimal128, Int64
+from pymongo.errors import OperationFailure
+
+from .test_corrections import project, safe_ids, same
+
+
+def test_missing_compares_below_null_in_expressions(mongo_db):
+    """Aggregation comparisons order a missing field below null (BSON comparison order), so
+    ``$eq: [null, "$missing"]`` is false, ``$gt`` of them true, ``$lt: ["$missing", null]`` true;
+    both compare below every number, and ``$lte: [x, null]`` holds for null and missing."""
+    expression = {
+        "eq": {"$eq": ["$x", "$missing"]},
+        "gt": {"$gt": ["$x", "$missing"]},
+        "lt": {"$lt": ["$missing", None]},
+        "lte": {"$lte": ["$missing", None]},
+        "ne": {"$ne": ["$missing", None]},
+        "cmp": {"$cmp": ["$missing", None]},
+        "below_numbers": {"$lt": ["$x", 0]},
+        "missing_below_numbers": {"$lt": ["$missing", -1]},
+        "both_missing": {"$eq": ["$missing", "$other"]},
+        "numbers": {"$eq": [1, 1.0]},
+    }
+    assert project(mongo_db.c, expression, x=None) == {
+        "eq": False,
+        "gt": True,
+        "lt": True,
+        "lte": True,
+        "ne": True,
+        "cmp": -1,
+        "below_numbers": True,
+        "missing_below_numbers": True,
+        "both_missing": True,
+        "numbers": True,
+    }
+
+
+def test_in_expression_with_null_and_missing(mongo_db):
+    """``$in`` matches null against null, never a missing value; its second argument must be an
+    array (null is error 40081)."""
+    expression = {
+        "null": {"$in": ["$x", [None]]},
+        "missing": {"$in": ["$missing", [None]]},
+        "numbers": {"$in": [1, [1.0, 2]]},
+    }
+    assert project(mongo_db.c, expression, x=None) == {
+        "null": True,
+        "missing": False,
+        "numbers": True,
+    }
+    with pytest.raises(OperationFailure) as failure:
+        project(mongo_db.c, {"$in": [1, "$x"]}, x=None)
+    assert failure.value.code == 40081
+
+
+@pytest.mark.parametrize(
+    "zero", [0, Int64(0), 0.0, Decimal128("0"), Decimal128("-0.00")], ids=safe_ids
+)
+def test_every_numeric_zero_is_false(mongo_db, zero):
+    """$cond/$and/$or (and ``$expr``) treat null, undefined, false and any numeric zero (int,
+    long, double, decimal) as false."""
+    expression = {
+        "cond": {"$cond": ["$z", "t", "f"]},
+        "and": {"$and": ["$z"]},
+        "or": {"$or": ["$z"]},
+    }
+    assert project(mongo_db.c, expression, z=zero) == {"cond": "f", "and": False, "or": False}
+    assert mongo_db.c.count_documents({"$expr": "$z"}) == 0
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ({"$pow": [5, 0]}, 1),
+        ({"$pow": [5, 2]}, 25),
+        ({"$pow": [5, -2]}, 0.04),
+        ({"$pow": [2, 40]}, Int64(2**40)),
+        ({"$pow": [Int64(2), 3]}, Int64(8)),
+        ({"$pow": [2.0, 3]}, 8.0),
+        ({"$pow": [2, 0.5]}, 2**0.5),
+        ({"$pow": [Decimal128("2"), 3]}, Decimal128("8")),
+        ({"$pow": [-1, -3]}, -1),
+        ({"$pow": [None, 2]}, None),
+    ],
+    ids=safe_ids,
+)
+def test_pow_result_type(mongo_db, expression, expected):
+    """$pow returns the wider input type (int, long, double, decimal), promoting an int result
+    that overflows to a long; the documented examples: [5, 0] is 1, [5, 2] is 25, [5, -2] 0.04."""
+    value = project(mongo_db.c, expression)
+    if isinstance(expected, float):
+        assert type(value) is float and abs(value - expected) < 1e-12
+    else:
+        assert value == expected and type(value) is type(expected)
+
+
+def test_pow_of_zero_to_a_negative_exponent_fails(mongo_db):
+    """You cannot raise 0 to a negative exponent."""
+    with pytest.raises(OperationFailure) as failure:
+        project(mongo_db.c, {"$pow": [0, -1]})
+    assert failure.value.code == 28764
+
+
+def test_decimal128_arithmetic_keeps_34_digits(mongo_db):
+    """Decimal128 holds 34 significant decimal digits: $divide, $add, $sum and the $inc update
+    operator keep all of them (1.10 / 3 is 0.3666666666666666666666666666666667)."""
+    tiny = Decimal128("0.000000000000000000000000000001")
+    expression = {
+        "divide": {"$divide": ["$d", 3]},
+        "add": {"$add": ["$d", tiny]},
+        "sum": {"$sum": ["$d", tiny]},
+    }
+    assert project(mongo_db.c, expression, d=Decimal128("1.10")) == {
+        "divide": Decimal128("0.3666666666666666666666666666666667"),
+        "add": Decimal128("1.100000000000000000000000000001"),
+        "sum": Decimal128("1.100000000000000000000000000001"),
+    }
+    mongo_db.c.update_one({}, {"$inc": {"d": tiny}})
+    assert mongo_db.c.find_one()["d"] == Decimal128("1.100000000000000000000000000001")
+    (total,) = mongo_db.c.aggregate([{"$group": {"_id": None, "s": {"$sum": "$d"}}}])
+    assert total["s"] == Decimal128("1.100000000000000000000000000001")
+
+
+def test_converting_a_decimal128(mongo_db):
+    """$toDouble, $toInt, $toLong, $toBool and $convert accept a Decimal128: int and long
+    truncate toward zero, bool is false only for zero."""
+    expression = {
+        "double": {"$toDouble": "$d"},
+        "int": {"$toInt": "$n"},
+        "long": {"$toLong": "$d"},
+        "bool": {"$toBool": "$zero"},
+        "convert": {"$convert": {"input": "$d", "to": "double"}},
+    }
+    value = project(
+        mongo_db.c, expression, d=Decimal128("1.10"), n=Decimal128("-5.9"), zero=Decimal128("0")
+    )
+    assert same(value["double"], 1.1)
+    assert same(value["int"], -5)
+    assert value["long"] == 1
+    assert value["bool"] is False
+    assert same(value["convert"], 1.1)
+
+
+@pytest.mark.parametrize(
+    ("parts", "expected"),
+    [
+        ({"year": 2024, "month": 14, "day": 1}, datetime.datetime(2025, 2, 1)),
+        ({"year": 2024, "month": 2, "day": 30}, datetime.datetime(2024, 3, 1)),
+        ({"year": 2024, "day": 0}, datetime.datetime(2023, 12, 31)),
+        ({"year": 2024, "hour": 25}, datetime.datetime(2024, 1, 2, 1)),
+        ({"year": 2024, "minute": -1}, datetime.datetime(2023, 12, 31, 23, 59)),
+        (
+            {"year": 2024, "month": 7, "day": 4, "hour": 12, "timezone": "America/New_York"},
+            datetime.datetime(2024, 7, 4, 16),
+        ),
+        (
+            {"year": 2024, "month": 1, "day": 1, "timezone": "+05:30"},
+            datetime.datetime(2023, 12, 31, 18, 30),
+        ),
+        ({"isoWeekYear": 2024, "isoWeek": 1, "isoDayOfWeek": 1}, datetime.datetime(2024, 1, 1)),
+        ({"year": 2024, "month": None}, None),
+    ],
+    ids=safe_ids,
+)
+def test_date_from_parts_carries_out_of_range_parts(mongo_db, parts, expected):
+    """Since MongoDB 4.4, $dateFromParts carries a part outside its range into the larger parts
+    (month 14 of 2024 is February 2025, day 0 the last day of the previous month); a null part
+    gives null; ``timezone`` says in which zone the parts are read."""
+    assert project(mongo_db.c, {"$dateFromParts": parts}) == expected
+
+
+def test_last_array_expression(mongo_db):
+    """``$last`` (expression) returns an array's last element, null for null or missing."""
+    expression = {"last": {"$last": "$a"}, "null": {"$last": "$missing"}}
+    assert project(mongo_db.c, expression, a=[1, 2, 3]) == {"last": 3, "null": None}
