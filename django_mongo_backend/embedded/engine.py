@@ -1,0 +1,435 @@
+"""The storage engine: mongoeco's SQLite engine, made to run transactions concurrently.
+
+mongoeco 4.11's ``SQLiteEngine`` runs a transaction as one SQLite transaction on the engine's
+single connection, so while one session has a transaction open every other session fails
+("active transaction bound to another session"). Holding SQLite's write lock for a whole
+transaction cannot work for us either: the backend writes sequence reservations *outside* the
+transaction while that transaction is open, from the same thread, so any design in which an
+open transaction blocks other writers deadlocks the first ``TestCase`` that saves a model.
+
+So a transaction never touches the database file until it commits (MongoDB's snapshot
+isolation, first committer wins):
+
+- reads see a snapshot: the transaction pins a SQLite read transaction on a connection of its
+  own (WAL lets readers and writers proceed side by side);
+- writes go to a private overlay, an in-memory ``SQLiteEngine`` into which each collection the
+  transaction writes is copied from that snapshot (documents, indexes, options), so the
+  transaction's later reads of it see its own writes with the same engine semantics;
+- commit applies the overlay's changed documents to the file in one SQLite write transaction,
+  after checking that none of them changed since the snapshot; if one did, it fails with
+  ``WriteConflict`` (112) and the ``TransientTransactionError`` label, so drivers retry;
+- abort drops the overlay. Nothing else ever waits for an open transaction.
+
+Durability: WAL with ``synchronous=NORMAL`` (the engine's default) survives the process being
+killed at any point; only an OS crash or power loss can lose the last commits.
+
+Also here: running commands off the asyncio loop (``run_commands_off_loop``), because mongoeco
+evaluates aggregation stages on the loop thread, where one heavy pipeline stalls every client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from mongoeco.core.codec import DocumentCodec
+from mongoeco.core.operation_context import OperationContext
+from mongoeco.engines.sqlite import SQLiteEngine
+from mongoeco.errors import OperationFailure
+from mongoeco.session import ClientSession
+
+logger = logging.getLogger("django_mongo_backend.embedded")
+
+WRITE_CONFLICT = 112
+NOT_IN_TRANSACTION = 263  # OperationNotSupportedInTransaction
+TRANSIENT = ("TransientTransactionError",)
+
+_DOCUMENT_ROWS = "SELECT storage_key, document FROM documents WHERE db_name = ? AND coll_name = ?"
+_DOCUMENT_ROW = (
+    "SELECT document FROM documents WHERE db_name = ? AND coll_name = ? AND storage_key = ?"
+)
+_INDEX_OPTIONS = {
+    "unique": "unique",
+    "sparse": "sparse",
+    "hidden": "hidden",
+    "collation": "collation",
+    "partialFilterExpression": "partial_filter_expression",
+    "expireAfterSeconds": "expire_after_seconds",
+}
+
+
+def create_engine(dbpath):
+    """The engine serving ``dbpath`` (a directory), or an in-memory one when it is None."""
+    from .server import DATA_FILE
+
+    return ConcurrentSQLiteEngine(str(dbpath / DATA_FILE) if dbpath is not None else ":memory:")
+
+
+class WriteConflict(OperationFailure):
+    """Another client committed a change to a document this transaction also changed."""
+
+    def __init__(self, namespace):
+        super().__init__(
+            f"WriteConflict: a document in {namespace} was modified by another operation "
+            "since this transaction started; retry the transaction",
+            code=WRITE_CONFLICT,
+            error_labels=TRANSIENT,
+        )
+        self.code_name = "WriteConflict"
+
+
+@dataclass(eq=False)
+class _Transaction:
+    """One session's open transaction: its snapshot, its overlay and what it copied."""
+
+    snapshot: object = None  # a SQLite connection holding the read snapshot, or None
+    overlay: _OverlayEngine | None = None
+    #: (db, coll) -> {storage_key: document text} as of the snapshot (the conflict baseline).
+    snapshot_rows: dict = field(default_factory=dict)
+    #: (db, coll) -> {storage_key: document text} in the overlay right after copying.
+    copied_rows: dict = field(default_factory=dict)
+    failure: Exception | None = None
+    lock: asyncio.Lock | None = None
+
+
+class _OverlayEngine(SQLiteEngine):
+    """An in-memory engine holding one transaction's writes; sessions pass through unchecked."""
+
+    def __init__(self):
+        super().__init__(":memory:")
+        runtime = self._session_runtime
+        runtime.ensure_session_can_use_engine = lambda context: None
+        runtime._ensure_transaction_session_can_use_engine = lambda context: None
+        runtime.session_owns_transaction = lambda context: False
+
+    def rows(self, db_name, coll_name):
+        with self._lock:
+            return dict(self._connection.execute(_DOCUMENT_ROWS, (db_name, coll_name)))
+
+
+def _session_of(args, kwargs):
+    for value in itertools.chain(kwargs.values(), args):
+        if isinstance(value, ClientSession):
+            return value
+        if isinstance(value, OperationContext):
+            return value.session
+        context = getattr(value, "operation_context", None)
+        if isinstance(context, OperationContext):
+            return context.session
+    return None
+
+
+def _routed(name, kind):
+    """An engine method that runs in a transaction's overlay when it has to (see the module)."""
+    base = getattr(SQLiteEngine, name)
+
+    if name == "open_read_snapshot":
+
+        def method(self, db_name, coll_name, *args, **kwargs):
+            transaction = self._transaction_of(_session_of(args, kwargs))
+            if transaction is not None and (db_name, coll_name) in transaction.copied_rows:
+                return transaction.overlay.open_read_snapshot(db_name, coll_name, *args, **kwargs)
+            return base(self, db_name, coll_name, *args, **kwargs)
+
+    else:
+
+        async def method(self, db_name, coll_name, *args, **kwargs):
+            transaction = self._transaction_of(_session_of(args, kwargs))
+            if transaction is None:
+                return await base(self, db_name, coll_name, *args, **kwargs)
+            if kind == "ddl":
+                raise OperationFailure(
+                    f"Cannot run {name} in a multi-document transaction",
+                    code=NOT_IN_TRANSACTION,
+                )
+            if kind == "write":
+                await self._copy_into_overlay(transaction, db_name, coll_name)
+            if (db_name, coll_name) in transaction.copied_rows:
+                overlay_method = getattr(transaction.overlay, name)
+                return await overlay_method(db_name, coll_name, *args, **kwargs)
+            return await base(self, db_name, coll_name, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = f"``{name}``, routed to the transaction's overlay when needed."
+    return method
+
+
+_WRITES = (
+    "insert_document",
+    "insert_documents",
+    "update_with_operation",
+    "delete_with_operation",
+    "merge_document",
+)
+_READS = (
+    "count_find_semantics",
+    "get_document",
+    "list_indexes",
+    "index_information",
+    "explain_find_semantics",
+    "plan_find_semantics",
+    "plan_find_execution",
+)
+_DDL = (
+    "create_index",
+    "drop_index",
+    "drop_indexes",
+    "create_collection",
+    "rename_collection",
+    "drop_collection",
+)
+
+
+class ConcurrentSQLiteEngine(SQLiteEngine):
+    """``SQLiteEngine`` with snapshot-isolated, concurrent transactions (see the module)."""
+
+    def __init__(self, path=":memory:"):
+        super().__init__(path)
+        self._transactions: dict[str, _Transaction] = {}
+        self._transactions_lock = threading.Lock()
+        runtime = self._session_runtime
+        runtime.start_session_transaction = self._start_transaction
+        runtime.commit_session_transaction = self._commit_transaction
+        runtime.abort_session_transaction = self._abort_transaction
+        runtime.session_owns_transaction = self._owns_transaction
+        original_require = runtime.require_connection
+
+        def require_connection(context=None):
+            transaction = self._transaction_of(context)
+            if (
+                transaction is not None
+                and transaction.snapshot is not None
+                and getattr(self._thread_local, "connection", None) is None
+            ):
+                return transaction.snapshot
+            return original_require(context)
+
+        runtime.require_connection = require_connection
+
+    for _name in _WRITES:
+        locals()[_name] = _routed(_name, "write")
+    for _name in _READS:
+        locals()[_name] = _routed(_name, "read")
+    for _name in _DDL:
+        locals()[_name] = _routed(_name, "ddl")
+    open_read_snapshot = _routed("open_read_snapshot", "read")
+    del _name
+
+    # -- transaction state ---------------------------------------------------------------
+
+    def _transaction_of(self, session):
+        if session is None or not getattr(session, "in_transaction", False):
+            return None
+        return self._transactions.get(session.session_id)
+
+    def _owns_transaction(self, context):
+        return self._transaction_of(context) is not None
+
+    def _start_transaction(self, session):
+        if self._connection is None:
+            raise OperationFailure("the storage engine is not connected")
+        snapshot = None
+        if self._path != ":memory:":
+            snapshot = self._create_sqlite_connection()
+            snapshot.execute("BEGIN")
+            snapshot.execute("SELECT count(*) FROM collections").fetchone()  # pin the snapshot
+        with self._transactions_lock:
+            previous = self._transactions.pop(session.session_id, None)
+            self._transactions[session.session_id] = _Transaction(snapshot=snapshot)
+        if previous is not None:
+            self._discard(previous)
+        self._session_runtime.sync_session_state(session, transaction_active=True)
+
+    def _abort_transaction(self, session):
+        with self._transactions_lock:
+            transaction = self._transactions.pop(session.session_id, None)
+        if transaction is not None:
+            self._discard(transaction)
+        self._session_runtime.sync_session_state(session, transaction_active=False)
+
+    def _commit_transaction(self, session):
+        transaction = self._transactions.get(session.session_id)
+        if transaction is None:
+            return
+        if transaction.failure is None:
+            try:
+                self._apply(transaction)
+            except WriteConflict as conflict:
+                # mongoeco retries a commit hook that raises a transient error: keep failing
+                # the same way, and end the transaction so the driver's retry starts afresh.
+                transaction.failure = conflict
+                session._state.transaction.active = False
+        if transaction.failure is not None:
+            raise transaction.failure
+        with self._transactions_lock:
+            self._transactions.pop(session.session_id, None)
+        self._discard(transaction)
+        self._session_runtime.sync_session_state(session, transaction_active=False)
+
+    def _discard(self, transaction):
+        if transaction.snapshot is not None:
+            try:
+                transaction.snapshot.close()
+            except Exception:  # closing a read view must not mask the outcome
+                logger.exception("closing a transaction's read snapshot failed")
+            transaction.snapshot = None
+        overlay, transaction.overlay = transaction.overlay, None
+        if overlay is not None:
+            overlay._disconnect_sync()
+
+    # -- the overlay ---------------------------------------------------------------------
+
+    async def _copy_into_overlay(self, transaction, db_name, coll_name):
+        """Copy a collection from the transaction's snapshot into its overlay, once."""
+        if transaction.lock is None:
+            transaction.lock = asyncio.Lock()
+        async with transaction.lock:
+            key = (db_name, coll_name)
+            if key in transaction.copied_rows:
+                return
+            if transaction.overlay is None:
+                overlay = _OverlayEngine()
+                await overlay.connect()
+                transaction.overlay = overlay
+            rows, options, indexes = await self._run_blocking(
+                self._read_collection_sync, transaction, db_name, coll_name
+            )
+            overlay = transaction.overlay
+            if options is not None:
+                await overlay.create_collection(db_name, coll_name, options=options)
+            for index in indexes:
+                await overlay.create_index(db_name, coll_name, **index)
+            documents = [
+                DocumentCodec.to_public(self._deserialize_document(text)) for text in rows.values()
+            ]
+            if documents:
+                await overlay.insert_documents(
+                    db_name, coll_name, documents, bypass_document_validation=True
+                )
+            transaction.snapshot_rows[key] = rows
+            transaction.copied_rows[key] = await self._run_blocking(
+                overlay.rows, db_name, coll_name
+            )
+
+    def _read_collection_sync(self, transaction, db_name, coll_name):
+        with self._lock:
+            conn = transaction.snapshot or self._connection
+            with self._bind_connection(conn):
+                rows = dict(conn.execute(_DOCUMENT_ROWS, (db_name, coll_name)))
+                if not self._collection_exists_sync(conn, db_name, coll_name):
+                    return rows, None, []
+                options = self._collection_options_or_empty_sync(conn, db_name, coll_name)
+                indexes = self._list_indexes_sync(db_name, coll_name, None)
+        rebuilt = [_index_arguments(index) for index in indexes if index["name"] != "_id_"]
+        return rows, options, rebuilt
+
+    def _apply(self, transaction):
+        """Write the overlay's changes to the file in one SQLite transaction, or conflict."""
+        changes = []
+        for (db_name, coll_name), copied in transaction.copied_rows.items():
+            current = transaction.overlay.rows(db_name, coll_name)
+            for key in copied.keys() | current.keys():
+                if copied.get(key) != current.get(key):
+                    changes.append((db_name, coll_name, key, current.get(key)))
+        if not changes:
+            return
+        with self._lock:
+            conn = self._connection
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for db_name, coll_name, key, text in changes:
+                    row = conn.execute(_DOCUMENT_ROW, (db_name, coll_name, key)).fetchone()
+                    snapshot_text = transaction.snapshot_rows[(db_name, coll_name)].get(key)
+                    if (row[0] if row else None) != snapshot_text:
+                        raise WriteConflict(f"{db_name}.{coll_name}")
+                    if text is None:
+                        document = DocumentCodec.to_public(
+                            self._deserialize_document(snapshot_text)
+                        )
+                        self._delete_document_sync(db_name, coll_name, document["_id"], None)
+                    else:
+                        document = DocumentCodec.to_public(self._deserialize_document(text))
+                        self._insert_document_sync(
+                            db_name,
+                            coll_name,
+                            document,
+                            True,
+                            None,
+                            bypass_document_validation=True,
+                        )
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                self._session_runtime._clear_rollback_sensitive_caches()
+                raise
+
+
+def _index_arguments(index):
+    """``create_index`` keyword arguments that rebuild the index described by ``index``."""
+    arguments = {"keys": list(index["key"].items()), "name": index["name"]}
+    for option, argument in _INDEX_OPTIONS.items():
+        if option in index:
+            arguments[argument] = index[option]
+    return arguments
+
+
+#: Commands answered on the loop itself: cheap, and they must answer while workers are busy.
+_INLINE_COMMANDS = frozenset({"ping", "hello", "isMaster", "ismaster", "buildInfo", "buildinfo"})
+
+
+class _LoopThread:
+    """A thread running its own event loop, to run one command at a time... or many."""
+
+    def __init__(self, index):
+        self.loop = asyncio.new_event_loop()
+        self.busy = 0
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name=f"embedded-commands-{index}", daemon=True
+        )
+        self.thread.start()
+
+    def stop(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+
+def run_commands_off_loop(server, workers=8):
+    """Run the server's commands on worker loops, so the accepting loop always answers.
+
+    mongoeco evaluates pipeline stages in Python on the loop that runs the command; on the
+    single loop that also reads every socket, one heavy aggregation stalls all clients (their
+    drivers then time out and drop the server). Each command instead runs on the least busy
+    of ``workers`` threads with loops of their own; the engine's SQLite work still goes to its
+    executor, and ping/hello stay on the main loop.
+    """
+    executor = server._executor
+    execute = executor.execute_prepared
+    threads = [_LoopThread(index) for index in range(workers)]
+
+    async def execute_prepared(context):
+        if getattr(context, "command_name", None) in _INLINE_COMMANDS:
+            return await execute(context)
+        worker = min(threads, key=lambda candidate: candidate.busy)
+        worker.busy += 1
+        try:
+            future = asyncio.run_coroutine_threadsafe(execute(context), worker.loop)
+            return await asyncio.wrap_future(future)
+        finally:
+            worker.busy -= 1
+
+    executor.execute_prepared = execute_prepared
+    close = server.close
+
+    async def close_and_stop_workers():
+        try:
+            await close()
+        finally:
+            for worker in threads:
+                worker.stop()
+
+    server.close = close_and_stop_workers
