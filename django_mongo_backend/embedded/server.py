@@ -17,7 +17,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from mongoeco.engines.sqlite import SQLiteEngine
 from mongoeco.wire import AsyncMongoEcoProxyServer
 from mongoeco.wire.executor import WireCommandExecutor
 
@@ -87,7 +86,9 @@ class EmbeddedServer(AsyncMongoEcoProxyServer):
     """A wire server over one data directory's SQLite engine, with our corrections."""
 
     def __init__(self, dbpath, *, host="127.0.0.1", port=0, auth_users=()):
-        engine = SQLiteEngine(str(dbpath / DATA_FILE) if dbpath is not None else ":memory:")
+        from .engine import create_engine, run_commands_off_loop
+
+        engine = create_engine(dbpath)
         super().__init__(engine=engine, host=host, port=port, auth_users=auth_users)
         self.dbpath = dbpath
         self._executor = CorrectingExecutor(
@@ -98,6 +99,7 @@ class EmbeddedServer(AsyncMongoEcoProxyServer):
             auth=self._auth,
             server=self,
         )
+        run_commands_off_loop(self)
 
     @property
     def client(self):
