@@ -11,8 +11,18 @@ from mongoeco.core.json_compat import json_dumps_compact
 from mongoeco.core.schema_validation import compile_collection_validator
 from mongoeco.engines._sqlite_catalog import load_collection_options
 from mongoeco.engines._sqlite_write_scope import sqlite_write_scope
+from mongoeco.wire.executor import WireCommandExecutor
 
 from .errors import server_error
+
+
+async def delegate(executor, context):
+    """Run ``context``'s command as mongoeco would have (after our own checks or before our own
+    post-processing): build mongoeco's request context, then execute it on the full executor."""
+    prepared = WireCommandExecutor._build_request_context(
+        executor, context.raw_body, connection=context.connection, db_name=context.db_name
+    )
+    return await executor.execute_prepared(prepared)
 
 
 async def build_info(executor, context):
@@ -152,6 +162,100 @@ async def get_more(executor, context):
     )
 
 
+# -- createIndexes / listIndexes --------------------------------------------------------------
+
+#: Index options that make two indexes on the same key pattern different indexes.
+_INDEX_IDENTITY = ("collation", "partialFilterExpression")
+#: Index options that, with the key pattern, define what an index enforces.
+_INDEX_OPTIONS = ("unique", "sparse", "expireAfterSeconds", *_INDEX_IDENTITY)
+
+
+def _index_key(spec):
+    return list(dict(spec.get("key") or {}).items())
+
+
+def _index_options(spec):
+    """The options of an index document or request; an absent flag and ``false`` are the same."""
+    return {
+        option: None if spec.get(option) is False else spec.get(option) for option in _INDEX_OPTIONS
+    }
+
+
+async def _existing_indexes(executor, db_name, collection):
+    database = executor.server.client.get_database(db_name)
+    if collection not in set(await database.list_collection_names()):
+        return []
+    return [
+        dict(index) for index in await database.get_collection(collection).list_indexes().to_list()
+    ]
+
+
+async def create_indexes(executor, context):
+    """``createIndexes``: MongoDB refuses an index whose key pattern (with its collation and
+    partial filter) an index of another name already has, and an index of an existing name with
+    other options (code 85 IndexOptionsConflict); mongoeco created the duplicate."""
+    command = context.command_document
+    collection, specs = command.get("createIndexes"), command.get("indexes")
+    if isinstance(collection, str) and isinstance(specs, list):
+        existing = await _existing_indexes(executor, context.db_name, collection)
+        for spec in (spec for spec in specs if isinstance(spec, dict)):
+            for index in existing:
+                _check_index_conflict(index, spec)
+    return await delegate(executor, context)
+
+
+def _check_index_conflict(index, spec):
+    if _index_key(index) != _index_key(spec):
+        return
+    same_identity = all(
+        _index_options(index)[option] == _index_options(spec)[option] for option in _INDEX_IDENTITY
+    )
+    if index["name"] != spec.get("name") and same_identity:
+        message = f"Index already exists with a different name: {index['name']}"
+        raise server_error(85, "IndexOptionsConflict", message)
+    if index["name"] == spec.get("name") and _index_options(index) != _index_options(spec):
+        message = (
+            "An existing index has the same name as the requested index but different "
+            f"options: {spec['name']}"
+        )
+        raise server_error(85, "IndexOptionsConflict", message)
+
+
+def _mongodb_index_document(index):
+    """An index document as MongoDB 4.4+ lists it: version ``v``, no ``ns``, ``unique`` only when
+    true, and none on the ``_id`` index (unique by definition, not by option)."""
+    document = {"v": 2, **{key: value for key, value in index.items() if key != "ns"}}
+    if document.get("name") == "_id_" or document.get("unique") is False:
+        document.pop("unique", None)
+    return document
+
+
+async def list_indexes(executor, context):
+    """``listIndexes`` with MongoDB's index documents (see ``_mongodb_index_document``)."""
+    command = context.command_document
+    reply = await delegate(executor, _whole_batch(context))
+    cursor = reply.get("cursor")
+    if isinstance(cursor, dict) and isinstance(cursor.get("firstBatch"), list):
+        cursor["firstBatch"] = [
+            _mongodb_index_document(dict(index)) for index in cursor["firstBatch"]
+        ]
+    return executor._cursor_store.materialize_command_result(
+        command, reply, lsid=context.raw_body.get("lsid"), connection=context.connection
+    )
+
+
+def _whole_batch(context):
+    """``context`` asking for every result in the first batch (we re-batch afterwards)."""
+    raw_body = {key: value for key, value in context.raw_body.items() if key != "cursor"}
+    return type(context)(
+        db_name=context.db_name,
+        command_name=context.command_name,
+        command_document={k: v for k, v in context.command_document.items() if k != "cursor"},
+        raw_body=raw_body,
+        connection=context.connection,
+    )
+
+
 #: Command name (as clients send it) -> handler. Lookups are by the first key of the command.
 OWN_COMMANDS = {
     "buildInfo": build_info,
@@ -159,4 +263,6 @@ OWN_COMMANDS = {
     "collMod": coll_mod,
     "renameCollection": rename_collection,
     "getMore": get_more,
+    "createIndexes": create_indexes,
+    "listIndexes": list_indexes,
 }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from mongoeco.errors import OperationFailure
+import re
+
+from mongoeco.errors import CollectionInvalid, OperationFailure
 
 
 def server_error(code, code_name, message):
@@ -10,6 +12,25 @@ def server_error(code, code_name, message):
     return OperationFailure(message, code=code, details={"codeName": code_name})
 
 
+#: (command, error type, message pattern) -> (code, codeName, errmsg template). mongoeco raises
+#: these without a code; drivers and the backend key on MongoDB's codes.
+CORRECTIONS = {
+    ("create", CollectionInvalid, re.compile(r"collection '(?P<name>.+)' already exists")): (
+        48,
+        "NamespaceExists",
+        "Collection {db}.{name} already exists.",
+    ),
+}
+
+
 def correct_error(error, context):
     """Return the exception the client should see for ``error`` raised while running ``context``."""
+    command_name = getattr(context, "command_name", None)
+    for (command, error_type, pattern), (code, code_name, template) in CORRECTIONS.items():
+        if command_name != command or not isinstance(error, error_type):
+            continue
+        match = pattern.fullmatch(str(error))
+        if match:
+            message = template.format(db=context.db_name, **match.groupdict())
+            return server_error(code, code_name, message)
     return error

@@ -19,7 +19,25 @@ def rewrite_command(body):
         raise server_error(59, "CommandNotFound", f"no such command: '{command_name}'")
     if command_name == "aggregate" and isinstance(body.get("pipeline"), list):
         body = {**body, "pipeline": rewrite_pipeline(body["pipeline"])}
+        body = _database_aggregate(body)
     return body
+
+
+#: The namespace MongoDB reports for a database-level aggregate's cursor (``db.$cmd.aggregate``):
+#: no collection of that name can exist, so reading it yields nothing.
+DATABASE_AGGREGATE_COLLECTION = "$cmd.aggregate"
+
+
+def _database_aggregate(body):
+    """``{aggregate: 1, pipeline: [{$documents: [...]}, ...]}``: mongoeco only aggregates
+    collections, so read the documents through ``$unionWith`` from an empty namespace."""
+    pipeline = body["pipeline"]
+    if body.get("aggregate") != 1 or isinstance(body.get("aggregate"), bool):
+        return body
+    if not pipeline or not isinstance(pipeline[0], dict) or "$documents" not in pipeline[0]:
+        return body
+    union = {"$unionWith": {"pipeline": [pipeline[0]]}}
+    return {**body, "aggregate": DATABASE_AGGREGATE_COLLECTION, "pipeline": [union, *pipeline[1:]]}
 
 
 def _count_stage(field):
