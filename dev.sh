@@ -52,7 +52,7 @@ case "${1:-}" in
         venv -e ".[embedded]" -r example_project/requirements.txt
         cd example_project
         ../.venv/bin/python manage.py migrate --no-input
-        if [ -t 0 ] && ! ../.venv/bin/python manage.py shell -c \
+        if [ -t 0 ] && ! ../.venv/bin/python manage.py shell --no-imports -c \
             "from django.contrib.auth.models import User; import sys; sys.exit(not User.objects.filter(is_superuser=True).exists())"; then
             echo "No admin user yet: create one to log in to /admin/."
             ../.venv/bin/python manage.py createsuperuser
