@@ -398,6 +398,26 @@ class _LoopThread:
             self.loop.close()
 
 
+def attach(server, workers=8):
+    """Make ``server`` live under load: commands off its loop, dropped connections logged."""
+    run_commands_off_loop(server, workers)
+    log_dropped_connections(server)
+
+
+def log_dropped_connections(server):
+    """Log why a connection was dropped (mongoeco closes it on a bad message, silently)."""
+    handle = server._handle_connection
+
+    async def handle_connection(reader, writer):
+        peer = writer.get_extra_info("peername")
+        try:
+            await handle(reader, writer)
+        except Exception as error:  # the connection is closed; the server keeps serving
+            logger.warning("closed the connection from %s: %s", peer, error or type(error))
+
+    server._handle_connection = handle_connection
+
+
 def run_commands_off_loop(server, workers=8):
     """Run the server's commands on worker loops, so the accepting loop always answers.
 
