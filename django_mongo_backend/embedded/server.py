@@ -20,9 +20,10 @@ from typing import Any
 from mongoeco.wire import AsyncMongoEcoProxyServer
 from mongoeco.wire.executor import WireCommandExecutor
 
-from . import commands, errors, operators, rewrites
+from . import commands, comparisons, errors, fastpaths, operators, rewrites
 
 operators.install()
+fastpaths.install()
 
 logger = logging.getLogger("django_mongo_backend.embedded")
 
@@ -86,7 +87,7 @@ class EmbeddedServer(AsyncMongoEcoProxyServer):
     """A wire server over one data directory's SQLite engine, with our corrections."""
 
     def __init__(self, dbpath, *, host="127.0.0.1", port=0, auth_users=()):
-        from .engine import create_engine, run_commands_off_loop
+        from .engine import attach, create_engine
 
         engine = create_engine(dbpath)
         super().__init__(engine=engine, host=host, port=port, auth_users=auth_users)
@@ -99,7 +100,7 @@ class EmbeddedServer(AsyncMongoEcoProxyServer):
             auth=self._auth,
             server=self,
         )
-        run_commands_off_loop(self)
+        attach(self)
 
     @property
     def client(self):
