@@ -20,10 +20,9 @@ from typing import Any
 from mongoeco.wire import AsyncMongoEcoProxyServer
 from mongoeco.wire.executor import WireCommandExecutor
 
-from . import commands, comparisons, errors, fastpaths, operators, rewrites
+from . import commands, errors, operators, rewrites
 
 operators.install()
-fastpaths.install()
 
 logger = logging.getLogger("django_mongo_backend.embedded")
 
