@@ -18,14 +18,17 @@ import math
 import re
 from zoneinfo import ZoneInfo
 
+from mongoeco.compat import MONGODB_DIALECT_70
 from mongoeco.compat.base import MongoBehaviorPolicy
 from mongoeco.core import bson_scalars, update_scalar_operators
 from mongoeco.core.aggregation import (
     accumulators,
     compiled_aggregation,
+    grouping_stages,
     numeric_expressions,
     scalar_expressions,
 )
+from mongoeco.core.aggregation import runtime as aggregation_runtime
 from mongoeco.core.aggregation.extensions import register_aggregation_expression_operator
 from mongoeco.core.aggregation.runtime import _compare_values as mongoeco_compare
 from mongoeco.core.bson_scalars import (
@@ -791,6 +794,50 @@ def _patch_decimal_conversions():
         scalar_expressions._convert_aggregation_scalar = _convert_decimal
 
 
+#: Accumulators that add nothing for a missing value (or ``$$REMOVE``).
+SKIP_MISSING_ACCUMULATORS = ("$push", "$addToSet")
+
+
+def _operand_missing(document, expression, variables, kwargs):
+    evaluate = kwargs.get("evaluate_expression_with_missing")
+    if evaluate is None:
+        dialect = kwargs.get("dialect", MONGODB_DIALECT_70)
+        value = aggregation_runtime._evaluate_expression_with_missing(
+            document, expression, variables, dialect=dialect
+        )
+    else:
+        value = evaluate(document, expression, variables)
+    missing = kwargs.get("missing_sentinel") or aggregation_runtime._MISSING
+    return value is missing or value is aggregation_runtime._REMOVE
+
+
+def _skipping_missing(apply_accumulators):
+    """``$push``/``$addToSet`` add nothing when their operand is missing or ``$$REMOVE`` (MongoDB
+    documents ``$$REMOVE`` for exactly that); mongoeco added null."""
+
+    def apply(bucket, accumulator_specs, document, variables=None, **kwargs):
+        specs = accumulators._coerce_accumulator_specs(accumulator_specs)
+        kept = tuple(
+            spec
+            for spec in specs
+            if spec[1] not in SKIP_MISSING_ACCUMULATORS
+            or not _operand_missing(document, spec[2], variables, kwargs)
+        )
+        return apply_accumulators(bucket, kept, document, variables, **kwargs)
+
+    apply.__wrapped__ = apply_accumulators
+    return apply
+
+
+def _patch_push_and_add_to_set():
+    if not hasattr(grouping_stages._apply_accumulators, "__wrapped__"):
+        grouping_stages._apply_accumulators = _skipping_missing(grouping_stages._apply_accumulators)
+    # The compiled $group does not see missing values: leave $addToSet to the patched path.
+    compiled_aggregation._SUPPORTED_GROUP_ACCUMULATORS = (
+        compiled_aggregation._SUPPORTED_GROUP_ACCUMULATORS - set(SKIP_MISSING_ACCUMULATORS)
+    )
+
+
 def _policy_truthy(self, value):
     return truthy(value)
 
@@ -820,7 +867,12 @@ OPERATORS = {
 }
 
 #: Corrections of mongoeco's shared numeric and truthiness helpers.
-PATCHES = (_patch_decimal_arithmetic, _patch_decimal_conversions, _patch_truthiness)
+PATCHES = (
+    _patch_decimal_arithmetic,
+    _patch_decimal_conversions,
+    _patch_truthiness,
+    _patch_push_and_add_to_set,
+)
 
 
 def install():

@@ -181,3 +181,28 @@ def test_last_array_expression(mongo_db):
     """``$last`` (expression) returns an array's last element, null for null or missing."""
     expression = {"last": {"$last": "$a"}, "null": {"$last": "$missing"}}
     assert project(mongo_db.c, expression, a=[1, 2, 3]) == {"last": 3, "null": None}
+
+
+def test_push_and_add_to_set_skip_missing_and_remove(mongo_db):
+    """$push and $addToSet add nothing for a missing value or ``$$REMOVE`` (which is how a
+    conditional leaves a value out); null is a value and is added. This is what a distinct count
+    (``$addToSet`` of ``$cond: [<not null>, value, "$$REMOVE"]``, then ``$size``) relies on."""
+    mongo_db.g.insert_many([{"k": 1, "x": None}, {"k": 1}, {"k": 1, "x": 5}, {"k": 2, "x": 5}])
+    not_null = {"$cond": [{"$gt": ["$x", None]}, "$x", "$$REMOVE"]}
+    pipeline = [
+        {
+            "$group": {
+                "_id": "$k",
+                "set": {"$addToSet": not_null},
+                "pushed": {"$push": not_null},
+                "raw": {"$push": "$x"},
+                "raw_set": {"$addToSet": "$x"},
+            }
+        },
+        {"$sort": {"_id": 1}},
+    ]
+    first, second = mongo_db.g.aggregate(pipeline)
+    assert first["set"] == [5] and first["pushed"] == [5]
+    assert first["raw"] == [None, 5]
+    assert sorted(first["raw_set"], key=str) == [5, None]
+    assert second["set"] == [5] and second["raw"] == [5]
