@@ -24,6 +24,7 @@ from mongoeco.core import bson_scalars, update_scalar_operators
 from mongoeco.core.aggregation import (
     accumulators,
     compiled_aggregation,
+    date_expressions,
     grouping_stages,
     numeric_expressions,
     scalar_expressions,
@@ -838,6 +839,69 @@ def _patch_push_and_add_to_set():
     )
 
 
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def _minutes_offset(value):
+    minutes = int((value.utcoffset() or datetime.timedelta()).total_seconds() // 60)
+    return f"{'+' if minutes >= 0 else '-'}{abs(minutes)}"
+
+
+#: $dateToString format specifiers -> how each renders a (localized) datetime.
+DATE_FORMAT_SPECIFIERS = {
+    "d": lambda value: f"{value.day:02d}",
+    "G": lambda value: f"{value.isocalendar().year:04d}",
+    "H": lambda value: f"{value.hour:02d}",
+    "j": lambda value: f"{value.timetuple().tm_yday:03d}",
+    "L": lambda value: f"{value.microsecond // 1000:03d}",
+    "m": lambda value: f"{value.month:02d}",
+    "M": lambda value: f"{value.minute:02d}",
+    "S": lambda value: f"{value.second:02d}",
+    "u": lambda value: str(value.isocalendar().weekday),
+    "U": lambda value: value.strftime("%U"),
+    "V": lambda value: f"{value.isocalendar().week:02d}",
+    "w": lambda value: str(value.isoweekday() % 7 + 1),
+    "Y": lambda value: f"{value.year:04d}",
+    "z": lambda value: date_expressions._format_timezone_offset(value),
+    "Z": _minutes_offset,
+    "b": lambda value: _MONTHS[value.month - 1][:3],
+    "B": lambda value: _MONTHS[value.month - 1],
+    "%": lambda value: "%",
+}
+_SPECIFIER = re.compile(r"%(.?)", re.DOTALL)
+
+
+def format_date(value, fmt):
+    """$dateToString's formatting: every documented specifier (%j, %w, %U, %Z, %% included, which
+    mongoeco left as text); an unknown one is an error, as in MongoDB."""
+
+    def render(match):
+        specifier = DATE_FORMAT_SPECIFIERS.get(match.group(1))
+        if specifier is None:
+            message = f"Invalid format character '%{match.group(1)}' in format string"
+            raise _fail(message, 18536)
+        return specifier(value)
+
+    return _SPECIFIER.sub(render, fmt)
+
+
+def _patch_date_format():
+    date_expressions._mongo_format_datetime = format_date
+
+
 def _policy_truthy(self, value):
     return truthy(value)
 
@@ -872,6 +936,7 @@ PATCHES = (
     _patch_decimal_conversions,
     _patch_truthiness,
     _patch_push_and_add_to_set,
+    _patch_date_format,
 )
 
 

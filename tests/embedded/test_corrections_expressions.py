@@ -206,3 +206,15 @@ def test_push_and_add_to_set_skip_missing_and_remove(mongo_db):
     assert first["raw"] == [None, 5]
     assert sorted(first["raw_set"], key=str) == [5, None]
     assert second["set"] == [5] and second["raw"] == [5]
+
+
+def test_date_to_string_format_specifiers(mongo_db):
+    """$dateToString knows %j (day of year), %w (day of week, 1 = Sunday), %U (week of year,
+    Sunday first), %Z (minutes offset: +04:45 is +285) and %% (a literal percent sign)."""
+    date = datetime.datetime(2021, 1, 3, 4, 5, 6, 789000)  # a Sunday
+    spec = {"date": "$t", "format": "%Y-%m-%d %H:%M:%S.%L %j %w %u %U %V %G %%"}
+    assert project(mongo_db.c, {"$dateToString": spec}, t=date) == (
+        "2021-01-03 04:05:06.789 003 1 7 01 53 2020 %"
+    )
+    offset = {"date": "$t", "format": "%H:%M %z %Z", "timezone": "+04:45"}
+    assert project(mongo_db.c, {"$dateToString": offset}, t=date) == "08:50 +0445 +285"
