@@ -20,9 +20,10 @@ from typing import Any
 from mongoeco.wire import AsyncMongoEcoProxyServer
 from mongoeco.wire.executor import WireCommandExecutor
 
-from . import commands, errors, operators, rewrites
+from . import commands, errors, fastpaths, operators, rewrites
 
 operators.install()
+fastpaths.install()
 
 logger = logging.getLogger("django_mongo_backend.embedded")
 
