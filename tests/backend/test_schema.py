@@ -180,8 +180,9 @@ def test_create_model_indexes_and_sequence_index(mongo_connection):
     assert by_key[(("slug", 1),)] == (True, None)
     assert by_key[(("group", 1), ("rank", -1))] == (False, None)
     assert "name_unique" in index_keys(mongo_connection, SCHEMA_COLLECTION)
-    # The sequence document is created by the first insert, not by the schema editor.
-    assert db(mongo_connection)[SCHEMA_COLLECTION].count_documents({}) == 0
+    # One __schema__ entry per collection with an auto field, at 0, from the start.
+    entries = list(db(mongo_connection)[SCHEMA_COLLECTION].find({}, {"_id": False}))
+    assert entries == [{"name": "testapp_indexed", "auto": {"field_names": ["id"], "seq": 0}}]
 
 
 def test_nullable_unique_fields_keep_nulls_distinct(mongo_connection):
@@ -206,9 +207,7 @@ def test_nullable_unique_fields_keep_nulls_distinct(mongo_connection):
 def test_delete_model_drops_collection_and_sequence(mongo_connection):
     with mongo_connection.schema_editor() as editor:
         editor.create_model(Indexed)
-    db(mongo_connection)[SCHEMA_COLLECTION].insert_one(
-        {"name": "testapp_indexed", "auto": {"field_names": ["id"], "seq": 3}}
-    )
+    assert db(mongo_connection)[SCHEMA_COLLECTION].count_documents({}) == 1
     with mongo_connection.schema_editor() as editor:
         editor.delete_model(Indexed)
     assert "testapp_indexed" not in db(mongo_connection).list_collection_names()
@@ -284,13 +283,12 @@ def test_remove_field_unsets_and_drops_its_indexes(mongo_connection, thing):
 def test_rename_field_renames_stored_keys_and_indexes(mongo_connection, thing):
     needs_collmod(mongo_connection)
     old = thing._meta.get_field("name")
+    indexed = new_field(models.CharField(max_length=20, db_index=True), "name")
     with mongo_connection.schema_editor() as editor:
-        editor.alter_field(
-            thing, old, new_field(models.CharField(max_length=20, db_index=True), "name")
-        )
+        editor.alter_field(thing, old, indexed)
     renamed = new_field(models.CharField(max_length=20, db_index=True), "title")
     with mongo_connection.schema_editor() as editor:
-        editor.alter_field(thing, thing._meta.get_field("name"), renamed, strict=True)
+        editor.alter_field(thing, indexed, renamed, strict=True)
     assert [doc.get("title") for doc in documents(mongo_connection)] == ["n1", "n2", "n3"]
     assert all("name" not in doc for doc in documents(mongo_connection))
     keys = [key for key, *_ in index_keys(mongo_connection, "schema_thing").values()]
@@ -322,14 +320,12 @@ def test_alter_field_type_converts_values(mongo_connection, thing):
 
 def test_alter_db_table_renames_collection_and_sequence(mongo_connection, thing):
     needs_rename(mongo_connection)
-    db(mongo_connection)[SCHEMA_COLLECTION].insert_one(
-        {"name": "schema_thing", "auto": {"field_names": ["id"], "seq": 3}}
-    )
     with mongo_connection.schema_editor() as editor:
         editor.alter_db_table(thing, "schema_thing", "schema_renamed")
     names = db(mongo_connection).list_collection_names()
     assert "schema_renamed" in names and "schema_thing" not in names
     assert db(mongo_connection)[SCHEMA_COLLECTION].find_one({"name": "schema_renamed"})
+    assert not db(mongo_connection)[SCHEMA_COLLECTION].find_one({"name": "schema_thing"})
 
 
 # -- what MongoDB cannot express -------------------------------------------------------------
