@@ -41,6 +41,8 @@ from mongoeco.engines.sqlite import SQLiteEngine
 from mongoeco.errors import OperationFailure
 from mongoeco.session import ClientSession
 
+from .engine_options import engine_options
+
 logger = logging.getLogger("django_mongo_backend.embedded")
 
 WRITE_CONFLICT = 112
@@ -65,7 +67,9 @@ def create_engine(dbpath):
     """The engine serving ``dbpath`` (a directory), or an in-memory one when it is None."""
     from .server import DATA_FILE
 
-    return ConcurrentSQLiteEngine(str(dbpath / DATA_FILE) if dbpath is not None else ":memory:")
+    return ConcurrentSQLiteEngine(
+        str(dbpath / DATA_FILE) if dbpath is not None else ":memory:", **engine_options()
+    )
 
 
 class WriteConflict(OperationFailure):
@@ -186,8 +190,8 @@ _DDL = (
 class ConcurrentSQLiteEngine(SQLiteEngine):
     """``SQLiteEngine`` with snapshot-isolated, concurrent transactions (see the module)."""
 
-    def __init__(self, path=":memory:"):
-        super().__init__(path)
+    def __init__(self, path=":memory:", **options):
+        super().__init__(path, **options)
         self._transactions: dict[str, _Transaction] = {}
         self._transactions_lock = threading.Lock()
         runtime = self._session_runtime
