@@ -36,6 +36,7 @@ import contextlib
 import math
 
 from mongoeco._types._bson_objectid import ObjectId, is_object_id_like, normalize_object_id
+from mongoeco.api._async import _database_admin_write_commands as write_commands
 from mongoeco.core.bson_ordering import bson_equality_key
 from mongoeco.core.bson_scalars import (
     BsonDecimal128,
@@ -60,6 +61,8 @@ from mongoeco.engines.sqlite_query import (
     translate_query_plan,
     type_expression_sql,
 )
+from mongoeco.errors import BulkWriteError
+from mongoeco.types import WriteCommandResult, WriteErrorEntry
 
 #: Python types an ``_id`` number is stored as, each able to hold the values listed by
 #: ``_numeric_id_values``.
@@ -228,6 +231,7 @@ def translate_with_ids(plan):
 _original_translate_with_multikey = SQLiteEngine._translate_query_plan_with_multikey
 _original_field_contains_tagged = SQLiteEngine._field_contains_tagged_value_type_in_collection
 _original_validate_unique = SQLiteEngine._validate_document_against_unique_indexes
+_original_command_insert = write_commands.DatabaseAdminWriteCommandService.command_insert
 
 
 def _translate_query_plan_with_multikey(self, db_name, coll_name, plan):
@@ -356,6 +360,52 @@ def _validate_document_against_unique_indexes(
     )
 
 
+async def _command_insert(self, spec, *, session=None):
+    """The ``insert`` command through the engine's batch insert (``insert_many``).
+
+    mongoeco runs the command as one ``insert_one`` per document: one SQLite transaction and
+    one change-stream dispatch (a lease, a heartbeat thread, three commits) each. Its
+    ``insert_many`` writes the batch in one transaction with the same ordered/unordered error
+    semantics; its per-document errors become the command's ``writeErrors`` as the engine's
+    loop reports them (without ``op``). A single document keeps the engine's own path.
+    """
+    documents = spec.get("documents")
+    if not isinstance(documents, list) or len(documents) < 2:
+        return await _original_command_insert(self, spec, session=session)
+    admin = self._admin
+    collection_name = admin._require_collection_name(spec.get("insert"), "insert")
+    documents = admin._normalize_insert_documents(documents)
+    ordered = admin._normalize_ordered_from_command(spec.get("ordered"))
+    bypass_document_validation = write_commands.command_boolean(
+        spec.get("bypassDocumentValidation", False), "bypassDocumentValidation", numeric=True
+    )
+    acknowledged = write_commands.write_command_acknowledged(
+        spec, dialect=admin._mongodb_dialect.key
+    )
+    collection = admin._database.get_collection(collection_name)
+    write_errors = []
+    try:
+        await collection.insert_many(
+            documents,
+            ordered=ordered,
+            bypass_document_validation=bypass_document_validation,
+            session=session,
+        )
+        inserted = len(documents)
+    except BulkWriteError as error:
+        inserted = error.details.get("nInserted", 0)
+        for entry in error.details.get("writeErrors", []):
+            entry = {key: value for key, value in entry.items() if key != "op"}
+            index, errmsg, code = entry.pop("index"), entry.pop("errmsg"), entry.pop("code", None)
+            write_errors.append(
+                WriteErrorEntry(index=index, errmsg=errmsg, code=code, details=entry or None)
+            )
+    return write_commands._write_command_result(
+        WriteCommandResult(count=inserted, write_errors=write_errors or None),
+        acknowledged=acknowledged,
+    )
+
+
 _PATCHES = {
     "_translate_query_plan_with_multikey": _translate_query_plan_with_multikey,
     "_sort_requires_python": _sort_requires_python,
@@ -367,7 +417,8 @@ _PATCHES = {
 
 
 def install():
-    """Apply the patches to ``SQLiteEngine`` (idempotent)."""
+    """Apply the patches to ``SQLiteEngine`` and the ``insert`` command (idempotent)."""
     assert sqlite_module.SQLiteEngine is SQLiteEngine
     for name, function in _PATCHES.items():
         setattr(SQLiteEngine, name, function)
+    write_commands.DatabaseAdminWriteCommandService.command_insert = _command_insert
