@@ -647,6 +647,96 @@ def _pow(document, spec, variables, dialect, ctx):
     return float(result)
 
 
+# -- $abs, $sqrt, $exp, $ln, $log10, $log ------------------------------------------------------
+
+
+def _exp(x):
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+#: name -> (float function, Decimal method name, (error code, lowest allowed, inclusive) or None).
+UNARY_MATH = {
+    "$sqrt": (math.sqrt, "sqrt", (28714, 0, True)),
+    "$exp": (_exp, "exp", None),
+    "$ln": (math.log, "ln", (28766, 0, False)),
+    "$log10": (math.log10, "log10", (28761, 0, False)),
+}
+
+
+def _unary_math(operator, float_fn, decimal_method, domain):
+    """$sqrt/$exp/$ln/$log10: a double for int, long or double input, a Decimal128 for a
+    Decimal128 (mongoeco refused Decimal128 input); null for null or missing."""
+
+    def evaluate(document, spec, variables, dialect, ctx):
+        (arg,) = _args(operator, spec, 1, 1)
+        value = ctx.evaluate_expression(document, arg, variables)
+        if value is None or isinstance(value, UndefinedType):
+            return None
+        kind = _numeric_operand(operator, value)
+        number = _to_decimal(value)
+        if number.is_nan():
+            return value if kind == "decimal" else math.nan
+        if domain is not None:
+            code, lowest, inclusive = domain
+            if number < lowest or (number == lowest and not inclusive):
+                raise _fail(
+                    f"{operator}'s argument must be a positive number, but is {number}", code
+                )
+        if kind == "decimal":
+            with decimal.localcontext(_WORK):
+                return _decimal_result(getattr(number, decimal_method)())
+        return float_fn(float(number))
+
+    return evaluate
+
+
+def _abs(document, spec, variables, dialect, ctx):
+    """$abs keeps the input type (mongoeco refused Decimal128); the int64 minimum overflows."""
+    (arg,) = _args("$abs", spec, 1, 1)
+    value = ctx.evaluate_expression(document, arg, variables)
+    if value is None or isinstance(value, UndefinedType):
+        return None
+    kind = _numeric_operand("$abs", value)
+    if kind == "decimal":
+        return _decimal_result(abs(_to_decimal(value)))
+    raw = unwrap_bson_numeric(value)
+    if kind in ("int", "long"):
+        if raw == INT64[0]:
+            raise _fail("can't take $abs of long long min", 28680)
+        result = abs(raw)
+        if kind == "int" and result <= INT32[1]:
+            return result
+        return BsonInt64(result)
+    return abs(raw)
+
+
+def _log(document, spec, variables, dialect, ctx):
+    """``$log: [number, base]``: a double, or a Decimal128 when either argument is one."""
+    number_value, base_value = (
+        ctx.evaluate_expression(document, arg, variables) for arg in _args("$log", spec, 2, 2)
+    )
+    if number_value is None or base_value is None:
+        return None
+    kinds = {
+        _numeric_operand("$log", number_value, 28756),
+        _numeric_operand("$log", base_value, 28757),
+    }
+    number, base = _to_decimal(number_value), _to_decimal(base_value)
+    if number.is_nan() or base.is_nan():
+        return Decimal128("NaN") if "decimal" in kinds else math.nan
+    if number <= 0:
+        raise _fail(f"$log's argument must be a positive number, but is {number}", 28758)
+    if base <= 0 or base == 1:
+        raise _fail(f"$log's base must be a positive number not equal to 1, but is {base}", 28759)
+    if "decimal" in kinds:
+        with decimal.localcontext(_WORK):
+            return _decimal_result(number.ln() / base.ln())
+    return math.log(float(number)) / math.log(float(base))
+
+
 # -- comparisons with a missing operand --------------------------------------------------------
 
 _COMPARE = {
@@ -925,6 +1015,9 @@ OPERATORS = {
     "$dateTrunc": _date_trunc,
     "$dateFromParts": _date_from_parts,
     "$pow": _pow,
+    **{name: _unary_math(name, *entry) for name, entry in UNARY_MATH.items()},
+    "$abs": _abs,
+    "$log": _log,
     **{name: _comparison(name) for name in _COMPARE},
     "$in": _in,
     "$last": _last,

@@ -218,3 +218,39 @@ def test_date_to_string_format_specifiers(mongo_db):
     )
     offset = {"date": "$t", "format": "%H:%M %z %Z", "timezone": "+04:45"}
     assert project(mongo_db.c, {"$dateToString": offset}, t=date) == "08:50 +0445 +285"
+
+
+def test_math_operators_accept_decimal128(mongo_db):
+    """$sqrt, $exp, $ln, $log10, $log and $abs take a Decimal128 and return one; for int, long
+    and double input $sqrt/$exp/$ln/$log10/$log return a double and $abs keeps the type."""
+    expression = {
+        "sqrt": {"$sqrt": Decimal128("2")},
+        "ln": {"$ln": Decimal128("10")},
+        "log10": {"$log10": Decimal128("1000")},
+        "exp": {"$exp": Decimal128("1")},
+        "abs": {"$abs": Decimal128("-1.5")},
+        "log": {"$log": [Decimal128("8"), 2]},
+        "sqrt_int": {"$sqrt": 4},
+        "log_int": {"$log": [8, 2]},
+        "abs_int": {"$abs": -3},
+        "abs_long": {"$abs": Int64(-3)},
+        "null": {"$sqrt": None},
+    }
+    value = project(mongo_db.c, expression)
+    assert value["sqrt"] == Decimal128("1.414213562373095048801688724209698")
+    assert value["ln"] == Decimal128("2.302585092994045684017991454684364")
+    assert value["log10"] == Decimal128("3")
+    assert value["exp"] == Decimal128("2.718281828459045235360287471352662")
+    assert same(value["abs"], Decimal128("1.5"))
+    assert isinstance(value["log"], Decimal128) and value["log"].to_decimal() == 3
+    assert same(value["sqrt_int"], 2.0) and same(value["log_int"], 3.0)
+    assert same(value["abs_int"], 3) and same(value["abs_long"], Int64(3))
+    assert value["null"] is None
+
+
+def test_math_operators_outside_their_domain_fail(mongo_db):
+    """$sqrt of a negative number (28714) and $ln of zero (28766) are errors."""
+    for expression, code in [({"$sqrt": -1}, 28714), ({"$ln": 0}, 28766)]:
+        with pytest.raises(OperationFailure) as failure:
+            project(mongo_db.c, expression)
+        assert failure.value.code == code
