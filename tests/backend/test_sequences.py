@@ -26,7 +26,10 @@ def test_schema_document_format():
 
 def test_primary_key_is_stored_as_id():
     tag = Tag.objects.create(name="a")
-    document = connection.connection.database["testapp_tag"].find_one({"name": "a"})
+    document = connection.connection.database["testapp_tag"].find_one(
+        {"name": "a"},
+        session=connection.connection.session,  # inside the test's transaction
+    )
     assert document == {"_id": tag.pk, "name": "a"}
 
 

@@ -46,7 +46,10 @@ def test_every_type_round_trips():
 
 def test_values_are_stored_as_native_bson_types():
     obj = AllTypes.objects.create(**VALUES)
-    document = connection.connection.database["testapp_alltypes"].find_one({"_id": obj.pk})
+    document = connection.connection.database["testapp_alltypes"].find_one(
+        {"_id": obj.pk},
+        session=connection.connection.session,  # inside the test's transaction
+    )
     from bson import Binary, Decimal128
 
     assert isinstance(document["decimal"], Decimal128)
@@ -90,7 +93,8 @@ def test_naive_datetimes_without_time_zone_support():
 def test_uuid_primary_key():
     obj = UUIDKeyed.objects.create(name="x")
     assert UUIDKeyed.objects.get(pk=obj.pk).name == "x"
-    assert connection.connection.database["testapp_uuidkeyed"].find_one({"_id": obj.pk})
+    collection = connection.connection.database["testapp_uuidkeyed"]
+    assert collection.find_one({"_id": obj.pk}, session=connection.connection.session)
 
 
 def test_integer_too_large_for_bson_is_a_data_error():
