@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import os
 import threading
 import time
 from types import SimpleNamespace
@@ -63,6 +64,9 @@ Database = SimpleNamespace(
 _clients = {}
 _clients_lock = threading.Lock()
 _configured_logging = set()
+# A MongoClient must not be used across fork() (Django's test runner forks for --parallel):
+# children start with no shared clients and open their own.
+os.register_at_fork(after_in_child=_clients.clear)
 
 
 def shared_client(kwargs):
