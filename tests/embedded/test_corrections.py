@@ -463,8 +463,18 @@ def test_blocking_stages_beyond_the_materialization_budget():
     assert results["sort"] == [{"i": 999}]
 
 
-def test_count_documents_of_many_documents(mongo_db):
-    """``count_documents`` (an aggregate ``$group``) counts every document."""
-    mongo_db.many.insert_many([{"i": i} for i in range(300)])
-    assert mongo_db.many.count_documents({}) == 300
-    assert mongo_db.many.count_documents({"i": {"$gte": 100}}) == 200
+@pytest.mark.slow
+def test_count_and_group_over_100000_documents(mongo_db):
+    """``count_documents`` (an aggregate ``$group``), ``$group`` and ``$count`` over 100,000
+    documents answer: MongoDB has no document-count budget (mongoeco's engine refused more than
+    50,000 documents in a blocking stage unless built with ``engine_options()``)."""
+    total = 100_000
+    for start in range(0, total, 25_000):
+        mongo_db.many.insert_many([{"i": i, "g": i % 4} for i in range(start, start + 25_000)])
+    assert mongo_db.many.count_documents({}) == total
+    assert mongo_db.many.count_documents({"i": {"$gte": 40_000}}) == 60_000
+    groups = mongo_db.many.aggregate([{"$group": {"_id": "$g", "n": {"$sum": 1}}}])
+    assert sorted((group["_id"], group["n"]) for group in groups) == [
+        (g, total // 4) for g in range(4)
+    ]
+    assert list(mongo_db.many.aggregate([{"$count": "n"}])) == [{"n": total}]
