@@ -845,14 +845,35 @@ def _in_decimal128_context(function):
     return run
 
 
+def _always_in_decimal128_context(function):
+    """``function`` run with 34-digit decimal arithmetic (floats are unaffected by it)."""
+
+    def run(*args, **kwargs):
+        with decimal.localcontext(DECIMAL128_ARITHMETIC):
+            return function(*args, **kwargs)
+
+    run.__wrapped__ = function
+    return run
+
+
 def _patch_decimal_arithmetic():
-    """mongoeco computes Decimal128 ``$add``/``$divide``/``$inc``... in the thread's decimal context
-    (28 digits); MongoDB's Decimal128 keeps 34: 1.10 / 3 is 0.3666666666666666666666666666666667."""
+    """mongoeco computes Decimal128 ``$add``/``$divide``/``$inc``/``$avg``... in the thread's
+    decimal context (28 digits); MongoDB's Decimal128 keeps 34: 1.10 / 3 is
+    0.3666666666666666666666666666666667."""
     for module in _ARITHMETIC_MODULES:
         for name in _ARITHMETIC:
             function = getattr(module, name, None)
             if function is not None and not hasattr(function, "__wrapped__"):
                 setattr(module, name, _in_decimal128_context(function))
+    # $avg divides its Decimal128 total when a group is finalized, in both $group paths.
+    if not hasattr(grouping_stages._finalize_accumulators, "__wrapped__"):
+        grouping_stages._finalize_accumulators = _always_in_decimal128_context(
+            grouping_stages._finalize_accumulators
+        )
+    if not hasattr(compiled_aggregation.CompiledGroup.apply, "__wrapped__"):
+        compiled_aggregation.CompiledGroup.apply = _always_in_decimal128_context(
+            compiled_aggregation.CompiledGroup.apply
+        )
 
 
 def _convert_decimal(operator, value, target, **kwargs):

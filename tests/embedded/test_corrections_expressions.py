@@ -110,8 +110,8 @@ def test_pow_of_zero_to_a_negative_exponent_fails(mongo_db):
 
 
 def test_decimal128_arithmetic_keeps_34_digits(mongo_db):
-    """Decimal128 holds 34 significant decimal digits: $divide, $add, $sum and the $inc update
-    operator keep all of them (1.10 / 3 is 0.3666666666666666666666666666666667)."""
+    """Decimal128 holds 34 significant decimal digits: $divide, $add, $sum, $avg and the $inc
+    update operator keep all of them (1.10 / 3 is 0.3666666666666666666666666666666667)."""
     tiny = Decimal128("0.000000000000000000000000000001")
     expression = {
         "divide": {"$divide": ["$d", 3]},
@@ -127,6 +127,10 @@ def test_decimal128_arithmetic_keeps_34_digits(mongo_db):
     assert mongo_db.c.find_one()["d"] == Decimal128("1.100000000000000000000000000001")
     (total,) = mongo_db.c.aggregate([{"$group": {"_id": None, "s": {"$sum": "$d"}}}])
     assert total["s"] == Decimal128("1.100000000000000000000000000001")
+    mongo_db.c.insert_one({"d": Decimal128("1")})
+    for extra in ({}, {"set": {"$addToSet": "$d"}}):  # both of mongoeco's $group paths
+        (mean,) = mongo_db.c.aggregate([{"$group": {"_id": None, "a": {"$avg": "$d"}, **extra}}])
+        assert mean["a"] == Decimal128("1.0500000000000000000000000000005")
 
 
 def test_converting_a_decimal128(mongo_db):
