@@ -74,7 +74,7 @@ def ping(info, timeout=2.0):
     )
     try:
         client.admin.command("ping")
-    except Exception:  # noqa: BLE001 - any failure means "not live"
+    except Exception:
         return False
     finally:
         client.close()
@@ -127,7 +127,7 @@ def ensure_server(dbpath, timeout=60.0):
 def _start_background_server(dbpath, timeout):
     log_path = dbpath / process.LOG_FILE
     with open(log_path, "ab") as log:
-        child = subprocess.Popen(  # noqa: S603 - our own module, our own interpreter
+        child = subprocess.Popen(
             [sys.executable, "-m", "django_mongo_backend.embedded", "--dbpath", str(dbpath)],
             stdin=subprocess.DEVNULL,
             stdout=log,

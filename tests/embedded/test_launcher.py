@@ -91,8 +91,15 @@ def _is_zombie(pid):
 
 def test_non_loopback_bind_logs_a_warning(tmp_path):
     child = subprocess.Popen(
-        [sys.executable, "-m", "django_mongo_backend.embedded", "--dbpath", str(tmp_path),
-         "--host", "0.0.0.0"],
+        [
+            sys.executable,
+            "-m",
+            "django_mongo_backend.embedded",
+            "--dbpath",
+            str(tmp_path),
+            "--host",
+            "0.0.0.0",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
