@@ -231,8 +231,16 @@ def _mongodb_index_document(index):
 
 
 async def list_indexes(executor, context):
-    """``listIndexes`` with MongoDB's index documents (see ``_mongodb_index_document``)."""
+    """``listIndexes`` with MongoDB's index documents (see ``_mongodb_index_document``); a
+    collection that does not exist is NamespaceNotFound (26), not an ``_id`` index."""
     command = context.command_document
+    collection = command.get("listIndexes")
+    database = executor.server.client.get_database(context.db_name)
+    if isinstance(collection, str) and collection not in set(
+        await database.list_collection_names()
+    ):
+        message = f"ns does not exist: {context.db_name}.{collection}"
+        raise server_error(26, "NamespaceNotFound", message)
     reply = await delegate(executor, _whole_batch(context))
     cursor = reply.get("cursor")
     if isinstance(cursor, dict) and isinstance(cursor.get("firstBatch"), list):

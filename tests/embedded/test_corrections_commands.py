@@ -56,3 +56,12 @@ def test_database_aggregate_over_documents(mongo_db):
     reply = mongo_db.command({"aggregate": 1, "pipeline": pipeline[:1], "cursor": {}})
     assert reply["cursor"]["ns"] == f"{mongo_db.name}.$cmd.aggregate"
     assert mongo_db.list_collection_names() == []
+
+
+def test_list_indexes_of_a_missing_collection_is_namespace_not_found(mongo_db):
+    """``listIndexes`` on a collection that does not exist fails with code 26
+    NamespaceNotFound (which pymongo's ``list_indexes`` turns into an empty result)."""
+    with pytest.raises(OperationFailure) as failure:
+        mongo_db.command("listIndexes", "missing")
+    assert failure.value.code == 26
+    assert list(mongo_db.missing.list_indexes()) == []
