@@ -34,9 +34,13 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 
 from mongoeco._types._bson_objectid import ObjectId, is_object_id_like, normalize_object_id
 from mongoeco.api._async import _database_admin_write_commands as write_commands
+from mongoeco.compat import MONGODB_DIALECT_70
+from mongoeco.core.aggregation import runtime_state
+from mongoeco.core.aggregation import stages as aggregation_stages
 from mongoeco.core.bson_ordering import bson_equality_key
 from mongoeco.core.bson_scalars import (
     BsonDecimal128,
@@ -231,6 +235,8 @@ def translate_with_ids(plan):
 _original_translate_with_multikey = SQLiteEngine._translate_query_plan_with_multikey
 _original_field_contains_tagged = SQLiteEngine._field_contains_tagged_value_type_in_collection
 _original_validate_unique = SQLiteEngine._validate_document_against_unique_indexes
+_original_apply_lookup = aggregation_stages._apply_lookup
+_original_apply_lookup_states = runtime_state._apply_lookup_states
 _original_command_insert = write_commands.DatabaseAdminWriteCommandService.command_insert
 
 
@@ -406,6 +412,172 @@ async def _command_insert(self, spec, *, session=None):
     )
 
 
+# --- $lookup with a correlated equality ------------------------------------------------------
+
+#: Marks a value the bucketing cannot key: such a foreign document is a candidate for every
+#: local document, and such a local value makes every foreign document a candidate.
+_UNKEYED = object()
+
+
+def _equality_key(value):
+    """A key equal for any two values ``$eq`` may call equal, or ``_UNKEYED``.
+
+    Python's ``==``/``hash`` already equate ``5``, ``5.0`` and ``Decimal("5")`` exactly as
+    MongoDB's numeric comparison does; null and missing share one key (the real ``$match`` still
+    decides between them).
+    """
+    if value is None:
+        return ("null",)
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, str):
+        return ("str", value)
+    if is_object_id_like(value):
+        return ("oid", str(value))
+    wrapped = wrap_bson_numeric(value) if not isinstance(value, (dict, list)) else None
+    if wrapped is not None:
+        number = wrapped.value
+        if number != number:  # NaN equals NaN in MongoDB
+            return ("nan",)
+        return ("number", number)
+    return _UNKEYED
+
+
+def _correlated_equality(spec):
+    """``(foreign path, variable)`` when ``spec``'s pipeline starts with an ``$expr`` equality
+    between a foreign field and one ``let`` variable, else None."""
+    if not isinstance(spec, dict) or "localField" in spec or "foreignField" in spec:
+        return None
+    pipeline, let = spec.get("pipeline"), spec.get("let")
+    if not isinstance(pipeline, list) or not pipeline or not isinstance(let, dict):
+        return None
+    first = pipeline[0]
+    if not isinstance(first, dict) or list(first) != ["$match"]:
+        return None
+    match = first["$match"]
+    if not isinstance(match, dict) or list(match) != ["$expr"]:
+        return None
+    expression = match["$expr"]
+    if not isinstance(expression, dict) or list(expression) != ["$eq"]:
+        return None
+    operands = expression["$eq"]
+    if not isinstance(operands, list) or len(operands) != 2:
+        return None
+    if not all(isinstance(operand, str) for operand in operands):
+        return None
+    fields = [operand for operand in operands if not operand.startswith("$$")]
+    variables = [operand[2:] for operand in operands if operand.startswith("$$")]
+    if len(fields) != 1 or len(variables) != 1 or not fields[0].startswith("$"):
+        return None
+    if variables[0] not in let or "." in variables[0]:
+        return None
+    return fields[0], variables[0]
+
+
+class _CandidateResolver:
+    """``collection_resolver`` answering ``name`` with a subset, other names as before."""
+
+    def __init__(self, resolver, name, documents):
+        self._resolver, self._name, self._documents = resolver, name, documents
+
+    def __call__(self, name):
+        return self._documents if name == self._name else self._resolver(name)
+
+    def __getattr__(self, attribute):
+        return getattr(self._resolver, attribute)
+
+
+def _bucketed_lookup(original, items, spec, collection_resolver, variables, public, kwargs):
+    """Run ``original`` per local item over the foreign documents its ``$eq`` can match.
+
+    The engine copies every foreign document into the sub-pipeline of every local document:
+    O(local x foreign). Foreign documents are bucketed once by the value of the correlated
+    field; each local document gets its bucket plus those that cannot be keyed, in collection
+    order, and the sub-pipeline (its ``$match`` included) still decides.
+    """
+    from mongoeco.core.aggregation.runtime import evaluate_expression
+
+    field, variable = _correlated_equality(spec)
+    name = spec.get("from")
+    dialect = kwargs.get("dialect") or MONGODB_DIALECT_70
+    foreign = list(collection_resolver(name) or [])
+    buckets, unkeyed = {}, []
+    for position, item in enumerate(foreign):
+        key = _equality_key(evaluate_expression(public(item), field, None, dialect=dialect))
+        if key is _UNKEYED:
+            unkeyed.append(position)
+        else:
+            buckets.setdefault(key, []).append(position)
+    results = []
+    for item in items:
+        value = evaluate_expression(public(item), spec["let"][variable], variables, dialect=dialect)
+        key = _equality_key(value)
+        if key is _UNKEYED:
+            candidates = foreign
+        else:
+            positions = sorted(buckets.get(key, []) + unkeyed)
+            candidates = [foreign[position] for position in positions]
+        resolver = _CandidateResolver(collection_resolver, name, candidates)
+        results.extend(original([item], spec, resolver, variables, **kwargs))
+    return results
+
+
+def _lookup_can_bucket(spec, collection_resolver, kwargs):
+    return (
+        collection_resolver is not None
+        and kwargs.get("collation") is None
+        and _correlated_equality(spec) is not None
+        and isinstance(spec.get("from"), str)
+    )
+
+
+def _with_hash_plan(kwargs):
+    """``kwargs`` with the localField/foreignField hash join enabled.
+
+    The engine builds its hash plan only under a cost policy's association budget; without one
+    (our engine options drop the materialization budget) every local document is compared with
+    every foreign one. The foreign documents are in memory already; their index costs less.
+    """
+    if kwargs.get("lookup_hash_max_associations") is None:
+        kwargs = {**kwargs, "lookup_hash_max_associations": sys.maxsize}
+    return kwargs
+
+
+def _apply_lookup(documents, spec, collection_resolver, variables=None, **kwargs):
+    kwargs = _with_hash_plan(kwargs)
+    if not _lookup_can_bucket(spec, collection_resolver, kwargs):
+        return _original_apply_lookup(documents, spec, collection_resolver, variables, **kwargs)
+    return _bucketed_lookup(
+        _original_apply_lookup,
+        documents,
+        spec,
+        collection_resolver,
+        variables,
+        lambda document: document,
+        kwargs,
+    )
+
+
+def _apply_lookup_states(states, spec, *, collection_resolver, variables, **kwargs):
+    def original(items, spec, resolver, variables, **kwargs):
+        return _original_apply_lookup_states(
+            items, spec, collection_resolver=resolver, variables=variables, **kwargs
+        )
+
+    kwargs = _with_hash_plan(kwargs)
+    if not _lookup_can_bucket(spec, collection_resolver, kwargs):
+        return original(states, spec, collection_resolver, variables, **kwargs)
+    return _bucketed_lookup(
+        original,
+        states,
+        spec,
+        collection_resolver,
+        variables,
+        lambda state: state.public_document() if hasattr(state, "public_document") else state,
+        kwargs,
+    )
+
+
 _PATCHES = {
     "_translate_query_plan_with_multikey": _translate_query_plan_with_multikey,
     "_sort_requires_python": _sort_requires_python,
@@ -422,3 +594,5 @@ def install():
     for name, function in _PATCHES.items():
         setattr(SQLiteEngine, name, function)
     write_commands.DatabaseAdminWriteCommandService.command_insert = _command_insert
+    aggregation_stages._apply_lookup = _apply_lookup
+    runtime_state._apply_lookup_states = _apply_lookup_states
