@@ -24,6 +24,23 @@ def tests(session, django):
     session.run("python", "-m", "pytest", *session.posargs)
 
 
+# What Django's runtests.py needs for the harness's apps (tblib: tracebacks from --parallel
+# workers). Apps needing more (Pillow, jinja2, PyYAML...) skip those tests on both backends.
+DJANGO_SUITE_REQUIREMENTS = ["asgiref", "sqlparse", "tblib"]
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("django", list(DJANGO_VERSIONS))
+def django_suite(session, django):
+    """Django's own test suite on this backend next to SQLite: ``nox -s django_suite -- lookup``.
+
+    Not run by default. Arguments go to tests/django_suite/run.py (apps, --parallel N,
+    --timeout S, --json PATH, --no-sqlite, ``-- RUNTESTS_ARGS``).
+    """
+    session.install("-e", ".[embedded]", DJANGO_VERSIONS[django], *DJANGO_SUITE_REQUIREMENTS)
+    session.run("python", "tests/django_suite/run.py", *session.posargs)
+
+
 @nox.session(python=PYTHON)
 def lint(session):
     session.install("ruff")
