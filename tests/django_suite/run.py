@@ -96,6 +96,7 @@ SEVERITY = {
     "skipped": 0,
 }
 PROBLEMS = {"failed", "error", "unexpected_success"}
+SLOW_TEST = 5.0  # seconds: slower tests are listed under the failure reasons
 
 
 # --------------------------------------------------------------------------- Django's tests
@@ -240,12 +241,19 @@ def read_events(record):
     return events
 
 
-def reason_key(event):
+def reason_text(event):
+    """Exception type and first message line: what the report shows."""
     exc_type = (event.get("exc_type") or "?").rsplit(".", 1)[-1]
     if event.get("outcome") == "unexpected_success":
-        return "unexpected success"
+        return "unexpected success (the test is marked as an expected failure)"
     message = event.get("message") or ""
     return f"{exc_type}: {message}"[:160] if message else exc_type
+
+
+def reason_key(event):
+    """What reasons are grouped by: the text with numbers and addresses blanked out."""
+    text = re.sub(r"0x[0-9a-fA-F]+", "0x?", reason_text(event))
+    return re.sub(r"\d+", "N", text)
 
 
 def summarize(record, returncode, timed_out, seconds):
@@ -255,9 +263,12 @@ def summarize(record, returncode, timed_out, seconds):
     class_level = []  # errors/skips reported for a class or module, not a test
     last_started = None
     problems = []
+    durations = {}
     for event in events:
         kind = event.get("event")
-        if kind == "collected":
+        if kind == "duration":
+            durations[event["test"]] = durations.get(event["test"], 0) + event["seconds"]
+        elif kind == "collected":
             collected = event.get("count")
         elif kind == "start":
             last_started = event.get("test")
@@ -288,18 +299,21 @@ def summarize(record, returncode, timed_out, seconds):
     for event in problems:
         entry = by_reason.setdefault(
             reason_key(event),
-            {"tests": [], "where": event.get("where"), "origin": event.get("origin")},
+            {
+                "text": reason_text(event),
+                "tests": [],
+                "where": event.get("where") or event.get("test_frame") or event.get("origin"),
+                "traceback": event.get("traceback"),
+            },
         )
-        entry.setdefault("traceback", event.get("traceback"))
         if event["test"] not in entry["tests"]:
             entry["tests"].append(event["test"])
     reasons = sorted(
         (
             {
-                "reason": key,
+                "reason": entry["text"],
                 "count": len(entry["tests"]),
                 "where": entry["where"],
-                "origin": entry["origin"],
                 "examples": entry["tests"][:5],
                 "traceback": entry["traceback"],
             }
@@ -319,6 +333,10 @@ def summarize(record, returncode, timed_out, seconds):
         **figures,
         "reasons": reasons,
         "skip_reasons": [{"reason": r, "count": c} for r, c in skip_reasons.most_common()],
+        "slowest": [
+            {"test": test, "seconds": round(seconds, 1)}
+            for test, seconds in sorted(durations.items(), key=lambda item: -item[1])[:10]
+        ],
         "outcomes": outcome,
     }
     if timed_out:
@@ -416,7 +434,7 @@ def print_reasons(results, labels, top):
         if not problems and mongo["status"] in {"ok", "failed"}:
             continue
         extra = ""
-        if sqlite and sqlite.get("outcomes") is not None:
+        if problems and sqlite and sqlite.get("outcomes") is not None:
             only = only_failing_on_mongo(mongo, sqlite)
             extra = f"; {only} of them pass on SQLite"
         print(f"\n{label} [{mongo['status']}, {problems} failing tests{extra}]")
@@ -425,13 +443,17 @@ def print_reasons(results, labels, top):
         if mongo["status"] == "timeout":
             print(f"  timeout after {mongo['seconds']:.0f}s, in {mongo.get('running_at_timeout')}")
         for reason in mongo["reasons"][:top]:
-            where = short_path(reason["where"] or reason["origin"])
+            where = short_path(reason["where"])
             print(f"  {reason['count']:>4}  {reason['reason']}")
             print(f"        at {where}; e.g. {reason['examples'][0]}")
         rest = mongo["reasons"][top:]
         if rest:
             covered = sum(reason["count"] for reason in rest)
             print(f"        ... {len(rest)} more reasons covering {covered} tests")
+        slow = [item for item in mongo.get("slowest", [])[:3] if item["seconds"] >= SLOW_TEST]
+        if slow:
+            listed = ", ".join(f"{item['test']} {item['seconds']:.0f}s" for item in slow)
+            print(f"  slowest: {listed}")
 
 
 def only_failing_on_mongo(mongo, sqlite):

@@ -13,8 +13,10 @@ Events (``"event"`` key):
 - ``outcome``: ``test``, ``outcome`` (``passed``, ``failed``, ``error``, ``skipped``,
   ``expected_failure``, ``unexpected_success``), and for problems ``exc_type``, ``message``
   (first line), ``where`` (the innermost frame in ``django_mongo_backend``, if any),
-  ``origin`` (the innermost frame), ``traceback`` (shortened), ``subtest`` (subtest description),
+  ``test_frame`` (the innermost frame in Django's tests), ``origin`` (the innermost frame),
+  ``traceback`` (shortened), ``subtest`` (subtest description),
   ``class_level`` (true for setUpClass/module errors and skips reported without a test).
+- ``duration``: ``test``, ``seconds`` (setUp, test and tearDown).
 """
 
 from __future__ import annotations
@@ -73,6 +75,16 @@ def describe_error(err):
         None,
     )
     origin = _frame_text(frames[-1]) if frames else None
+    # The innermost frame in Django's tests: where an assertion failed.
+    tests_dir = os.environ.get("RUNTESTS_DIR")
+    test_frame = next(
+        (
+            _frame_text(frame)
+            for frame in reversed(frames)
+            if tests_dir and frame.filename.startswith(tests_dir)
+        ),
+        None,
+    )
     try:
         formatted = "".join(traceback.format_exception(exc_type, exc_value, tb))
     except Exception:  # an exception that will not format
@@ -88,6 +100,7 @@ def describe_error(err):
         "message": message[:500],
         "where": where,
         "origin": origin,
+        "test_frame": test_frame,
         "traceback": formatted,
     }
 
@@ -115,6 +128,12 @@ class RecordingResultMixin:
         if rec is not None:
             rec.write(event="start", test=test.id())
         super().startTest(test)
+
+    def addDuration(self, test, elapsed):
+        super().addDuration(test, elapsed)
+        rec = recorder()
+        if rec is not None:
+            rec.write(event="duration", test=test.id(), seconds=round(elapsed, 3))
 
     def addSuccess(self, test):
         super().addSuccess(test)
