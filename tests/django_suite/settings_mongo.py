@@ -13,6 +13,7 @@ directory is used and its server is stopped when the process that created it exi
 
 import atexit
 import os
+import shutil
 import tempfile
 
 import django
@@ -35,6 +36,7 @@ def _embedded_dbpath():
             from django_mongo_backend.embedded import launcher
 
             launcher.stop_server(dbpath)
+            shutil.rmtree(dbpath, ignore_errors=True)
 
     atexit.register(stop)
     return dbpath
