@@ -29,6 +29,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from pymongo import errors as mongo_errors
 
 from . import errors
+from .checks import DatabaseValidation
 from .client import DatabaseClient
 from .creation import DatabaseCreation
 from .features import DatabaseFeatures
@@ -226,6 +227,7 @@ class DatabaseWrapper(BaseDatabaseWrapper):
     features_class = DatabaseFeatures
     introspection_class = DatabaseIntrospection
     ops_class = DatabaseOperations
+    validation_class = DatabaseValidation  # database checks: sequences behind the data
 
     def __init__(self, settings_dict, alias="default"):
         super().__init__(settings_dict, alias)

@@ -2,22 +2,34 @@
 
 MongoDB stores every primary key as ``_id``; introspection reports it under the model's pk
 column (``id``) when a model of this project owns the collection, so Django's schema code can
-match constraints by ``field.column`` as on SQL databases.
+match constraints by ``field.column`` as on SQL databases. A collection Django did not create
+reports its ``_id`` as ``id`` too (the key a model's primary key is stored under is always
+``_id``, whatever its name), unless its documents also have a key ``id``.
+
+``inspectdb`` reads a sample of each collection: the first and the last documents by ``_id``
+(half each, so old and recently added keys both show), ``SAMPLE_SIZE`` in all unless the
+database settings say ``"INSPECTDB_SAMPLE_SIZE": N`` (or the backend's ``inspectdb --sample-size``
+does). A key missing or null in some sampled documents is nullable; where sampled values have
+different types, the most common one picks the field and ``FieldInfo.notes`` lists them all
+(the backend's ``inspectdb`` prints the notes as comments).
 """
 
 from __future__ import annotations
 
-from django.db.backends.base.introspection import (
-    BaseDatabaseIntrospection,
-    FieldInfo,
-    TableInfo,
-)
+from collections import Counter, namedtuple
+
+from django.db.backends.base.introspection import BaseDatabaseIntrospection, TableInfo
+from django.db.backends.base.introspection import FieldInfo as BaseFieldInfo
 
 from .commands import MongoCommand
 from .sequences import SCHEMA_COLLECTION
 
 #: How many documents ``get_table_description`` samples for field names and types.
 SAMPLE_SIZE = 100
+
+#: Django's column description, plus: the primary key holds integers (an auto field), and
+#: remarks for ``inspectdb`` (types that disagree, keys missing from some documents).
+FieldInfo = namedtuple("FieldInfo", [*BaseFieldInfo._fields, "is_autofield", "notes"])
 
 #: Python types of decoded BSON values -> BSON type names (first match wins).
 PYTHON_TO_BSON = (
@@ -31,12 +43,49 @@ PYTHON_TO_BSON = (
     ("ObjectId", "objectId"),
     ("bytes", "binData"),
     ("Binary", "binData"),
-    ("UUID", "binData"),
+    ("UUID", "uuid"),
     ("dict", "object"),
     ("SON", "object"),
     ("list", "array"),
 )
 _BSON_BY_PYTHON = dict(PYTHON_TO_BSON)
+#: Sampled types stored in one field that a wider field holds without loss.
+_NUMBERS = {"int", "long", "double"}
+
+
+def _bson_type(value):
+    """The BSON type name of a decoded value (its Python type name for rare BSON types)."""
+    if value is None:
+        return "null"
+    name = type(value).__name__
+    return _BSON_BY_PYTHON.get(name, name)
+
+
+def _field_type(counts, allowed):
+    """The type code for a key from the types of its sampled values (a ``Counter``) and the
+    validator's; plus notes when the sampled types disagree."""
+    concrete = {name: count for name, count in counts.items() if name != "null"}
+    if not concrete:
+        declared = sorted(t for t in allowed if t != "null")
+        if set(declared) == {"int", "long"}:  # the validator allows both for any integer field
+            return "int", []
+        return (declared[0] if declared else "null"), (
+            [] if declared else ["Only null values sampled: the type is a guess."]
+        )
+    kinds = set(concrete)
+    if kinds <= {"int", "long"}:
+        return ("long" if "long" in kinds else "int"), []
+    notes = []
+    if len(kinds) > 1:
+        listed = ", ".join(
+            f"{name} x{count}"
+            for name, count in sorted(concrete.items(), key=lambda item: (-item[1], item[0]))
+        )
+        notes.append(f"Sampled values have different types ({listed}).")
+    if kinds <= _NUMBERS:
+        return "double", notes
+    # The most common type (ties: by name, so the output is stable).
+    return min(concrete, key=lambda name: (-concrete[name], name)), notes
 
 
 class DatabaseIntrospection(BaseDatabaseIntrospection):
@@ -50,6 +99,7 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
         "bool": "BooleanField",
         "date": "DateTimeField",
         "binData": "BinaryField",
+        "uuid": "UUIDField",
         "objectId": "CharField",
         "object": "JSONField",
         "array": "JSONField",
@@ -74,8 +124,18 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
             if info["name"] != SCHEMA_COLLECTION and not info["name"].startswith("system.")
         ]
 
+    #: Documents ``get_table_description`` samples; None: the database's
+    #: ``INSPECTDB_SAMPLE_SIZE`` setting, else ``SAMPLE_SIZE``.
+    sample_size = None
+
+    def get_sample_size(self):
+        size = self.sample_size or self.connection.settings_dict.get("INSPECTDB_SAMPLE_SIZE")
+        return int(size or SAMPLE_SIZE)
+
     def _pk_column(self, table_name):
-        """The primary key column of the model stored in ``table_name``, else ``_id``."""
+        """The primary key column of the model stored in ``table_name``; for a collection no
+        model owns, the auto field of its ``__schema__`` entry, else ``id`` (``_id`` when the
+        documents have a key ``id`` of their own)."""
         from django.apps import apps
 
         for model in apps.get_models(include_auto_created=True):
@@ -84,7 +144,8 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
         entry = self._documents(self._run(SCHEMA_COLLECTION, "find", {"name": table_name}))
         if entry and entry[0].get("auto", {}).get("field_names"):
             return entry[0]["auto"]["field_names"][0]
-        return "_id"
+        clash = self._run(table_name, "find_one", {"id": {"$exists": True}}, {"_id": True})
+        return "_id" if clash is not None else "id"
 
     def _validator_schema(self, table_name):
         collections = self._documents(
@@ -92,6 +153,24 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
         )
         validator = collections[0].get("options", {}).get("validator", {}) if collections else {}
         return validator.get("$jsonSchema") or {}
+
+    def _sample(self, table_name):
+        """Up to ``get_sample_size()`` documents: the first half and the last half by ``_id``."""
+        size = max(self.get_sample_size(), 1)
+        head = (size + 1) // 2
+        documents = self._documents(
+            self._run(table_name, "find", {}, sort=[("_id", 1)], limit=head)
+        )
+        if len(documents) < head or size - head == 0:
+            return documents
+        seen = {repr(document.get("_id")) for document in documents}
+        tail = self._documents(
+            self._run(table_name, "find", {}, sort=[("_id", -1)], limit=size - head)
+        )
+        documents.extend(
+            document for document in reversed(tail) if repr(document.get("_id")) not in seen
+        )
+        return documents
 
     def get_table_description(self, cursor, table_name):
         """Field names and BSON types from the validator and a sample of documents."""
@@ -101,32 +180,69 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
         for key, rule in schema.get("properties", {}).items():
             bson_type = rule.get("bsonType")
             declared[key] = set([bson_type] if isinstance(bson_type, str) else bson_type or ())
-        sampled = {key: set() for key in declared}  # key -> BSON types of stored values
-        documents = self._documents(self._run(table_name, "find", {}, limit=SAMPLE_SIZE))
+        sampled = {key: Counter() for key in declared}  # key -> BSON types of stored values
+        documents = self._sample(table_name)
+        longest = {}  # key -> longest string value (for a string primary key)
         for document in documents:
             for key, value in document.items():
-                sampled.setdefault(key, set()).add(
-                    "null" if value is None else _BSON_BY_PYTHON.get(type(value).__name__, "")
-                )
+                sampled.setdefault(key, Counter())[_bson_type(value)] += 1
+                if isinstance(value, str):
+                    longest[key] = max(longest.get(key, 0), len(value))
         pk_column = self._pk_column(table_name)
         description = []
-        for key, seen in sampled.items():
+        for key, counts in sampled.items():
             allowed = declared.get(key, set())
-            missing = any(key not in document for document in documents)
+            missing = sum(key not in document for document in documents)
             null_ok = key != "_id" and (
-                "null" in seen | allowed or missing or bool(schema and key not in required)
+                "null" in counts.keys() | allowed
+                or bool(missing)
+                or bool(schema and key not in required)
             )
-            # Stored values say more than the validator, which allows int and long together.
-            concrete = sorted(t for t in seen if t and t != "null") or sorted(
-                t for t in allowed if t != "null"
-            )
-            type_code = "long" if set(concrete) == {"int", "long"} else next(iter(concrete), "null")
+            type_code, notes = _field_type(counts, allowed)
+            if missing:
+                notes.append(f"Missing from {missing} of {len(documents)} sampled documents.")
+            display_size = None
+            is_autofield = False
+            if key == "_id":
+                is_autofield = type_code in {"int", "long"} and set(counts) <= {"int", "long"}
+                if type_code == "string":
+                    display_size = max(255, longest.get(key, 0))
+            if type_code == "objectId":
+                display_size = 24
+                notes.append(
+                    "Holds ObjectIds: there is no ObjectIdField yet, so values read as "
+                    "bson.ObjectId and lookups by string do not match them."
+                )
             name = pk_column if key == "_id" else key
             description.append(
-                FieldInfo(name, type_code, None, None, None, None, null_ok, None, None)
+                FieldInfo(
+                    name,
+                    type_code,
+                    display_size,
+                    None,
+                    None,
+                    None,
+                    null_ok,
+                    None,
+                    None,
+                    is_autofield,
+                    tuple(notes),
+                )
             )
         description.sort(key=lambda info: info.name != pk_column)
         return description
+
+    def get_field_type(self, data_type, description):
+        """The Django field for a column: integer primary keys are auto fields (their ids come
+        from ``__schema__``), and a string primary key is a ``CharField``."""
+        field_type = super().get_field_type(data_type, description)
+        if getattr(description, "is_autofield", False):
+            return {"IntegerField": "AutoField", "BigIntegerField": "BigAutoField"}.get(
+                field_type, field_type
+            )
+        if field_type == "TextField" and description.display_size:
+            return "CharField"
+        return field_type
 
     def get_sequences(self, cursor, table_name, table_fields=()):
         """The ``__schema__`` sequence of the collection, or its model's auto field."""

@@ -8,16 +8,30 @@ One document per collection with an auto field::
 (``$inc`` by n, upsert, return the new value), so ``bulk_create`` of any size costs one
 sequence command. Sequence commands run outside transactions and with majority write concern:
 like SQL sequences, ids are never handed out twice, even if a transaction rolls back.
+
+An entry created by ``reserve`` or ``advance`` rather than by the schema editor (the collection
+came from elsewhere: ``migrate --fake-initial``, an import, a deleted entry) carries
+``auto.needs_sync: true``: its collection may already hold documents with larger ids. The
+reservation that sees the flag raises the sequence to ``max(_id)`` first (``sync_command``,
+which removes the flag) and reserves again, so a missing entry never hands out ids that exist.
+Entries without the flag cost the usual single round trip.
 """
 
 from __future__ import annotations
 
+import math
+
+from bson import Decimal128
 from pymongo import ReturnDocument
 from pymongo.write_concern import WriteConcern
 
 from .commands import MongoCommand
 
 SCHEMA_COLLECTION = "__schema__"
+#: Set on entries upserted without knowing the collection's data; cleared by ``sync_command``.
+NEEDS_SYNC = "auto.needs_sync"
+#: ``reserve`` syncs and retries at most this many times (the entry deleted again meanwhile).
+_SYNC_ATTEMPTS = 3
 _MAJORITY = WriteConcern("majority")
 
 
@@ -38,10 +52,13 @@ def reserve_command(collection, count, field_names=("id",)):
     return SequenceCommand(
         "find_one_and_update",
         {"name": collection},
-        {"$inc": {"auto.seq": count}, "$setOnInsert": {"auto.field_names": list(field_names)}},
+        {
+            "$inc": {"auto.seq": count},
+            "$setOnInsert": {"auto.field_names": list(field_names), NEEDS_SYNC: True},
+        },
         upsert=True,
         return_document=ReturnDocument.AFTER,
-        projection={"_id": False, "auto.seq": True},
+        projection={"_id": False, "auto.seq": True, NEEDS_SYNC: True},
     )
 
 
@@ -50,7 +67,10 @@ def raise_command(collection, value, field_names=("id",)):
     return SequenceCommand(
         "update_one",
         {"name": collection},
-        {"$max": {"auto.seq": value}, "$setOnInsert": {"auto.field_names": list(field_names)}},
+        {
+            "$max": {"auto.seq": value},
+            "$setOnInsert": {"auto.field_names": list(field_names), NEEDS_SYNC: True},
+        },
         upsert=True,
     )
 
@@ -77,36 +97,81 @@ def drop_command(collection):
     return SequenceCommand("delete_one", {"name": collection})
 
 
+def id_ceiling(value):
+    """An integer at least as large as a numeric ``_id`` (int, long, double or Decimal128)."""
+    if isinstance(value, Decimal128):
+        value = value.to_decimal()
+    if isinstance(value, int):
+        return value
+    try:
+        return math.ceil(value)
+    except (OverflowError, ValueError):  # inf / nan ids: nothing sensible to sync to
+        return None
+
+
+def max_id(database, collection, session=None):
+    """The largest numeric ``_id`` of ``collection`` (one indexed read), or None."""
+    top = database[collection].find_one(
+        {"_id": {"$type": "number"}}, {"_id": True}, sort=[("_id", -1)], session=session
+    )
+    return None if top is None else id_ceiling(top["_id"])
+
+
+def sync_update(value, field_names=("id",)):
+    """The update raising an entry to ``value`` (None: an empty collection) and clearing its
+    ``needs_sync`` flag; with upsert it creates a missing entry."""
+    on_insert = {"auto.field_names": list(field_names)}
+    update = {"$unset": {NEEDS_SYNC: ""}, "$setOnInsert": on_insert}
+    if value is None:
+        on_insert["auto.seq"] = 0
+    else:
+        update["$max"] = {"auto.seq": value}
+    return update
+
+
 class SyncCommand(SequenceCommand):
-    """Raise a sequence to the largest ``_id`` of its collection (after data imports)."""
+    """Raise a sequence to the largest ``_id`` of its collection (after data imports); create
+    the entry if it is missing."""
 
     __slots__ = ()
 
-    def __init__(self, collection):
-        super().__init__("sync", collection)
+    def __init__(self, collection, field_names=("id",)):
+        super().__init__("sync", collection, tuple(field_names))
 
     def run(self, database, session):
-        (collection,) = self.args
-        top = database[collection].find_one(
-            {"_id": {"$type": "number"}}, {"_id": True}, sort=[("_id", -1)], session=session
-        )
-        if top is None:
-            return None
-        return raise_command(collection, int(top["_id"])).run(database, session)
+        collection, field_names = self.args
+        top = max_id(database, collection, session)
+        SequenceCommand(
+            "update_one", {"name": collection}, sync_update(top, field_names), upsert=True
+        ).run(database, session)
+        return top
 
     def __str__(self):
         return f"db.{SCHEMA_COLLECTION}.sync_to_max_id({self.args[0]!r})"
 
 
-def sync_command(collection):
-    return SyncCommand(collection)
+def sync_command(collection, field_names=("id",)):
+    return SyncCommand(collection, field_names)
 
 
 def reserve(connection, collection, count, field_names=("id",)):
-    """Reserve ``count`` ids for ``collection``; return the first (they are consecutive)."""
-    document = connection.execute_command(
-        reserve_command(collection, count, field_names), transactional=False
-    )
+    """Reserve ``count`` ids for ``collection``; return the first (they are consecutive).
+
+    One round trip, unless the entry was just created for a collection that may hold data
+    (``needs_sync``): then the sequence is raised to ``max(_id)``, and if the block reserved
+    overlaps existing ids it is reserved again (the first block is skipped, as a rolled-back
+    insert skips ids).
+    """
+    command = reserve_command(collection, count, field_names)
+    document = connection.execute_command(command, transactional=False)
+    for _ in range(_SYNC_ATTEMPTS):
+        first = document["auto"]["seq"] - count + 1
+        if not document["auto"].get("needs_sync"):
+            return first
+        top = connection.execute_command(sync_command(collection, field_names), transactional=False)
+        if top is None or top < first:
+            return first
+        document = connection.execute_command(command, transactional=False)
     return document["auto"]["seq"] - count + 1
 
 
