@@ -71,3 +71,25 @@ def test_flush_resets_sequences():
     Tag.objects.create(name="before")
     call_command("flush", interactive=False, reset_sequences=True, verbosity=0)
     assert Tag.objects.create(name="first").pk == 1
+
+
+def test_migrated_contrib_apps_have_one_schema_entry_per_auto_field_collection():
+    from django.apps import apps
+
+    expected = {
+        model._meta.db_table
+        for model in apps.get_models(include_auto_created=True)
+        if model._meta.auto_field is not None and model._meta.managed
+    }
+    assert {"auth_user", "auth_group", "django_content_type", "django_admin_log"} <= expected
+    entries = list(
+        connection.connection.database["__schema__"].find(
+            {}, {"_id": 0}, session=connection.connection.session
+        )
+    )
+    names = [entry["name"] for entry in entries]
+    assert len(names) == len(set(names))
+    assert expected <= set(names)
+    for entry in entries:
+        assert entry["auto"]["field_names"] == ["id"]
+        assert isinstance(entry["auto"]["seq"], int)
