@@ -409,6 +409,8 @@ def print_table(results, labels, with_sqlite):
             f" {totals['sqlite']['seconds']:>5.0f}s{ratio(totals['mongo'], totals['sqlite']):>6}"
         )
     print(line)
+    for counter in totals.values():
+        counter["seconds"] = round(counter["seconds"], 1)
     return {name: dict(counter) for name, counter in totals.items()}
 
 
