@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter, namedtuple
 
+from bson import Decimal128
 from django.db.backends.base.introspection import BaseDatabaseIntrospection, TableInfo
 from django.db.backends.base.introspection import FieldInfo as BaseFieldInfo
 
@@ -26,6 +27,9 @@ from .sequences import SCHEMA_COLLECTION
 
 #: How many documents ``get_table_description`` samples for field names and types.
 SAMPLE_SIZE = 100
+
+#: Significant digits of a BSON Decimal128 (``max_digits`` of sampled decimal fields).
+DECIMAL128_DIGITS = 34
 
 #: Django's column description, plus: the primary key holds integers (an auto field), and
 #: remarks for ``inspectdb`` (types that disagree, keys missing from some documents).
@@ -183,11 +187,15 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
         sampled = {key: Counter() for key in declared}  # key -> BSON types of stored values
         documents = self._sample(table_name)
         longest = {}  # key -> longest string value (for a string primary key)
+        places = {}  # key -> most decimal places of a Decimal128 value
         for document in documents:
             for key, value in document.items():
                 sampled.setdefault(key, Counter())[_bson_type(value)] += 1
                 if isinstance(value, str):
                     longest[key] = max(longest.get(key, 0), len(value))
+                elif isinstance(value, Decimal128) and value.to_decimal().is_finite():
+                    exponent = value.to_decimal().as_tuple().exponent
+                    places[key] = max(places.get(key, 0), -exponent)
         pk_column = self._pk_column(table_name)
         description = []
         for key, counts in sampled.items():
@@ -213,6 +221,10 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
                     "Holds ObjectIds: there is no ObjectIdField yet, so values read as "
                     "bson.ObjectId and lookups by string do not match them."
                 )
+            precision = scale = None
+            if type_code == "decimal" and key in places:
+                # Decimal128 keeps 34 digits; the places are the most any sampled value has.
+                precision, scale = DECIMAL128_DIGITS, places[key]
             name = pk_column if key == "_id" else key
             description.append(
                 FieldInfo(
@@ -220,8 +232,8 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
                     type_code,
                     display_size,
                     None,
-                    None,
-                    None,
+                    precision,
+                    scale,
                     null_ok,
                     None,
                     None,

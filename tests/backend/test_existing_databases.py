@@ -373,7 +373,7 @@ def test_inspectdb_types_nullability_and_notes(legacy):
     )
     assert "tags = models.JSONField()" in people
     assert "address = models.JSONField()" in people
-    assert "balance = models.DecimalField()" in people
+    assert "balance = models.DecimalField(max_digits=34, decimal_places=2)" in people
     assert "token = models.UUIDField()" in people
     assert (
         "active = models.BooleanField(blank=True, null=True)  "
