@@ -142,7 +142,8 @@ def check_sequences(connection):
                     f"to {state.max_id}, which may already exist (duplicate key errors).",
                     hint=(
                         f"Run 'manage.py {SYNC_COMMAND} --database {connection.alias}' to see "
-                        "the change, then again with --apply to write it."
+                        "the change, then again with --apply to write it (the command needs "
+                        "'django_mongo_backend' in INSTALLED_APPS)."
                     ),
                     obj=state.model,
                     id="django_mongo_backend.W001",

@@ -271,6 +271,31 @@ def test_sync_command_is_found_when_the_backend_is_installed(imported):
     assert "testapp_tag: 3 -> 12" in out.getvalue()
 
 
+def test_fake_initial_then_sync_adopts_existing_collections(private):
+    """The README's recipe: collections that exist are faked, their data untouched, and the
+    sequences synced before the first insert."""
+    from django.apps import apps
+
+    testapp = apps.get_app_config("testapp")
+    for model in testapp.get_models(include_auto_created=True):
+        db(private).create_collection(model._meta.db_table)
+    db(private)["testapp_tag"].insert_many([{"_id": i, "name": f"n{i}"} for i in (4, 8)])
+    call_command("migrate", "testapp", database=private.alias, fake_initial=True, verbosity=0)
+    applied = db(private)["django_migrations"].find_one({"app": "testapp"})
+    assert applied["name"] == "0001_initial"
+    assert db(private)["testapp_tag"].count_documents({}) == 2
+    assert "testapp_tag: missing -> 8  (missing entry)" in sync(private)
+    sync(private, apply=True)
+    assert Tag.objects.using(private.alias).create(name="new").pk == 9
+    # migrate runs the database check: a sequence pushed behind is reported there too.
+    db(private)[SCHEMA_COLLECTION].update_one({"name": "testapp_tag"}, {"$set": {"auto.seq": 1}})
+    err = io.StringIO()
+    call_command(
+        "migrate", "testapp", database=private.alias, verbosity=0, stderr=err, skip_checks=False
+    )
+    assert "django_mongo_backend.W001" in err.getvalue()
+
+
 # -- the system check -----------------------------------------------------------------------
 
 
