@@ -205,7 +205,7 @@ class DatabaseOperations(BaseDatabaseOperations):
         from .sequences import sync_command
 
         return [
-            sync_command(model._meta.db_table)
+            sync_command(model._meta.db_table, [model._meta.auto_field.column])
             for model in model_list
             if model._meta.auto_field is not None
         ]

@@ -16,6 +16,7 @@ from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.models import CheckConstraint, Model, Q, UniqueConstraint
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.expressions import Value
+from django.db.models.fields import AutoFieldMixin
 from django.db.transaction import TransactionManagementError
 
 from . import sequences
@@ -321,6 +322,9 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
                 "which field is the primary key needs a data migration that rewrites _id."
             )
         self._check_key(model, new_field)
+        if isinstance(new_field, AutoFieldMixin) and old_field.column != new_field.column:
+            # The stored key stays _id; the sequence's field_names follow the column name.
+            self.execute(sequences.field_names_command(model._meta.db_table, [new_field.column]))
         old_key, new_key = document_key(old_field), document_key(new_field)
         if old_field.unique and not new_field.unique and not old_field.primary_key:
             self._drop_field_index(model, old_field, unique=True, strict=strict)

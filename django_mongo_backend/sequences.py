@@ -89,6 +89,13 @@ def reset_command(collection):
     return SequenceCommand("update_one", {"name": collection}, {"$set": {"auto.seq": 0}})
 
 
+def field_names_command(collection, field_names):
+    """After the auto primary key's column is renamed: keep ``auto.field_names`` in step."""
+    return SequenceCommand(
+        "update_one", {"name": collection}, {"$set": {"auto.field_names": list(field_names)}}
+    )
+
+
 def rename_command(old, new):
     return SequenceCommand("update_one", {"name": old}, {"$set": {"name": new}})
 

@@ -129,11 +129,6 @@ def test_rename_field_keeps_the_sequence(private):
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="schema.py: alter_field of an auto primary key's column leaves auto.field_names; "
-    "mongo_sync_sequences --apply repairs it (test below)",
-)
 def test_renaming_the_auto_pk_column_updates_field_names(private):
     create(private, Tag)
     old = Tag._meta.pk
