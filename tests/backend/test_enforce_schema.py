@@ -41,3 +41,13 @@ def test_missing_fields_read_as_none_without_enforcement(legacy_document, monkey
 
 def test_values_of_present_fields_do_not_need_the_missing_ones(legacy_document):
     assert Author.objects.filter(pk=424242).values_list("name", flat=True).get() == "Old"
+
+
+def test_document_breaking_the_validator_is_an_integrity_error_with_mongodb_explanation():
+    from django.db import IntegrityError
+
+    if not connection.enforce_schema:
+        pytest.skip("validators exist only with ENFORCE_SCHEMA (the suite runs both ways)")
+    with pytest.raises(IntegrityError, match="failed validation") as error:
+        Author.objects.create(name=None)  # NOT NULL in the model, so required by the validator
+    assert error.value.code == 121
