@@ -247,13 +247,61 @@ def reason_text(event):
     if event.get("outcome") == "unexpected_success":
         return "unexpected success (the test is marked as an expected failure)"
     message = event.get("message") or ""
-    return f"{exc_type}: {message}"[:160] if message else exc_type
+    text = f"{exc_type}: {message}"[:160] if message else exc_type
+    if is_broken_transaction(event) and event.get("cause"):
+        # Which error broke the transaction (MongoDB has no savepoints to recover from it).
+        cause_type, _, cause_message = event["cause"].partition(": ")
+        text = f"TransactionManagementError after {cause_type.rsplit('.', 1)[-1]}: {cause_message}"
+        text = text[:200]
+    return text
 
 
 def reason_key(event):
-    """What reasons are grouped by: the text with numbers and addresses blanked out."""
+    """What reasons are grouped by: the text with numbers and addresses blanked out.
+
+    A bare assertion (``0 != 1``, ``False is not true``) also keeps the line of the test that
+    made it, so unrelated tests are not lumped together.
+    """
     text = re.sub(r"0x[0-9a-fA-F]+", "0x?", reason_text(event))
-    return re.sub(r"\d+", "N", text)
+    key = re.sub(r"\d+", "N", text)
+    message = event.get("message") or ""
+    if event.get("outcome") == "failed" and len(re.sub(r"[^A-Za-z]", "", message)) < 20:
+        key += f" @ {event.get('test_frame')}"
+    return key
+
+
+def in_fixture_setup(event):
+    traceback_text = event.get("traceback") or ""
+    return "in setUpTestData" in traceback_text or "in _fixture_setup" in traceback_text
+
+
+def is_broken_transaction(event):
+    return (event.get("exc_type") or "").endswith(
+        "TransactionManagementError"
+    ) and "until the end of the 'atomic' block" in (event.get("message") or "")
+
+
+def is_cascade(event):
+    """An error only because an earlier test left the transaction unusable."""
+    return is_broken_transaction(event) and in_fixture_setup(event)
+
+
+def attribute_cascades(problems):
+    """Name, in each cascade error, the earlier error that broke the transaction.
+
+    Without savepoints, TestCase runs setUpTestData inside each test's atomic block; when it
+    raises, Django never leaves that block, so every later test fails in its own
+    setUpTestData with TransactionManagementError. The useful reason is the first error.
+    Only meaningful when tests run in order (not --parallel).
+    """
+    root = None
+    for event in problems:
+        if is_cascade(event):
+            if root is not None:
+                event["cascade_from"] = root
+        elif event["outcome"] == "error" and in_fixture_setup(event):
+            root = {"reason": reason_text(event), "test": event["test"]}
+    return problems
 
 
 def summarize(record, returncode, timed_out, seconds):
@@ -296,11 +344,19 @@ def summarize(record, returncode, timed_out, seconds):
         status = "ok" if returncode == 0 else "failed"
     # Reasons: counted once per test, grouped by exception type and first message line.
     by_reason = collections.OrderedDict()
-    for event in problems:
+    for event in attribute_cascades(problems):
+        key, text = reason_key(event), reason_text(event)
+        cascade = event.get("cascade_from")
+        if cascade:
+            key = f"cascade after {cascade['test']}"
+            text = (
+                f"TransactionManagementError after an earlier error in {cascade['test']}: "
+                f"{cascade['reason']}"
+            )[:220]
         entry = by_reason.setdefault(
-            reason_key(event),
+            key,
             {
-                "text": reason_text(event),
+                "text": text,
                 "tests": [],
                 "where": event.get("where") or event.get("test_frame") or event.get("origin"),
                 "traceback": event.get("traceback"),

@@ -14,6 +14,7 @@ Events (``"event"`` key):
   ``expected_failure``, ``unexpected_success``), and for problems ``exc_type``, ``message``
   (first line), ``where`` (the innermost frame in ``django_mongo_backend``, if any),
   ``test_frame`` (the innermost frame in Django's tests), ``origin`` (the innermost frame),
+  ``cause`` (type and first line of the innermost ``__cause__``, if any),
   ``traceback`` (shortened), ``subtest`` (subtest description),
   ``class_level`` (true for setUpClass/module errors and skips reported without a test).
 - ``duration``: ``test``, ``seconds`` (setUp, test and tearDown).
@@ -91,18 +92,33 @@ def describe_error(err):
         formatted = f"{exc_type.__name__}: {text}"
     if len(formatted) > TRACEBACK_CHARS:
         formatted = "...\n" + formatted[-TRACEBACK_CHARS:]
-    name = getattr(exc_type, "__qualname__", None) or getattr(exc_type, "__name__", "?")
-    module = getattr(exc_type, "__module__", "")
-    if module and module not in {"builtins", "exceptions"}:
-        name = f"{module}.{name}"
+    # The innermost __cause__: for TransactionManagementError, the error that broke the
+    # transaction (a broken transaction may chain several).
+    cause = getattr(exc_value, "__cause__", None)
+    for _ in range(10):
+        if getattr(cause, "__cause__", None) is None:
+            break
+        cause = cause.__cause__
+    if cause is not None:
+        cause_text = str(cause).strip()
+        cause = f"{_type_name(type(cause))}: {cause_text.splitlines()[0] if cause_text else ''}"
     return {
-        "exc_type": name,
+        "exc_type": _type_name(exc_type),
         "message": message[:500],
+        "cause": cause[:500] if cause else None,
         "where": where,
         "origin": origin,
         "test_frame": test_frame,
         "traceback": formatted,
     }
+
+
+def _type_name(exc_type):
+    name = getattr(exc_type, "__qualname__", None) or getattr(exc_type, "__name__", "?")
+    module = getattr(exc_type, "__module__", "")
+    if module and module not in {"builtins", "exceptions"}:
+        name = f"{module}.{name}"
+    return name
 
 
 def _is_holder(test):
