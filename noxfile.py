@@ -14,7 +14,13 @@ DJANGO_VERSIONS = {
     "6.1": "django>=6.1,<6.2",
 }
 LATEST_DJANGO = list(DJANGO_VERSIONS)[-1]
-TEST_REQUIREMENTS = ["pytest>=8", "pytest-django>=4.9", "pytest-timeout", "selenium>=4.20"]
+TEST_REQUIREMENTS = [
+    "pytest>=8",
+    "pytest-django>=4.9",
+    "pytest-timeout",
+    "selenium>=4.20",
+    "hypothesis",
+]
 
 
 @nox.session(python=PYTHON)

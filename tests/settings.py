@@ -32,7 +32,11 @@ DATABASES = {
         "CLIENT": {"host": HOST},
         "ENFORCE_SCHEMA": ENFORCE_SCHEMA,
     },
+    # The oracle of tests/differential (SQLite with PostgreSQL's string semantics); a router
+    # keeps every other app off it.
+    "sqlite": {"ENGINE": "tests.differential.sqlite_oracle", "NAME": ":memory:"},
 }
+DATABASE_ROUTERS = ["tests.differential.routers.DifferentialRouter"]
 
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
@@ -41,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.admin",
     "tests.testapp",
+    "tests.differential",
 ]
 SECRET_KEY = "tests-only"
 USE_TZ = True

@@ -1,0 +1,621 @@
+"""Hypothesis strategies that write querysets as Python source over the differential schema.
+
+A generated queryset is its own repro: a string such as
+``Book.objects.filter(Q(pages__gt=2) | ~Q(title__icontains='zoë')).order_by('-price', 'pk')[1:4]``
+that :func:`run` evaluates against one database alias. Generating text is cheap (no Django
+objects are built until the string is evaluated), and a shrunk failure prints as a line that
+can be pasted into ``test_regressions.py``.
+
+Every ordered result is totally ordered (``pk`` breaks the ties), so lists are compared as
+lists; results without a total order are compared as multisets.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from django.db import models as m
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    Exists,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import (
+    Abs,
+    Coalesce,
+    Concat,
+    ExtractMonth,
+    ExtractYear,
+    Left,
+    Length,
+    Lower,
+    Mod,
+    NullIf,
+    Replace,
+    Right,
+    StrIndex,
+    Substr,
+    Trim,
+    Upper,
+)
+from hypothesis import strategies as st
+
+from . import data
+from .models import Author, Book, Publisher
+
+MODELS = {"Book": Book, "Author": Author, "Publisher": Publisher}
+
+# -- the schema as the generator sees it ----------------------------------------------------
+
+#: model -> field -> kind (the kind picks lookups, values and the functions that apply).
+FIELDS = {
+    "Book": {
+        "pk": "int",
+        "title": "str",
+        "blurb": "str",
+        "pages": "int",
+        "sales": "int",
+        "price": "decimal",
+        "score": "float",
+        "in_print": "bool",
+        "published": "date",
+        "updated": "datetime",
+        "code": "uuid",
+        "publisher_id": "int",
+        "editor_id": "int",
+    },
+    "Author": {
+        "pk": "int",
+        "name": "str",
+        "nickname": "str",
+        "age": "int",
+        "rating": "float",
+        "active": "bool",
+        "born": "date",
+        "uid": "uuid",
+        "mentor_id": "int",
+    },
+    "Publisher": {"pk": "int", "name": "str", "country": "str", "founded": "date"},
+}
+#: Fields that are never NULL (Coalesce of them is pointless, isnull=False is everything).
+NOT_NULL = {"pk", "title", "name", "in_print", "publisher_id"}
+#: model -> relation -> (target model, multi-valued?).
+RELATIONS = {
+    "Book": {"publisher": ("Publisher", False), "editor": ("Author", False)}
+    | {"authors": ("Author", True)},
+    "Author": {
+        "mentor": ("Author", False),
+        "mentees": ("Author", True),
+        "books": ("Book", True),
+        "edited": ("Book", True),
+    },
+    "Publisher": {"books": ("Book", True)},
+}
+#: model -> (relation used with OuterRef('pk') from the other side, model of the subquery).
+CORRELATED = {
+    "Book": [("Author", "books"), ("Author", "edited"), ("Book", "pk")],
+    "Author": [("Book", "editor"), ("Book", "authors"), ("Author", "mentor")],
+    "Publisher": [("Book", "publisher")],
+}
+
+LOOKUPS = {
+    "int": ["exact", "gt", "gte", "lt", "lte", "in", "range", "isnull"],
+    "decimal": ["exact", "gt", "gte", "lt", "lte", "in", "range", "isnull"],
+    "float": ["exact", "gt", "gte", "lt", "lte", "range", "isnull"],
+    "str": [
+        "exact",
+        "iexact",
+        "contains",
+        "icontains",
+        "startswith",
+        "istartswith",
+        "endswith",
+        "iendswith",
+        "in",
+        "gt",
+        "lte",
+        "isnull",
+        "regex",
+        "iregex",
+    ],
+    "bool": ["exact", "isnull"],
+    "date": ["exact", "gt", "lte", "range", "in", "isnull", "year", "year__gt", "month"],
+    "datetime": ["exact", "gt", "lt", "gte", "range", "isnull", "date", "year", "month"],
+    "uuid": ["exact", "in", "isnull"],
+}
+
+_STR_VALUES = sorted(set(data.WORDS) | {"zo", "ë", "É", "ANN", "an", "%", "_", "."})
+_STR_VALUES += ["b", "BOB", "жУк", "' ", "x", "Ω", "\\", "a%b"]
+_REGEXES = ["^a", "^A", "n$", "[0-9]", "ë", "^$", "a.b", "^.{3}$", "[жЖ]", "o|é", "\\.", "^ ?p"]
+VALUES = {
+    "int": [v for v in data.INTS if v is not None] + [4, -100, 2**40, 2**53],
+    "decimal": [v for v in data.DECIMALS if v is not None] + [Decimal("1.5"), Decimal("-3")],
+    "float": [v for v in data.FLOATS if v is not None] + [1.0, -10.0],
+    "str": _STR_VALUES,
+    "bool": [True, False],
+    "date": [v for v in data.DATES if v is not None] + [datetime.date(2021, 3, 4)],
+    "datetime": [v for v in data.DATETIMES if v is not None]
+    + [datetime.datetime(2020, 1, 1, 12, 30, 15, 122000, tzinfo=datetime.UTC)],
+    "uuid": [v for v in data.UUIDS if v is not None] + [UUID(int=7)],
+}
+
+
+def lit(value):
+    """Python source for a literal value."""
+    if isinstance(value, datetime.datetime):
+        return (
+            f"datetime.datetime({value.year}, {value.month}, {value.day}, {value.hour}, "
+            f"{value.minute}, {value.second}, {value.microsecond}, tzinfo=datetime.UTC)"
+        )
+    return repr(value)
+
+
+# -- building blocks ------------------------------------------------------------------------
+
+
+@st.composite
+def field_path(draw, model, *, kinds=None, multi=True, depth=1):
+    """(path, kind, crosses a multi-valued relation?) for a field of ``model`` or a relation."""
+    prefix, current, crossed = "", model, False
+    for _ in range(draw(st.integers(0, depth))):
+        relations = {
+            name: target for name, target in RELATIONS[current].items() if multi or not target[1]
+        }
+        if not relations:
+            break
+        name = draw(st.sampled_from(sorted(relations)))
+        target, many = relations[name]
+        prefix, current, crossed = f"{prefix}{name}__", target, crossed or many
+    fields = {
+        name: kind for name, kind in FIELDS[current].items() if kinds is None or kind in kinds
+    }
+    if not fields:
+        fields = {name: kind for name, kind in FIELDS[model].items() if kind in kinds}
+        fields = fields or {"pk": "int"}
+        prefix, crossed = "", False
+    name = draw(st.sampled_from(sorted(fields)))
+    return prefix + name, fields[name], crossed
+
+
+def value_of(kind):
+    return st.sampled_from(VALUES[kind])
+
+
+@st.composite
+def lookup_leaf(draw, model, depth=1):
+    """``path__lookup=value`` (or a comparison with F / an F expression)."""
+    path, kind, _ = draw(field_path(model, depth=depth))
+    shape = draw(st.integers(0, 9))
+    if shape == 0:
+        return f"{path}__isnull={draw(st.booleans())}"
+    if shape == 1 and kind in ("int", "decimal", "float", "str", "date"):
+        # Compare two columns of one kind, maybe through an FK.
+        other, _, _ = draw(field_path(model, kinds={kind}, multi=False))
+        if kind == "str":
+            lookup = draw(st.sampled_from(["exact", "iexact", "contains", "istartswith", "lt"]))
+            return f"{path}__{lookup}=F({other!r})"
+        lookup = draw(st.sampled_from(["exact", "gt", "lte"]))
+        rhs = f"F({other!r})"
+        if kind in ("int", "decimal") and draw(st.booleans()):
+            op = draw(st.sampled_from(["+", "-", "*"]))
+            rhs = f"{rhs} {op} {draw(st.sampled_from([1, 2, -3]))}"
+        return f"{path}__{lookup}={rhs}"
+    lookup = draw(st.sampled_from(LOOKUPS[kind]))
+    if lookup in ("exact", "iexact") and draw(st.integers(0, 9)) == 0:
+        return f"{path}__{lookup}=None"
+    if lookup == "isnull":
+        return f"{path}__isnull={draw(st.booleans())}"
+    if lookup in ("regex", "iregex"):
+        return f"{path}__{lookup}={draw(st.sampled_from(_REGEXES))!r}"
+    if lookup == "in":
+        values = draw(st.lists(value_of(kind), min_size=0, max_size=4))
+        if draw(st.integers(0, 9)) == 0:
+            values.append(None)
+        return f"{path}__in=[{', '.join(lit(v) for v in values)}]"
+    if lookup == "range":
+        low, high = sorted(draw(st.lists(value_of(kind), min_size=2, max_size=2)))
+        return f"{path}__range=({lit(low)}, {lit(high)})"
+    if lookup in ("year", "year__gt"):
+        return f"{path}__{lookup}={draw(st.sampled_from([1970, 1999, 2000, 2020, 2024]))}"
+    if lookup == "month":
+        return f"{path}__month={draw(st.sampled_from([1, 2, 6, 12]))}"
+    if lookup == "date":
+        return f"{path}__date={lit(draw(value_of('date')))}"
+    return f"{path}__{lookup}={lit(draw(value_of(kind)))}"
+
+
+@st.composite
+def subquery_leaf(draw, model):
+    """``Exists(...)``, ``~Exists(...)`` or ``pk__in=<subquery>``."""
+    inner, relation = draw(st.sampled_from(CORRELATED[model]))
+    condition = draw(lookup_leaf(inner, depth=0))
+    if draw(st.booleans()):
+        negate = "~" if draw(st.booleans()) else ""
+        return f"{negate}Exists({inner}.objects.filter({relation}=OuterRef('pk'), {condition}))"
+    # pk__in a subquery of the related ids.
+    target = {"Author": "Author", "Book": "Book", "Publisher": "Publisher"}[model]
+    back = {
+        ("Book", "Book"): "pk",
+        ("Author", "Book"): "editor",
+        ("Publisher", "Book"): "publisher",
+        ("Author", "Author"): "mentor",
+        ("Book", "Author"): "books",
+    }.get((target, inner))
+    if back is None:
+        return f"Exists({inner}.objects.filter({relation}=OuterRef('pk'), {condition}))"
+    return f"Q(pk__in={inner}.objects.filter({condition}).values({back!r}))"
+
+
+@st.composite
+def q_tree(draw, model, names=(), depth=2):
+    """A Q object source: leaves combined with &, | and ~."""
+    if depth == 0 or draw(st.integers(0, 2)) == 0:
+        kind = draw(st.integers(0, 9))
+        if kind == 0:
+            return draw(subquery_leaf(model))
+        if kind == 1 and names:
+            name, ann_kind = draw(st.sampled_from(names))
+            lookup = draw(st.sampled_from(LOOKUPS.get(ann_kind, ["isnull"])[:6]))
+            if lookup in ("in", "range", "iexact"):
+                lookup = "isnull"
+            if lookup == "isnull":
+                return f"Q({name}__isnull={draw(st.booleans())})"
+            return f"Q({name}__{lookup}={lit(draw(value_of(ann_kind)))})"
+        return f"Q({draw(lookup_leaf(model))})"
+    op = draw(st.sampled_from(["&", "|", "~"]))
+    left = draw(q_tree(model, names, depth - 1))
+    if op == "~":
+        return f"~{_paren(left)}"
+    right = draw(q_tree(model, names, depth - 1))
+    return f"({left} {op} {right})"
+
+
+def _paren(source):
+    return source if source.startswith(("Q(", "(", "Exists(")) else f"({source})"
+
+
+# -- annotations ----------------------------------------------------------------------------
+
+AGGREGATE_KINDS = {"Sum": ("int", "decimal", "float"), "Avg": ("int", "decimal", "float")}
+AGGREGATE_KINDS |= {
+    "Min": ("int", "decimal", "float", "str", "date", "datetime"),
+    "Max": ("int", "decimal", "float", "str", "date", "datetime"),
+}
+
+
+@st.composite
+def aggregate_expr(draw, model, *, over_relation=True):
+    """(source, result kind) of Count/Sum/Avg/Min/Max, maybe through a relation or filtered."""
+    func = draw(st.sampled_from(["Count", "Sum", "Avg", "Min", "Max"]))
+    if func == "Count":
+        path, _, _ = draw(field_path(model, depth=1 if over_relation else 0))
+        kind = "int"
+        args = [repr(path)]
+        if draw(st.booleans()):
+            args.append("distinct=True")
+    else:
+        path, field_kind, _ = draw(
+            field_path(model, kinds=AGGREGATE_KINDS[func], depth=1 if over_relation else 0)
+        )
+        kind = "float" if func == "Avg" and field_kind in ("int", "float") else field_kind
+        args = [repr(path)]
+    if draw(st.integers(0, 7)) == 0:
+        args.append(f"filter={draw(q_tree(model, depth=1))}")
+    return f"{func}({', '.join(args)})", kind
+
+
+@st.composite
+def scalar_expr(draw, model):
+    """(source, result kind) of a per-row expression: functions, arithmetic, subqueries."""
+    choice = draw(st.integers(0, 11))
+    if choice <= 2:
+        path, _, _ = draw(field_path(model, kinds={"str"}, multi=False))
+        func = draw(
+            st.sampled_from(["Lower", "Upper", "Length", "Trim", "Left", "Right", "Substr"])
+        )
+        if func in ("Left", "Right"):
+            return f"{func}({path!r}, {draw(st.integers(1, 3))})", "str"
+        if func == "Substr":
+            return f"Substr({path!r}, {draw(st.integers(1, 3))}, 2)", "str"
+        return f"{func}({path!r})", "int" if func == "Length" else "str"
+    if choice == 3:
+        path, _, _ = draw(field_path(model, kinds={"str"}, multi=False))
+        other, _, _ = draw(field_path(model, kinds={"str"}, multi=False))
+        sep = draw(st.sampled_from(["-", "", "é"]))
+        return f"Concat({path!r}, Value({sep!r}), {other!r}, output_field=m.TextField())", "str"
+    if choice == 4:
+        path, kind, _ = draw(field_path(model, multi=False))
+        if kind == "str" and draw(st.booleans()):
+            fallback = "Value('?')"
+        elif kind == "bool":
+            fallback = "Value(False)"
+        else:
+            fallback = f"Value({lit(draw(value_of(kind)))})"
+        return f"Coalesce({path!r}, {fallback})", kind
+    if choice == 5:
+        path, kind, _ = draw(field_path(model, kinds={"int", "decimal", "float"}, multi=False))
+        op = draw(st.sampled_from(["+", "-", "*", "/", "%"]))
+        number = draw(st.sampled_from([1, 2, 3, -2]))
+        if kind == "decimal":
+            number = f"Decimal('{number}')"
+        elif kind == "float":
+            number = f"{number}.0"
+            op = op if op != "%" else "+"
+        if op == "/" and draw(st.booleans()):
+            return f"F({path!r}) / {number}", kind
+        other, _, _ = draw(field_path(model, kinds={kind}, multi=False))
+        return f"F({path!r}) {op} {number} + F({other!r})", kind
+    if choice == 6:
+        path, kind, _ = draw(field_path(model, kinds={"int"}, multi=False))
+        func = draw(st.sampled_from(["Abs", "Mod", "NullIf"]))
+        if func == "Abs":
+            return f"Abs({path!r})", kind
+        if func == "Mod":
+            return f"Mod({path!r}, Value({draw(st.sampled_from([2, 3, -3]))}))", "float"
+        return f"NullIf({path!r}, Value({draw(st.sampled_from([0, 2]))}))", kind
+    if choice == 7:
+        path, _, _ = draw(field_path(model, kinds={"str"}, multi=False))
+        needle = draw(st.sampled_from(["a", "ë", "N", "b", ""]))
+        if draw(st.booleans()):
+            return f"StrIndex({path!r}, Value({needle!r}))", "int"
+        return f"Replace({path!r}, Value({needle!r}), Value('_'))", "str"
+    if choice == 8:
+        path, _, _ = draw(field_path(model, kinds={"date", "datetime"}, multi=False))
+        func = draw(st.sampled_from(["ExtractYear", "ExtractMonth"]))
+        return f"{func}({path!r})", "int"
+    if choice == 9:
+        inner, relation = draw(st.sampled_from(CORRELATED[model]))
+        condition = draw(lookup_leaf(inner, depth=0))
+        return f"Exists({inner}.objects.filter({relation}=OuterRef('pk'), {condition}))", "bool"
+    if choice == 10:
+        inner, relation = draw(st.sampled_from(CORRELATED[model]))
+        field, kind, _ = draw(field_path(inner, depth=0))
+        direction = draw(st.sampled_from(["", "-"]))
+        return (
+            f"Subquery({inner}.objects.filter({relation}=OuterRef('pk'))"
+            f".order_by('{direction}{field}', 'pk').values({field!r})[:1])"
+        ), kind
+    condition = draw(q_tree(model, depth=1))
+    return f"Case(When({condition}, then=Value(1)), default=Value(0))", "int"
+
+
+# -- querysets ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A generated queryset: its source and whether its result has a total order."""
+
+    source: str
+    ordered: bool
+
+    def __str__(self):
+        return self.source
+
+
+@st.composite
+def base_chain(draw, *, aggregates=True):
+    """(model, chain source, annotation (name, kind) pairs)."""
+    model = draw(st.sampled_from(["Book", "Book", "Author", "Publisher"]))
+    parts = [f"{model}.objects"]
+    names = []
+    for index in range(draw(st.integers(0, 2))):
+        if aggregates and draw(st.booleans()):
+            expr, kind = draw(aggregate_expr(model))
+        else:
+            expr, kind = draw(scalar_expr(model))
+        name = f"a{index}"
+        parts.append(f".annotate({name}={expr})")
+        names.append((name, kind))
+    for _ in range(draw(st.sampled_from([0, 0, 1, 1, 1, 2]))):
+        method = draw(st.sampled_from(["filter", "filter", "exclude"]))
+        parts.append(f".{method}({draw(q_tree(model, tuple(names)))})")
+    return model, "".join(parts), names
+
+
+@st.composite
+def order_keys(draw, model, names):
+    keys = []
+    for _ in range(draw(st.integers(0, 2))):
+        if names and draw(st.integers(0, 3)) == 0:
+            path = draw(st.sampled_from(names))[0]
+        else:
+            path, _, _ = draw(field_path(model, multi=False))
+        style = draw(st.integers(0, 5))
+        if style == 0:
+            keys.append(f"F({path!r}).asc(nulls_last=True)")
+        elif style == 1:
+            keys.append(f"F({path!r}).desc(nulls_first=True)")
+        else:
+            keys.append(repr(("-" if style == 2 else "") + path))
+    return keys
+
+
+@st.composite
+def slice_source(draw):
+    shape = draw(st.integers(0, 4))
+    if shape == 0:
+        return f"[:{draw(st.integers(0, 5))}]"
+    if shape == 1:
+        low = draw(st.integers(0, 8))
+        return f"[{low}:{low + draw(st.integers(0, 5))}]"
+    if shape == 2:
+        return f"[{draw(st.integers(0, 40))}:]"
+    return ""
+
+
+@st.composite
+def row_querysets(draw):
+    """Model instances (maybe select_related), totally ordered and maybe sliced."""
+    model, chain, names = draw(base_chain())
+    if draw(st.booleans()):
+        related = [name for name, (_, many) in RELATIONS[model].items() if not many]
+        if related:
+            picked = draw(st.lists(st.sampled_from(related), unique=True, min_size=1, max_size=2))
+            chain += f".select_related({', '.join(repr(r) for r in picked)})"
+    if draw(st.integers(0, 3)) == 0:
+        # No ordering at all: a multiset.
+        return Spec(chain, ordered=False)
+    keys = [*draw(order_keys(model, names)), "'pk'"]
+    chain += f".order_by({', '.join(keys)})"
+    if draw(st.booleans()):
+        chain += ".distinct()"
+    return Spec(chain + draw(slice_source()), ordered=True)
+
+
+@st.composite
+def values_querysets(draw):
+    """values()/values_list() of fields, related fields and annotations."""
+    model, chain, names = draw(base_chain())
+    drawn = [draw(field_path(model, multi=draw(st.booleans()))) for _ in range(3)]
+    paths = [path for path, _, _ in drawn]
+    paths += [name for name, _ in names if draw(st.booleans())]
+    paths = list(dict.fromkeys(paths))[: draw(st.integers(1, 4))]
+    # Several rows per pk (a multi-valued path) have no total order: compare as a multiset.
+    multi = any(crossed for path, _, crossed in drawn if path in paths)
+    style = draw(st.integers(0, 3))
+    args = ", ".join(repr(p) for p in paths)
+    if style == 0:
+        chain += f".values({args})"
+    elif style == 1 and len(paths) == 1:
+        chain += f".values_list({args}, flat=True)"
+    else:
+        chain += f".values_list({args})"
+    if draw(st.booleans()):
+        # Distinct rows in a total order of the selected values.
+        keys = [(("-" if draw(st.booleans()) else "") + p) for p in paths]
+        chain += f".distinct().order_by({', '.join(repr(k) for k in keys)})"
+        return Spec(chain + draw(slice_source()), ordered=True)
+    if not multi and draw(st.booleans()):
+        keys = [*draw(order_keys(model, names)), "'pk'"]
+        chain += f".order_by({', '.join(keys)})"
+        return Spec(chain + draw(slice_source()), ordered=True)
+    return Spec(chain, ordered=False)
+
+
+@st.composite
+def grouped_querysets(draw):
+    """values(group).annotate(aggregates): GROUP BY, with HAVING and group ordering."""
+    model, chain, _ = draw(base_chain(aggregates=False))
+    group = list(
+        dict.fromkeys(
+            draw(field_path(model, multi=False, depth=1))[0] for _ in range(draw(st.integers(1, 2)))
+        )
+    )
+    chain += f".values({', '.join(repr(g) for g in group)})"
+    names = []
+    for index in range(draw(st.integers(1, 3))):
+        expr, kind = draw(aggregate_expr(model))
+        chain += f".annotate(g{index}={expr})"
+        names.append((f"g{index}", kind))
+    if draw(st.booleans()):
+        chain += f".filter({draw(q_tree(model, tuple(names), depth=1))})"
+    keys = [repr(g) for g in group]
+    if draw(st.booleans()):
+        keys.insert(0, repr("-" + draw(st.sampled_from(names))[0]))
+    chain += f".order_by({', '.join(keys)})"
+    return Spec(chain + draw(slice_source()), ordered=True)
+
+
+@st.composite
+def scalar_querysets(draw):
+    """count(), exists(), aggregate(), first-row lookups: one value per queryset."""
+    model, chain, names = draw(base_chain())
+    terminal = draw(st.integers(0, 5))
+    if terminal == 0:
+        return Spec(chain + draw(slice_source()) + ".count()", ordered=True)
+    if terminal == 1:
+        return Spec(chain + draw(slice_source()) + ".exists()", ordered=True)
+    if terminal == 2 and names:
+        name, _ = draw(st.sampled_from(names))
+        func = draw(st.sampled_from(["Min", "Max", "Count"]))
+        return Spec(chain + f".aggregate(x={func}({name!r}))", ordered=True)
+    if terminal == 3:
+        keys = [*draw(order_keys(model, names)), "'pk'"]
+        return Spec(chain + f".order_by({', '.join(keys)}).first()", ordered=True)
+    aggregates = [draw(aggregate_expr(model))[0] for _ in range(draw(st.integers(1, 3)))]
+    args = ", ".join(f"x{i}={a}" for i, a in enumerate(aggregates))
+    return Spec(chain + f".aggregate({args})", ordered=True)
+
+
+# -- running and comparing ------------------------------------------------------------------
+
+
+class _Bound:
+    """A model whose ``objects`` manager reads from one alias."""
+
+    def __init__(self, model, alias):
+        self.objects = model._default_manager.db_manager(alias)
+
+
+#: The names a generated source may use (besides the models).
+NAMESPACE = {
+    "Avg": Avg,
+    "Case": Case,
+    "Count": Count,
+    "Exists": Exists,
+    "F": F,
+    "Max": Max,
+    "Min": Min,
+    "OuterRef": OuterRef,
+    "Q": Q,
+    "Subquery": Subquery,
+    "Sum": Sum,
+    "Value": Value,
+    "When": When,
+    "Abs": Abs,
+    "Coalesce": Coalesce,
+    "Concat": Concat,
+    "ExtractMonth": ExtractMonth,
+    "ExtractYear": ExtractYear,
+    "Left": Left,
+    "Length": Length,
+    "Lower": Lower,
+    "Mod": Mod,
+    "NullIf": NullIf,
+    "Replace": Replace,
+    "Right": Right,
+    "StrIndex": StrIndex,
+    "Substr": Substr,
+    "Trim": Trim,
+    "Upper": Upper,
+    "Decimal": Decimal,
+    "UUID": UUID,
+    "datetime": datetime,
+    "m": m,
+}
+
+
+def namespace(alias):
+    return {**NAMESPACE, **{name: _Bound(model, alias) for name, model in MODELS.items()}}
+
+
+def evaluate(source, alias):
+    """The result of ``source`` on ``alias``, materialised."""
+    result = eval(source, namespace(alias))  # the generator's own text, never user input
+    if hasattr(result, "query") and hasattr(result, "iterator"):
+        return list(result)
+    return result
+
+
+def queryset_of(source, alias):
+    """The QuerySet part of ``source`` (before a terminal call), for ``str(qs.query)``."""
+    for terminal in (".count()", ".exists()", ".first()"):
+        if source.endswith(terminal):
+            source = source[: -len(terminal)]
+    if ".aggregate(" in source:
+        source = source[: source.rindex(".aggregate(")]
+    return eval(source, namespace(alias))
