@@ -34,13 +34,9 @@ from __future__ import annotations
 
 import contextlib
 import math
-import sys
 
 from mongoeco._types._bson_objectid import ObjectId, is_object_id_like, normalize_object_id
 from mongoeco.api._async import _database_admin_write_commands as write_commands
-from mongoeco.compat import MONGODB_DIALECT_70
-from mongoeco.core.aggregation import runtime_state
-from mongoeco.core.aggregation import stages as aggregation_stages
 from mongoeco.core.bson_ordering import bson_equality_key
 from mongoeco.core.bson_scalars import (
     BsonDecimal128,
@@ -58,12 +54,15 @@ from mongoeco.core.query_plan import (
     OrCondition,
 )
 from mongoeco.engines import sqlite as sqlite_module
+from mongoeco.engines import sqlite_query
+from mongoeco.engines._sqlite_fast_paths import build_select_statement_with_custom_order
 from mongoeco.engines._sqlite_plan_heuristics import sort_requires_python
 from mongoeco.engines.sqlite import SQLiteEngine
 from mongoeco.engines.sqlite_query import (
     json_path_for_field,
     translate_query_plan,
     type_expression_sql,
+    value_expression_sql,
 )
 from mongoeco.errors import BulkWriteError
 from mongoeco.types import WriteCommandResult, WriteErrorEntry
@@ -235,26 +234,95 @@ def translate_with_ids(plan):
 _original_translate_with_multikey = SQLiteEngine._translate_query_plan_with_multikey
 _original_field_contains_tagged = SQLiteEngine._field_contains_tagged_value_type_in_collection
 _original_validate_unique = SQLiteEngine._validate_document_against_unique_indexes
-_original_apply_lookup = aggregation_stages._apply_lookup
-_original_apply_lookup_states = runtime_state._apply_lookup_states
 _original_command_insert = write_commands.DatabaseAdminWriteCommandService.command_insert
+_original_scalar_sort_select = SQLiteEngine._build_scalar_sort_select_sql
+
+
+_INT64_RANGE = range(-(2**63), 2**63)
+_DECIMAL_TAGS = ("decimal", "decimal128", "decimal128_public")
+
+
+def _scalar_in_fragment(engine, db_name, coll_name, plan):
+    """An ``$in`` of plain numbers and strings as ``IN`` lists its field's index answers.
+
+    The engine translates ``$in`` value by value with the collection-blind equality, each
+    with an array branch (``json_each``) no index answers, so ``{f: {$in: [...]}}`` scans the
+    collection (and ``$lookup`` reads its foreign side by ``$in``). When the collection holds
+    no arrays and no decimals in the field (what the collection-aware equality checks), each
+    value's equality is the expression-index predicate (type tag and value); same-kind values
+    share one ``IN``. Other values (null, bools, dates...) keep the engine's translation.
+    """
+    if not isinstance(plan, InCondition) or not plan.values or plan.field.split(".")[0] == "_id":
+        return None
+    numbers, strings = [], []
+    for value in plan.values:
+        if type(value) is str:
+            strings.append(value)
+        elif (type(value) is float and math.isfinite(value)) or (
+            type(value) is int and value in _INT64_RANGE
+        ):
+            numbers.append(value)
+        else:
+            return None
+    field = plan.field
+    if (
+        sqlite_query._path_uses_dbref_special_segment(field)
+        or engine._field_traverses_array_in_collection(db_name, coll_name, field)
+        or engine._field_is_top_level_array_in_collection(db_name, coll_name, field)
+        or any(
+            engine._field_contains_tagged_value_type_in_collection(db_name, coll_name, field, tag)
+            for tag in _DECIMAL_TAGS
+        )
+    ):
+        return None
+    tag, value = type_expression_sql(field), value_expression_sql(field)
+    json_type = f"IFNULL(json_type(document, {sqlite_query._path_literal(field)}), '')"
+    parts, params = [], []
+    if numbers:
+        parts.append(
+            f"({tag} IN ('', 'int32', 'int64', 'double') AND {value} IN "
+            f"({', '.join('?' for _ in numbers)}) "
+            f"AND ({tag} <> '' OR {json_type} IN ('integer', 'real')))"
+        )
+        params.extend(numbers)
+    if strings:
+        parts.append(
+            f"({tag} = '' AND {value} IN ({', '.join('?' for _ in strings)}) "
+            f"AND {json_type} = 'text')"
+        )
+        params.extend(strings)
+    return "(" + " OR ".join(parts) + ")", params
 
 
 def _translate_query_plan_with_multikey(self, db_name, coll_name, plan):
-    fragment = _id_leaf_fragment(plan)
+    fragment = _id_leaf_fragment(plan) or _scalar_in_fragment(self, db_name, coll_name, plan)
     if fragment is not None:
         return fragment
     return _original_translate_with_multikey(self, db_name, coll_name, plan)
 
 
 def _sort_requires_python(self, db_name, coll_name, plan, sort):
+    """The engine's check, with the filter translated as the query itself will be.
+
+    The engine looks for array or tagged sort values among the filter's matches with the
+    collection-blind translation, whose array branches no index answers: every sorted read
+    scanned the collection once here. The collection-aware translation (the one the read
+    runs) selects the same documents and uses the filter's index.
+    """
+
+    def translate(plan):
+        try:
+            return self._translate_query_plan_with_multikey(db_name, coll_name, plan)
+        except NotImplementedError:
+            return translate_with_ids(plan)
+
     return sort_requires_python(
         db_name=db_name,
         coll_name=coll_name,
         plan=plan,
         sort=sort,
         plan_has_array_traversing_paths=self._plan_has_array_traversing_paths,
-        translate_query_plan=translate_with_ids,
+        translate_query_plan=translate,
         field_traverses_array_in_collection=self._field_traverses_array_in_collection,
         field_contains_tagged_bytes_in_collection=self._field_contains_tagged_bytes_in_collection,
         field_contains_tagged_undefined_in_collection=(
@@ -263,6 +331,74 @@ def _sort_requires_python(self, db_name, coll_name, plan, sort):
         fetchone=lambda sql, params: self._require_connection().execute(sql, params).fetchone(),
         type_expression_sql=type_expression_sql,
         json_path_for_field=json_path_for_field,
+    )
+
+
+#: A sorted read whose filter an index answers, matching fewer documents than this, sorts its
+#: matches rather than walking the sort field's index over the whole collection.
+SORT_MATCHES_LIMIT = 2000
+
+_NAMESPACE_SQL = "db_name = ? AND coll_name = ?"
+
+
+def _filter_uses_index(conn, sql, params):
+    """Whether SQLite reads ``documents`` for ``sql`` by more than the namespace prefix."""
+    details = [row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+    reads = [detail for detail in details if "documents" in detail]
+    return bool(reads) and not any(
+        detail.startswith("SCAN") or detail.endswith(f"({_NAMESPACE_SQL})") for detail in reads
+    )
+
+
+def _build_scalar_sort_select_sql(
+    self, db_name, coll_name, plan, *, select_clause, sort, skip, limit, hint
+):
+    """The engine's single-field sort, reading an indexed filter's matches when they are few.
+
+    For a sort on one field with a scalar index the engine walks that whole index in order and
+    tests each document against the filter (``scalar_index_entries INDEXED BY ... ORDER BY
+    element_key``): a page of ``{group: 7}`` sorted by ``group`` reads every document. When
+    the filter itself is answered by an index (the field's expression index, or the primary
+    key) and matches fewer than ``SORT_MATCHES_LIMIT`` documents (counted through that index,
+    stopping at the limit), we read those matches and sort them: the same order (the engine's
+    path requires one scalar type in the field, whose index order is its value order; ties by
+    storage key as there), at a cost that follows the matches. Otherwise the engine's walk,
+    which stops after one page when matches are common, stays.
+    """
+    statement = _original_scalar_sort_select(
+        self,
+        db_name,
+        coll_name,
+        plan,
+        select_clause=select_clause,
+        sort=sort,
+        skip=skip,
+        limit=limit,
+        hint=hint,
+    )
+    if statement is None or "scalar_index_entries" not in statement[0]:
+        return statement
+    where_sql, where_params = self._translate_query_plan_with_multikey(db_name, coll_name, plan)
+    conn = self._require_connection()
+    matches_sql = f"SELECT 1 FROM documents WHERE {_NAMESPACE_SQL} AND ({where_sql})"
+    params = [db_name, coll_name, *where_params]
+    if not _filter_uses_index(conn, matches_sql, params):
+        return statement
+    cap = max(SORT_MATCHES_LIMIT, 2 * (skip + (limit or 0)))
+    (count,) = conn.execute(f"SELECT count(*) FROM ({matches_sql} LIMIT {cap})", params).fetchone()
+    if count >= cap:
+        return statement
+    field, direction = sort[0]
+    order = "ASC" if direction == 1 else "DESC"
+    return build_select_statement_with_custom_order(
+        select_clause=select_clause,
+        from_clause="documents",
+        namespace_sql=_NAMESPACE_SQL,
+        namespace_params=(db_name, coll_name),
+        where_fragment=(where_sql, where_params),
+        order_sql=f" ORDER BY {value_expression_sql(field)} {order}, documents.storage_key ASC",
+        skip=skip,
+        limit=limit,
     )
 
 
@@ -412,172 +548,6 @@ async def _command_insert(self, spec, *, session=None):
     )
 
 
-# --- $lookup with a correlated equality ------------------------------------------------------
-
-#: Marks a value the bucketing cannot key: such a foreign document is a candidate for every
-#: local document, and such a local value makes every foreign document a candidate.
-_UNKEYED = object()
-
-
-def _equality_key(value):
-    """A key equal for any two values ``$eq`` may call equal, or ``_UNKEYED``.
-
-    Python's ``==``/``hash`` already equate ``5``, ``5.0`` and ``Decimal("5")`` exactly as
-    MongoDB's numeric comparison does; null and missing share one key (the real ``$match`` still
-    decides between them).
-    """
-    if value is None:
-        return ("null",)
-    if isinstance(value, bool):
-        return ("bool", value)
-    if isinstance(value, str):
-        return ("str", value)
-    if is_object_id_like(value):
-        return ("oid", str(value))
-    wrapped = wrap_bson_numeric(value) if not isinstance(value, (dict, list)) else None
-    if wrapped is not None:
-        number = wrapped.value
-        if number != number:  # NaN equals NaN in MongoDB
-            return ("nan",)
-        return ("number", number)
-    return _UNKEYED
-
-
-def _correlated_equality(spec):
-    """``(foreign path, variable)`` when ``spec``'s pipeline starts with an ``$expr`` equality
-    between a foreign field and one ``let`` variable, else None."""
-    if not isinstance(spec, dict) or "localField" in spec or "foreignField" in spec:
-        return None
-    pipeline, let = spec.get("pipeline"), spec.get("let")
-    if not isinstance(pipeline, list) or not pipeline or not isinstance(let, dict):
-        return None
-    first = pipeline[0]
-    if not isinstance(first, dict) or list(first) != ["$match"]:
-        return None
-    match = first["$match"]
-    if not isinstance(match, dict) or list(match) != ["$expr"]:
-        return None
-    expression = match["$expr"]
-    if not isinstance(expression, dict) or list(expression) != ["$eq"]:
-        return None
-    operands = expression["$eq"]
-    if not isinstance(operands, list) or len(operands) != 2:
-        return None
-    if not all(isinstance(operand, str) for operand in operands):
-        return None
-    fields = [operand for operand in operands if not operand.startswith("$$")]
-    variables = [operand[2:] for operand in operands if operand.startswith("$$")]
-    if len(fields) != 1 or len(variables) != 1 or not fields[0].startswith("$"):
-        return None
-    if variables[0] not in let or "." in variables[0]:
-        return None
-    return fields[0], variables[0]
-
-
-class _CandidateResolver:
-    """``collection_resolver`` answering ``name`` with a subset, other names as before."""
-
-    def __init__(self, resolver, name, documents):
-        self._resolver, self._name, self._documents = resolver, name, documents
-
-    def __call__(self, name):
-        return self._documents if name == self._name else self._resolver(name)
-
-    def __getattr__(self, attribute):
-        return getattr(self._resolver, attribute)
-
-
-def _bucketed_lookup(original, items, spec, collection_resolver, variables, public, kwargs):
-    """Run ``original`` per local item over the foreign documents its ``$eq`` can match.
-
-    The engine copies every foreign document into the sub-pipeline of every local document:
-    O(local x foreign). Foreign documents are bucketed once by the value of the correlated
-    field; each local document gets its bucket plus those that cannot be keyed, in collection
-    order, and the sub-pipeline (its ``$match`` included) still decides.
-    """
-    from mongoeco.core.aggregation.runtime import evaluate_expression
-
-    field, variable = _correlated_equality(spec)
-    name = spec.get("from")
-    dialect = kwargs.get("dialect") or MONGODB_DIALECT_70
-    foreign = list(collection_resolver(name) or [])
-    buckets, unkeyed = {}, []
-    for position, item in enumerate(foreign):
-        key = _equality_key(evaluate_expression(public(item), field, None, dialect=dialect))
-        if key is _UNKEYED:
-            unkeyed.append(position)
-        else:
-            buckets.setdefault(key, []).append(position)
-    results = []
-    for item in items:
-        value = evaluate_expression(public(item), spec["let"][variable], variables, dialect=dialect)
-        key = _equality_key(value)
-        if key is _UNKEYED:
-            candidates = foreign
-        else:
-            positions = sorted(buckets.get(key, []) + unkeyed)
-            candidates = [foreign[position] for position in positions]
-        resolver = _CandidateResolver(collection_resolver, name, candidates)
-        results.extend(original([item], spec, resolver, variables, **kwargs))
-    return results
-
-
-def _lookup_can_bucket(spec, collection_resolver, kwargs):
-    return (
-        collection_resolver is not None
-        and kwargs.get("collation") is None
-        and _correlated_equality(spec) is not None
-        and isinstance(spec.get("from"), str)
-    )
-
-
-def _with_hash_plan(kwargs):
-    """``kwargs`` with the localField/foreignField hash join enabled.
-
-    The engine builds its hash plan only under a cost policy's association budget; without one
-    (our engine options drop the materialization budget) every local document is compared with
-    every foreign one. The foreign documents are in memory already; their index costs less.
-    """
-    if kwargs.get("lookup_hash_max_associations") is None:
-        kwargs = {**kwargs, "lookup_hash_max_associations": sys.maxsize}
-    return kwargs
-
-
-def _apply_lookup(documents, spec, collection_resolver, variables=None, **kwargs):
-    kwargs = _with_hash_plan(kwargs)
-    if not _lookup_can_bucket(spec, collection_resolver, kwargs):
-        return _original_apply_lookup(documents, spec, collection_resolver, variables, **kwargs)
-    return _bucketed_lookup(
-        _original_apply_lookup,
-        documents,
-        spec,
-        collection_resolver,
-        variables,
-        lambda document: document,
-        kwargs,
-    )
-
-
-def _apply_lookup_states(states, spec, *, collection_resolver, variables, **kwargs):
-    def original(items, spec, resolver, variables, **kwargs):
-        return _original_apply_lookup_states(
-            items, spec, collection_resolver=resolver, variables=variables, **kwargs
-        )
-
-    kwargs = _with_hash_plan(kwargs)
-    if not _lookup_can_bucket(spec, collection_resolver, kwargs):
-        return original(states, spec, collection_resolver, variables, **kwargs)
-    return _bucketed_lookup(
-        original,
-        states,
-        spec,
-        collection_resolver,
-        variables,
-        lambda state: state.public_document() if hasattr(state, "public_document") else state,
-        kwargs,
-    )
-
-
 _PATCHES = {
     "_translate_query_plan_with_multikey": _translate_query_plan_with_multikey,
     "_sort_requires_python": _sort_requires_python,
@@ -585,6 +555,7 @@ _PATCHES = {
         _field_contains_tagged_value_type_in_collection
     ),
     "_validate_document_against_unique_indexes": _validate_document_against_unique_indexes,
+    "_build_scalar_sort_select_sql": _build_scalar_sort_select_sql,
 }
 
 
@@ -594,5 +565,3 @@ def install():
     for name, function in _PATCHES.items():
         setattr(SQLiteEngine, name, function)
     write_commands.DatabaseAdminWriteCommandService.command_insert = _command_insert
-    aggregation_stages._apply_lookup = _apply_lookup
-    runtime_state._apply_lookup_states = _apply_lookup_states

@@ -20,10 +20,11 @@ from typing import Any
 from mongoeco.wire import AsyncMongoEcoProxyServer
 from mongoeco.wire.executor import WireCommandExecutor
 
-from . import commands, comparisons, errors, fastpaths, operators, rewrites
+from . import commands, comparisons, errors, fastpaths, joins, operators, rewrites
 
 operators.install()
 fastpaths.install()
+joins.install()
 comparisons.install()  # after fastpaths: it wraps the engine methods they set
 
 logger = logging.getLogger("django_mongo_backend.embedded")

@@ -13,7 +13,7 @@ import pytest
 from bson import Decimal128, Int64, ObjectId
 from pymongo.errors import BulkWriteError
 
-from django_mongo_backend.embedded import fastpaths
+from django_mongo_backend.embedded import fastpaths, joins
 
 OIDS = [ObjectId() for _ in range(3)]
 
@@ -291,6 +291,72 @@ def test_the_compilers_correlated_subquery_shape_is_recognised():
         "pipeline": [{"$match": {"$expr": {"$eq": ["$a_id", "$$outer"]}}}, {"$limit": 1}],
         "as": "x",
     }
-    assert fastpaths._correlated_equality(spec) == ("$a_id", "outer")
-    assert fastpaths._correlated_equality({**spec, "localField": "a"}) is None
-    assert fastpaths._correlated_equality({**spec, "pipeline": spec["pipeline"][1:]}) is None
+    assert joins._correlated_equality(spec) == ("$a_id", "outer")
+    assert joins._correlated_equality({**spec, "localField": "a"}) is None
+    assert joins._correlated_equality({**spec, "pipeline": spec["pipeline"][1:]}) is None
+
+
+def explain_plan(collection, command):
+    explained = collection.database.command("explain", command)
+    plan = explained.get("engine_plan", explained)
+    return plan["strategy"], plan["details"]["engine_details"], plan["details"]["pushdown"]
+
+
+PAGES = [
+    ({"g": 7}, {"g": 1}),
+    ({"g": {"$gte": 7, "$lt": 9}}, {"g": -1}),
+    ({"g": {"$in": [3, 7.0]}}, {"g": 1}),
+    ({"s": {"$in": ["s7", "s8"]}}, {"s": 1}),
+]
+
+
+@pytest.mark.parametrize(("query", "sort"), PAGES, ids=range(len(PAGES)))
+def test_an_indexed_page_reads_its_matches_not_the_collection(mongo_db, query, sort):
+    """A selective indexed filter with a one-field sort: the filter's index, then a sort."""
+    collection = mongo_db["c"]
+    collection.insert_many(
+        [{"_id": f"{i:05}", "g": i % 50, "s": f"s{i % 50}"} for i in range(3000)]
+    )
+    collection.create_index("g")
+    collection.create_index("s")
+    tail = [{"$sort": {**sort, "_id": 1}}, {"$skip": 5}, {"$limit": 50}]
+    expected = reference(collection, query, tail)
+    assert len(expected) == 50
+    page = [{"$match": query}, {"$sort": sort}, {"$skip": 5}, {"$limit": 50}]
+    # Ties are broken by primary key, as the engine's index walk does.
+    assert list(collection.aggregate(page)) == expected
+    ((field, direction),) = sort.items()
+    found = collection.find(query).sort(field, direction).skip(5).limit(50)
+    assert list(found) == expected
+    for command in (
+        {"aggregate": "c", "pipeline": page, "cursor": {}},
+        {"find": "c", "filter": query, "sort": sort, "skip": 5, "limit": 50},
+    ):
+        strategy, details, pushdown = explain_plan(collection, command)
+        assert strategy == "sql"
+        assert "scalar_index_entries" not in pushdown["sqlFragment"]
+        assert any(detail.startswith("SEARCH documents USING INDEX idx_") for detail in details)
+
+
+def test_an_unselective_page_keeps_the_index_walk(mongo_db):
+    collection = mongo_db["c"]
+    collection.insert_many(
+        [{"_id": i, "g": i % 2} for i in range(fastpaths.SORT_MATCHES_LIMIT * 2 + 10)]
+    )
+    collection.create_index("g")
+    command = {"find": "c", "filter": {"g": 1}, "sort": {"g": 1}, "limit": 5}
+    assert "scalar_index_entries" in explain_plan(collection, command)[2]["sqlFragment"]
+    assert len(list(collection.find({"g": 1}).sort("g", 1).limit(5))) == 5
+
+
+@pytest.mark.parametrize(
+    "values", [[1, 2.0, 3], ["x", "s"], [1, "x"], [1, None], [Int64(1)], [3.5, 2**40]]
+)
+def test_an_in_answers_like_the_python_path(collection, values):
+    query = {"a": {"$in": values}}
+    expected = canonical(reference(collection, query, []), [])
+    assert canonical(list(collection.find(query)), []) == expected
+    query = {"s": {"$in": values}}
+    assert canonical(list(collection.find(query)), []) == canonical(
+        reference(collection, query, []), []
+    )
