@@ -14,7 +14,7 @@ Events (``"event"`` key):
   ``expected_failure``, ``unexpected_success``), and for problems ``exc_type``, ``message``
   (first line), ``where`` (the innermost frame in ``django_mongo_backend``, if any),
   ``test_frame`` (the innermost frame in Django's tests), ``origin`` (the innermost frame),
-  ``cause`` (type and first line of the innermost ``__cause__``, if any),
+  ``cause`` (type and first line of ``__cause__``, past chained TransactionManagementErrors),
   ``traceback`` (shortened), ``subtest`` (subtest description),
   ``class_level`` (true for setUpClass/module errors and skips reported without a test).
 - ``duration``: ``test``, ``seconds`` (setUp, test and tearDown).
@@ -92,11 +92,11 @@ def describe_error(err):
         formatted = f"{exc_type.__name__}: {text}"
     if len(formatted) > TRACEBACK_CHARS:
         formatted = "...\n" + formatted[-TRACEBACK_CHARS:]
-    # The innermost __cause__: for TransactionManagementError, the error that broke the
-    # transaction (a broken transaction may chain several).
+    # The __cause__: for TransactionManagementError, the error that broke the transaction
+    # (followed through further TransactionManagementErrors, not into the driver's errors).
     cause = getattr(exc_value, "__cause__", None)
     for _ in range(10):
-        if getattr(cause, "__cause__", None) is None:
+        if type(cause).__name__ != "TransactionManagementError" or cause.__cause__ is None:
             break
         cause = cause.__cause__
     if cause is not None:
