@@ -9,8 +9,11 @@ MongoDB shell form (``db.<collection>.<method>(<args as extended JSON>)``).
 from __future__ import annotations
 
 from bson import json_util
+from bson.binary import UuidRepresentation
 
-_JSON_OPTIONS = json_util.JSONOptions(json_mode=json_util.JSONMode.RELAXED)
+_JSON_OPTIONS = json_util.JSONOptions(
+    json_mode=json_util.JSONMode.RELAXED, uuid_representation=UuidRepresentation.STANDARD
+)
 
 
 def to_json(value):

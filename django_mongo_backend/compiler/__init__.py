@@ -93,7 +93,8 @@ class SQLCompiler(sql.SQLCompiler):
             plan = self.build_select()
         except EmptyResultSet:
             return "<empty result: no command is sent>", ()
-        return str(MongoCommand(plan.collection, "aggregate", plan.pipeline)), ()
+        # Django renders str(query) as "sql % params": keep a literal % in values intact.
+        return str(MongoCommand(plan.collection, "aggregate", plan.pipeline)).replace("%", "%%"), ()
 
     def mql(self):
         plan = self.build_select()
@@ -227,15 +228,28 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
 
 
 class _WriteFilter:
-    """The filter of an UPDATE/DELETE: query operators on the base collection only."""
+    """The filter of an UPDATE/DELETE.
+
+    update_many/delete_many take query operators on one collection. A filter that reads a
+    joined collection or a subquery needs a pipeline: the ids are selected first with one
+    (as Django's own SQL backends do where UPDATE cannot select from itself), then written.
+    """
 
     def filter_for(self, compiler):
         query = compiler.query
         base_alias = query.get_initial_alias()
-        if not aliases_used(query.where) <= {base_alias}:
-            raise NotSupportedError("an update or delete filtered through a join")
-        expressions = ExpressionCompiler(compiler, Scope(base_alias))
-        return WhereCompiler(expressions).match(query.where)
+        if aliases_used(query.where) <= {base_alias}:
+            expressions = ExpressionCompiler(compiler, Scope(base_alias))
+            match = WhereCompiler(expressions).match(query.where)
+            if not expressions.prelude:
+                return match
+        select = query.chain(klass=sql.Query)
+        select.__class__ = sql.Query
+        select.clear_select_clause()
+        select.add_fields([query.get_meta().pk.name])
+        select.clear_ordering(force=True)
+        ids = [row[0] for row in select.get_compiler(compiler.using).execute_raw_rows()]
+        return {"_id": {"$in": ids}} if ids else MATCH_NOTHING
 
 
 class SQLDeleteCompiler(_WriteFilter, sql.SQLDeleteCompiler, SQLCompiler):
@@ -243,17 +257,7 @@ class SQLDeleteCompiler(_WriteFilter, sql.SQLDeleteCompiler, SQLCompiler):
         return str(self.delete_command()), ()
 
     def delete_command(self):
-        query = self.query
-        if not aliases_used(query.where) <= {query.get_initial_alias()}:
-            # Filters through joins: find the ids first, then delete by id.
-            select = query.chain(klass=sql.Query)
-            select.__class__ = sql.Query
-            select.clear_select_clause()
-            select.add_fields([query.get_meta().pk.name])
-            select.clear_ordering(force=True)
-            ids = [row[0] for row in select.get_compiler(self.using).execute_raw_rows()]
-            return MongoCommand(query.get_meta().db_table, "delete_many", {"_id": {"$in": ids}})
-        return MongoCommand(query.get_meta().db_table, "delete_many", self.filter_for(self))
+        return MongoCommand(self.query.get_meta().db_table, "delete_many", self.filter_for(self))
 
     def execute_sql(self, result_type=MULTI, chunked_fetch=False, chunk_size=None):
         command = self.delete_command()

@@ -21,7 +21,8 @@ def _input(aggregate, compiler):
     value = 1 if source is None or isinstance(source, Star) else compiler.compile(source)
     condition = None
     if aggregate.filter is not None:
-        condition = compiler.condition(aggregate.filter)
+        # Django 6 wraps the condition in AggregateFilter; 5.2 stores it directly.
+        condition = compiler.condition(getattr(aggregate.filter, "condition", aggregate.filter))
         value = {"$cond": [condition, value, None]}
     return value, source is None or isinstance(source, Star), condition
 

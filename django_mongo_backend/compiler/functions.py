@@ -150,8 +150,9 @@ def _trunc(compiler, expression, args):
 
 
 FUNCTIONS = {
-    fn.Lower: _operator("$toLower"),
-    fn.Upper: _operator("$toUpper"),
+    # $toLower/$toUpper turn null into "": SQL's LOWER(NULL) is NULL.
+    fn.Lower: lambda c, e, a: _null_if_any_null(a, {"$toLower": a[0]}),
+    fn.Upper: lambda c, e, a: _null_if_any_null(a, {"$toUpper": a[0]}),
     fn.Length: lambda c, e, a: _null_if_any_null(a, {"$strLenCP": a[0]}),
     fn.Concat: lambda c, e, a: a[0],  # Concat wraps a ConcatPair chain
     fn.ConcatPair: _concat,

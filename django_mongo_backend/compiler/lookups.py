@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from .expressions import is_not_null, null_guards
+from .expressions import null_guards
 
 
 def regex_for(lookup_name, value):
@@ -94,58 +94,42 @@ FILTERS = {
 ITERABLE_VALUES = frozenset({"in", "range"})
 
 
-def _guarded(operator):
+def _comparison(operator):
     def build(lhs, rhs, lookup):
-        guards = null_guards(lhs, rhs)
-        comparison = {operator: [lhs, rhs]}
-        return {"$and": [comparison, *guards]} if guards else comparison
+        return {operator: [lhs, rhs]}, null_guards(lhs, rhs)
 
     return build
 
 
 def _in_expression(lhs, rhs, lookup):
-    values = rhs if isinstance(rhs, list) else [rhs]
-    return {"$and": [*null_guards(lhs), {"$in": [lhs, values]}]}
+    # ``rhs`` is an expression resolving to the array of values ($literal or a subquery's).
+    return {"$in": [lhs, rhs]}, null_guards(lhs)
 
 
 def _range_expression(lhs, rhs, lookup):
     low, high = rhs
-    return {
-        "$and": [
-            is_not_null(lhs),
-            is_not_null(low),
-            is_not_null(high),
-            {"$gte": [lhs, low]},
-            {"$lte": [lhs, high]},
-        ]
-    }
+    return {"$and": [{"$gte": [lhs, low]}, {"$lte": [lhs, high]}]}, null_guards(lhs, low, high)
 
 
 def _isnull_expression(lhs, rhs, lookup):
     null = {"$lte": [lhs, None]}
-    return null if lookup.rhs else {"$not": [null]}
+    return (null if lookup.rhs else {"$not": [null]}), []
 
 
 def _pattern_expression(lhs, rhs, lookup):
     name = lookup.lookup_name
-    if isinstance(rhs, dict) and "$literal" in rhs:
-        regex = {"$literal": regex_for(name, rhs["$literal"])}
-    else:
-        # A column on the right: escape it in the pipeline is not possible; compare by
-        # position instead (exact semantics of LIKE with a column operand).
-        return _pattern_by_position(lhs, rhs, name)
-    return {
-        "$and": [
-            is_not_null(lhs),
-            {
-                "$regexMatch": {
-                    "input": {"$toString": lhs},
-                    "regex": regex,
-                    "options": "i" if name.startswith("i") else "",
-                }
-            },
-        ]
+    if not (isinstance(rhs, dict) and "$literal" in rhs):
+        # A column on the right cannot be escaped inside the pipeline: compare by position
+        # instead (the exact semantics of LIKE with a column operand).
+        return _pattern_by_position(lhs, rhs, name), null_guards(lhs, rhs)
+    test = {
+        "$regexMatch": {
+            "input": {"$toString": lhs},
+            "regex": {"$literal": regex_for(name, rhs["$literal"])},
+            "options": "i" if name.startswith("i") else "",
+        }
     }
+    return test, null_guards(lhs)
 
 
 def _pattern_by_position(lhs, rhs, name):
@@ -154,44 +138,40 @@ def _pattern_by_position(lhs, rhs, name):
     needle = {"$toLower": rhs} if insensitive else rhs
     bare = name.removeprefix("i")
     if bare == "exact":
-        test = {"$eq": [text, needle]}
-    elif bare == "contains":
-        test = {"$gte": [{"$indexOfCP": [text, needle]}, 0]}
-    elif bare == "startswith":
-        test = {"$eq": [{"$indexOfCP": [text, needle]}, 0]}
-    else:  # endswith
-        tail = {"$subtract": [{"$strLenCP": text}, {"$strLenCP": needle}]}
-        test = {
-            "$and": [
-                {"$gte": [tail, 0]},
-                {"$eq": [{"$substrCP": [text, tail, {"$strLenCP": needle}]}, needle]},
-            ]
-        }
-    return {"$and": [is_not_null(lhs), is_not_null(rhs), test]}
-
-
-def _regex_expression(lhs, rhs, lookup):
+        return {"$eq": [text, needle]}
+    if bare == "contains":
+        return {"$gte": [{"$indexOfCP": [text, needle]}, 0]}
+    if bare == "startswith":
+        return {"$eq": [{"$indexOfCP": [text, needle]}, 0]}
+    tail = {"$subtract": [{"$strLenCP": text}, {"$strLenCP": needle}]}
     return {
         "$and": [
-            is_not_null(lhs),
-            {
-                "$regexMatch": {
-                    "input": lhs,
-                    "regex": rhs,
-                    "options": "i" if lookup.lookup_name == "iregex" else "",
-                }
-            },
+            {"$gte": [tail, 0]},
+            {"$eq": [{"$substrCP": [text, tail, {"$strLenCP": needle}]}, needle]},
         ]
     }
 
 
-#: lookup_name -> (lhs expression, rhs expression, lookup) -> boolean aggregation expression.
+def _regex_expression(lhs, rhs, lookup):
+    test = {
+        "$regexMatch": {
+            "input": lhs,
+            "regex": rhs,
+            "options": "i" if lookup.lookup_name == "iregex" else "",
+        }
+    }
+    return test, null_guards(lhs, rhs)
+
+
+#: lookup_name -> (lhs, rhs, lookup) -> (test, guards): the lookup is TRUE when the guards
+#: and the test hold, FALSE when the guards hold and the test does not, and UNKNOWN (SQL
+#: NULL) when a guard fails.
 EXPRESSIONS = {
-    "exact": _guarded("$eq"),
-    "gt": _guarded("$gt"),
-    "gte": _guarded("$gte"),
-    "lt": _guarded("$lt"),
-    "lte": _guarded("$lte"),
+    "exact": _comparison("$eq"),
+    "gt": _comparison("$gt"),
+    "gte": _comparison("$gte"),
+    "lt": _comparison("$lt"),
+    "lte": _comparison("$lte"),
     "in": _in_expression,
     "range": _range_expression,
     "isnull": _isnull_expression,

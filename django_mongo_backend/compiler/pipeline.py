@@ -16,6 +16,7 @@ from django.db import NotSupportedError
 from django.db.models.aggregates import Aggregate
 from django.db.models.expressions import Col, Ref
 from django.db.models.sql.constants import LOUTER
+from django.db.models.sql.datastructures import BaseTable
 from django.db.models.sql.where import AND, WhereNode
 
 from ..errors import MigrationError
@@ -24,6 +25,18 @@ from .joins import aliases_used, join_stages
 from .where import MATCH_NOTHING, WhereCompiler
 
 MISSING = object()
+
+
+def base_alias_of(query):
+    """The alias the documents come from: the first table still in use.
+
+    Usually the model's own table; a subquery Django built for exclude() across a
+    multi-valued relation has its leading join trimmed and starts at the related table.
+    """
+    for alias, table in query.alias_map.items():
+        if isinstance(table, BaseTable) and query.alias_refcount.get(alias):
+            return alias
+    return query.get_initial_alias()
 
 
 def scope_for(query, base_alias, outer=None):
@@ -72,7 +85,8 @@ class SelectBuilder:
         self.compiler = compiler
         self.query = compiler.query
         self.connection = compiler.connection
-        self.base_alias = self.query.get_initial_alias()
+        self.base_alias = base_alias_of(self.query)
+        self.collection = self.query.alias_map[self.base_alias].table_name
         self.scope = scope_for(self.query, self.base_alias)
         self.expressions = ExpressionCompiler(compiler, self.scope)
         self.where = WhereCompiler(self.expressions)
@@ -119,11 +133,11 @@ class SelectBuilder:
             enforce = None
         else:
             readers = self._plain(pipeline, columns)
-            enforce = query.get_meta().db_table
+            enforce = self.collection
         self._slice(pipeline)
         pipeline.extend(self.final_stages)
         return SelectPlan(
-            collection=query.get_meta().db_table,
+            collection=self.collection,
             pipeline=pipeline,
             readers=readers,
             enforce_collection=enforce,
@@ -189,15 +203,20 @@ class SelectBuilder:
         if computed:
             self._flush_prelude(pipeline)
             pipeline.append({"$addFields": computed})
-        if order_keys:
-            pipeline.append({"$sort": order_keys})
+        self._sort(pipeline, order_keys)
         default_columns = self.query.default_cols and not self.query.select_related
         if not default_columns or self._has_joins():
             self.final_stages.append({"$project": dict.fromkeys(sorted(roots), 1)})
         return readers
 
     def _order_keys(self, computed, columns, *, flat=False, post_group=None):
+        """The $sort document; keys it needs computed are added to ``computed``.
+
+        NULLS FIRST/LAST flags read the sort keys, so they are computed in a stage of their
+        own after the keys exist (``self.null_flags``, placed by ``_sort``).
+        """
         sort = {}
+        self.null_flags = {}
         select_keys = {}
         for index, (_expression, _sql, alias) in enumerate(columns):
             key = f"c{index}" if flat else None
@@ -218,10 +237,16 @@ class SelectBuilder:
             descending = order.descending
             if (order.nulls_first and descending) or (order.nulls_last and not descending):
                 null_key = f"__n{index}"
-                computed[null_key] = {"$cond": [is_not_null(f"${key}"), 1, 0]}
+                self.null_flags[null_key] = {"$cond": [is_not_null(f"${key}"), 1, 0]}
                 sort[null_key] = 1 if order.nulls_first else -1
             sort.setdefault(key, -1 if descending else 1)
         return sort
+
+    def _sort(self, pipeline, sort):
+        if self.null_flags:
+            pipeline.append({"$addFields": self.null_flags})
+        if sort:
+            pipeline.append({"$sort": sort})
 
     # -- DISTINCT -------------------------------------------------------------------------
 
@@ -236,8 +261,7 @@ class SelectBuilder:
         self._flush_prelude(pipeline)
         pipeline.append({"$group": {"_id": keys}})
         pipeline.append({"$replaceRoot": {"newRoot": "$_id"}})
-        if order:
-            pipeline.append({"$sort": order})
+        self._sort(pipeline, order)
         return readers
 
     # -- GROUP BY -------------------------------------------------------------------------
@@ -265,6 +289,11 @@ class SelectBuilder:
             if expression.contains_aggregate:
                 continue
             for column in expression.get_group_by_cols():
+                if column not in keys:
+                    keys.append(column)
+        if self.compiler.having is not None:
+            # Columns HAVING reads outside aggregates are grouped on too (as Django's SQL).
+            for column in self.compiler.having.get_group_by_cols():
                 if column not in keys:
                     keys.append(column)
         for order, _is_ref in self.compiler.order_by_expressions:
@@ -299,8 +328,7 @@ class SelectBuilder:
         if self.query.distinct:
             pipeline.append({"$group": {"_id": "$$ROOT"}})
             pipeline.append({"$replaceRoot": {"newRoot": "$_id"}})
-        if order:
-            pipeline.append({"$sort": order})
+        self._sort(pipeline, order)
         return [((f"c{index}",), None) for index in range(len(columns))]
 
     # -- LIMIT/OFFSET ---------------------------------------------------------------------

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from django.core.exceptions import EmptyResultSet
 from django.db import NotSupportedError
-from django.db.models.expressions import Col
+from django.db.models.expressions import Col, Exists, NegatedExpression
 from django.db.models.lookups import (
+    Lookup,
     YearExact,
     YearGt,
     YearGte,
@@ -45,6 +46,14 @@ def is_direct_value(value):
 
 
 class WhereCompiler:
+    """Compiles conditions with SQL's three-valued logic.
+
+    Every method takes a ``positive`` polarity: True asks for "the condition is TRUE", False
+    for "the condition is FALSE". NOT flips the polarity instead of negating the result, so a
+    comparison with NULL (UNKNOWN) satisfies neither: ``NOT (x < 5)`` keeps only rows where x
+    is not NULL, exactly as SQL does.
+    """
+
     def __init__(self, expressions):
         self.expressions = expressions
         self.connection = expressions.connection
@@ -55,81 +64,93 @@ class WhereCompiler:
         """The $match document for ``node`` ({} when every document matches)."""
         if node is None:
             return {}
-        result = self._match(node)
+        result = self._match(node, True)
         if result is EVERYTHING:
             return {}
         if result is NOTHING:
             return MATCH_NOTHING
         return result
 
-    def _match(self, node):
+    def _match(self, node, positive):
         if isinstance(node, NothingNode):
-            return NOTHING
+            return NOTHING if positive else EVERYTHING
         if isinstance(node, WhereNode):
-            return self._match_node(node)
+            return self._match_node(node, positive)
         if hasattr(node, "lookup_name"):
-            return self._match_lookup(node)
-        return {"$expr": self.expression(node)}
+            return self._match_lookup(node, positive)
+        return {"$expr": self.expression(node, positive)}
 
-    def _match_node(self, node):
+    def _match_node(self, node, positive):
+        if node.negated:
+            positive = not positive
         if node.connector == XOR:
-            return {"$expr": self.expression(node)}
+            return {"$expr": self._xor(node, positive)}
+        # TRUE of an AND (FALSE of an OR) needs every child; the other two need any child.
+        every = (node.connector == AND) == positive
+        operator = "$and" if every else "$or"
         parts = []
         for child in node.children:
-            part = self._match(child)
-            if node.connector == AND:
-                if part is NOTHING:
-                    parts = NOTHING
-                    break
-                if part is not EVERYTHING:
-                    parts.append(part)
-            else:
-                if part is EVERYTHING:
-                    parts = EVERYTHING
-                    break
-                if part is not NOTHING:
-                    parts.append(part)
-        if parts is NOTHING or parts is EVERYTHING:
-            result = parts
-        elif not parts:
-            result = EVERYTHING if node.connector == AND else NOTHING
-        elif len(parts) == 1:
-            result = parts[0]
-        else:
-            result = {"$and" if node.connector == AND else "$or": parts}
-        if node.negated:
-            if result is NOTHING:
-                return EVERYTHING
-            if result is EVERYTHING:
-                return NOTHING
-            return {"$nor": [result]}
-        return result
+            part = self._match(child, positive)
+            if part is (NOTHING if every else EVERYTHING):
+                return part
+            if isinstance(part, dict) and list(part) == [operator]:
+                parts.extend(part[operator])  # (a AND b) AND c is a AND b AND c
+            elif part is not (EVERYTHING if every else NOTHING):
+                parts.append(part)
+        if not parts:
+            return EVERYTHING if every else NOTHING
+        if len(parts) == 1:
+            return parts[0]
+        return {operator: parts}
 
-    def _match_lookup(self, lookup):
+    def _match_lookup(self, lookup, positive):
         lhs = lookup.lhs
         if isinstance(lookup, YearLookup) and is_direct_value(lookup.rhs):
             source = lhs.lhs
-            if isinstance(source, Col):
-                return self._year_bounds(lookup, source)
-        if not isinstance(lhs, Col):
-            return {"$expr": self.lookup_expression(lookup)}
+            if isinstance(source, Col) and self.expressions.scope.is_local(source.alias):
+                return self._negatable(
+                    self._year_bounds(lookup, source), self._path(source), positive
+                )
         rhs = lookup.rhs
         builder = lookups.FILTERS.get(lookup.lookup_name)
         if (
             builder is None
+            or not isinstance(lhs, Col)
             or not self.expressions.scope.is_local(lhs.alias)
             or not (is_direct_value(rhs) or (isinstance(rhs, Query) and not is_correlated(rhs)))
         ):
-            return {"$expr": self.lookup_expression(lookup)}
+            return {"$expr": self.lookup_expression(lookup, positive)}
+        path = self._path(lhs)
         try:
             value = self.rhs_value(lookup)
         except EmptyResultSet:
+            # Django's rule: a lookup that can match nothing (``in []``) is empty, and its
+            # negation matches everything.
+            return NOTHING if positive else EVERYTHING
+        if lookup.lookup_name == "isnull":
+            return builder(path, value if positive else not value, lookup)
+        if isinstance(value, UnknownIn):
+            # "x IN (..., NULL)" is never FALSE: NOT IN a list holding NULL matches nothing.
+            if not positive:
+                return NOTHING
+            value = value.values
+        condition = builder(path, value, lookup)
+        if condition is None:  # compared with NULL: UNKNOWN either way
             return NOTHING
-        condition = builder(self.expressions.scope.path(lhs.alias, lhs.target), value, lookup)
-        return NOTHING if condition is None else condition
+        return self._negatable(condition, path, positive)
+
+    @staticmethod
+    def _negatable(condition, path, positive):
+        if positive:
+            return condition
+        # FALSE needs a value: NOT (x < 5) is UNKNOWN, not TRUE, when x is NULL.
+        return {"$and": [{"$nor": [condition]}, {path: {"$ne": None}}]}
+
+    def _path(self, column):
+        return self.expressions.scope.path(column.alias, column.target)
 
     def _year_bounds(self, lookup, column):
-        path = self.expressions.scope.path(column.alias, column.target)
+        path = self._path(column)
         start, finish = lookup.year_lookup_bounds(self.connection, lookup.rhs)
         if isinstance(lookup, YearExact):
             return {path: {"$gte": start, "$lte": finish}}
@@ -139,19 +160,33 @@ class WhereCompiler:
     # -- values ---------------------------------------------------------------------------
 
     def rhs_value(self, lookup):
-        """The right-hand side as stored BSON value(s), prepared by the field like Django does."""
+        """The right-hand side as stored BSON value(s), prepared by the field like Django does.
+
+        ``in`` drops NULLs from a literal list (Django's rule) and raises EmptyResultSet when
+        nothing is left; a subquery's NULLs are kept track of (``UnknownIn``), since they make
+        NOT IN match nothing.
+        """
         rhs = lookup.rhs
+        name = lookup.lookup_name
         if isinstance(rhs, Query):
             values = self.subquery_values(rhs)
-            if lookup.lookup_name == "in":
-                return values
+            if name == "in":
+                present = [value for value in values if value is not None]
+                if not present and not values:
+                    raise EmptyResultSet
+                return UnknownIn(present) if len(present) < len(values) else present
             if len(values) > 1:
                 raise NotSupportedError("a subquery used as a value returned more than one row")
             return values[0] if values else None
-        if lookup.lookup_name == "isnull":
+        if name == "isnull":
             return rhs
         _, params = lookup.get_db_prep_lookup(rhs, self.connection)
-        if lookup.lookup_name in lookups.ITERABLE_VALUES:
+        if name == "in":
+            values = [value for value in params if value is not None]
+            if not values:
+                raise EmptyResultSet
+            return values
+        if name in lookups.ITERABLE_VALUES:
             return list(params)
         return params[0]
 
@@ -162,30 +197,37 @@ class WhereCompiler:
 
     # -- aggregation expressions ----------------------------------------------------------
 
-    def expression(self, node):
+    def expression(self, node, positive=True):
+        """A boolean aggregation expression: ``node`` is TRUE (or FALSE when not positive)."""
         if isinstance(node, NothingNode):
-            return False
+            return not positive
         if isinstance(node, WhereNode):
-            parts = [self.expression(child) for child in node.children]
+            if node.negated:
+                positive = not positive
             if node.connector == XOR:
-                count = {"$sum": [{"$cond": [part, 1, 0]} for part in parts]}
-                result = {"$eq": [{"$mod": [count, 2]}, 1]}
-            elif not parts:
-                result = node.connector == AND
-            else:
-                result = {"$and" if node.connector == AND else "$or": parts}
-            return {"$not": [result]} if node.negated else result
+                return self._xor(node, positive)
+            every = (node.connector == AND) == positive
+            parts = [self.expression(child, positive) for child in node.children]
+            if not parts:
+                return every
+            return {"$and" if every else "$or": parts}
         if hasattr(node, "lookup_name"):
-            return self.lookup_expression(node)
+            return self.lookup_expression(node, positive)
         compiled = self.expressions.compile(node)
-        return {"$eq": [compiled, True]}
+        return {"$eq": [compiled, positive]}
 
-    def lookup_expression(self, lookup):
+    def _xor(self, node, positive):
+        parts = [self.expression(child) for child in node.children]
+        count = {"$sum": [{"$cond": [part, 1, 0]} for part in parts]}
+        return {"$eq": [{"$mod": [count, 2]}, 1 if positive else 0]}
+
+    def lookup_expression(self, lookup, positive=True):
         name = lookup.lookup_name
-        if name == "exact" and isinstance(lookup.rhs, bool) and lookup.lhs.conditional:
-            # filter(Exists(...)) and friends arrive as "<condition> = True".
+        if name == "exact" and isinstance(lookup.rhs, bool) and is_never_null(lookup.lhs):
+            # filter(Exists(...)) and friends arrive as "<condition> = True". (A boolean
+            # column can be NULL: it takes the guarded comparison below.)
             condition = self.expressions.compile(lookup.lhs)
-            return condition if lookup.rhs else {"$not": [condition]}
+            return condition if lookup.rhs == positive else {"$not": [condition]}
         builder = lookups.EXPRESSIONS.get(name)
         if builder is None:
             raise NotSupportedError(f"the {name!r} lookup is not supported by the MongoDB backend")
@@ -198,7 +240,11 @@ class WhereCompiler:
             try:
                 value = self.rhs_value(lookup)
             except EmptyResultSet:
-                return False
+                return not positive
+            if isinstance(value, UnknownIn):
+                if not positive:
+                    return False
+                value = value.values
             if name == "isnull":
                 rhs_expression = bool(value)
             elif name == "range":
@@ -211,7 +257,28 @@ class WhereCompiler:
             ]
         else:
             rhs_expression = compile_(rhs)
-        return builder(lhs, rhs_expression, lookup)
+        test, guards = builder(lhs, rhs_expression, lookup)
+        if not positive:
+            test = {"$not": [test]}
+        # Guards first: $and stops at the first false operand, so the test never sees a null
+        # (string operators such as $indexOfCP reject one).
+        return {"$and": [*guards, test]} if guards else test
+
+
+def is_never_null(node):
+    """Conditions that are TRUE or FALSE, never NULL: Exists, lookups, negations of them."""
+    if isinstance(node, NegatedExpression):
+        return is_never_null(node.expression)
+    return isinstance(node, Exists | Lookup | WhereNode)
+
+
+class UnknownIn:
+    """The values of an ``in`` subquery that also returned NULL."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values):
+        self.values = values
 
 
 def _year_rule(lookup):

@@ -31,7 +31,7 @@ def test_column_comparison_uses_expr_with_null_guards_only_where_nulls_are_possi
     assert stage == {"$match": {"$expr": {"$eq": ["$pages", "$author_id"]}}}
     (stage,) = pipeline(Book.objects.filter(price__gt=F("pages")).order_by())
     assert stage == {
-        "$match": {"$expr": {"$and": [{"$gt": ["$price", "$pages"]}, {"$gt": ["$price", None]}]}}
+        "$match": {"$expr": {"$and": [{"$gt": ["$price", None]}, {"$gt": ["$price", "$pages"]}]}}
     }
 
 
@@ -51,12 +51,19 @@ def test_correlated_subquery_is_a_lookup_with_let():
     assert stages[1] == {"$match": {"$expr": {"$gt": [{"$size": "$" + lookup["as"]}, 0]}}}
 
 
-def test_or_and_not():
+def test_or_and_not_follow_sql_three_valued_logic():
     (stage,) = pipeline(Author.objects.filter(Q(name="A") | ~Q(age=3)).order_by())
-    match = stage["$match"]["$or"]
-    assert match[0] == {"name": {"$eq": "A"}}
-    assert match[1]["$nor"][0]["$and"][0] == {"age": {"$eq": 3}}
-
+    # Django excludes with NOT (age = 3 AND age IS NOT NULL); that is FALSE for a null age, so
+    # NOT ... is TRUE: the pipeline asks for "age is not 3 (and not null)" or "age is null".
+    assert stage == {
+        "$match": {
+            "$or": [
+                {"name": {"$eq": "A"}},
+                {"$and": [{"$nor": [{"age": {"$eq": 3}}]}, {"age": {"$ne": None}}]},
+                {"age": None},
+            ]
+        }
+    }
 
 def test_join_filter_runs_base_conditions_before_lookup():
     stages = pipeline(Book.objects.filter(pages=1, author__name="Ann").order_by())
