@@ -1026,6 +1026,33 @@ def _patch_truthiness():
     MongoBehaviorPolicy.expression_truthy = _policy_truthy
 
 
+#: Constants the $group code generator may spell as Python source.
+_SOURCE_CONSTANTS = (type(None), bool, int, float, str)
+
+
+def _patch_group_code_literals():
+    """mongoeco compiles some $group expressions to Python source and writes constants with
+    repr(): a date, UUID, ObjectId or Decimal128 constant then raises NameError ("name
+    'datetime' is not defined"). Other constants go into the generated code's namespace."""
+    from mongoeco.core.aggregation.compiled_aggregation import CompiledGroup
+
+    original = CompiledGroup._compile_expression
+    if getattr(original, "_django_mongo_patched", False):
+        return
+
+    def compile_expression(self, expr, prefix):
+        is_literal = isinstance(expr, dict) and len(expr) == 1 and "$literal" in expr
+        constant = expr["$literal"] if is_literal else expr
+        if (is_literal or not isinstance(expr, dict | str)) and not isinstance(
+            constant, (*_SOURCE_CONSTANTS, dict, list)
+        ):
+            return self._store_context_value(prefix, "const", constant)
+        return original(self, expr, prefix)
+
+    compile_expression._django_mongo_patched = True
+    CompiledGroup._compile_expression = compile_expression
+
+
 # -- registration ------------------------------------------------------------------------------
 
 OPERATORS = {
@@ -1054,6 +1081,7 @@ PATCHES = (
     _patch_truthiness,
     _patch_push_and_add_to_set,
     _patch_date_format,
+    _patch_group_code_literals,
 )
 
 

@@ -5,9 +5,10 @@ Django compiler emits; each test states MongoDB's documented behaviour (and pass
 from __future__ import annotations
 
 import datetime
+import uuid
 
 import pytest
-from bson import Decimal128, Int64
+from bson import Binary, Decimal128, Int64, ObjectId
 from pymongo.errors import OperationFailure
 
 from .test_corrections import project, safe_ids, same
@@ -258,3 +259,35 @@ def test_math_operators_outside_their_domain_fail(mongo_db):
         with pytest.raises(OperationFailure) as failure:
             project(mongo_db.c, expression)
         assert failure.value.code == code
+
+
+@pytest.mark.parametrize(
+    "constant",
+    [
+        datetime.datetime(2020, 1, 1),
+        Binary.from_uuid(uuid.UUID(int=1)),
+        ObjectId("65a1b2c3d4e5f60718293a4b"),
+        Decimal128("1.5"),
+    ],
+    ids=["date", "uuid", "objectid", "decimal128"],
+)
+def test_group_inside_facet_takes_any_constant(mongo_db, constant):
+    """Constants of any BSON type are values in every expression ($literal returns its argument
+    unparsed); mongoeco's $group code generator used to write them as Python source."""
+    mongo_db.consts.insert_many([{"_id": 1, "b": None}, {"_id": 2}])
+    pipeline = [
+        {
+            "$facet": {
+                "g": [
+                    {
+                        "$group": {
+                            "_id": None,
+                            "m": {"$min": {"$ifNull": ["$b", {"$literal": constant}]}},
+                        }
+                    }
+                ]
+            }
+        }
+    ]
+    (result,) = mongo_db.consts.aggregate(pipeline)
+    assert result["g"] == [{"_id": None, "m": constant}]
