@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from django.core.exceptions import EmptyResultSet
 from django.db import NotSupportedError
+from django.db.models import Value
+from django.db.models.expressions import DatabaseDefault
+from django.db.models.functions import Now
 from django.db.models.sql import compiler as sql
 from django.db.models.sql.constants import (
     CURSOR,
@@ -19,6 +22,7 @@ from django.db.models.sql.constants import (
     ROW_COUNT,
     SINGLE,
 )
+from django.utils import timezone
 
 from .. import sequences
 from ..commands import MongoCommand, to_json
@@ -28,6 +32,18 @@ from .expressions import ExpressionCompiler, Scope
 from .joins import aliases_used
 from .pipeline import FlatScope, SelectBuilder, SelectPlan, group_stages
 from .where import MATCH_NOTHING, WhereCompiler
+
+#: SQL columns convert what is assigned to them; a document stores what it is given. A
+#: computed value assigned to these fields is converted to the field's BSON type.
+STORE_CONVERSIONS = {
+    "FloatField": "$toDouble",
+    "DecimalField": "$toDecimal",
+}
+
+
+def stored_as(field, expression):
+    operator = STORE_CONVERSIONS.get(field.get_internal_type())
+    return expression if operator is None else {operator: expression}
 
 
 class RowCount:
@@ -186,15 +202,30 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         for obj in objs:
             document = {}
             for field in fields:
-                value = self.prepare_value(field, self.pre_save_val(field, obj))
+                value = self.pre_save_val(field, obj)
+                if isinstance(value, DatabaseDefault):
+                    value = value.expression
+                value = self.prepare_value(field, value)
                 if hasattr(value, "resolve_expression"):
-                    raise NotSupportedError(
-                        f"{opts.label}.{field.name}: expressions as inserted values are not "
-                        "supported by the MongoDB backend yet"
-                    )
+                    value = self.insert_constant(field, value)
                 document[document_key(field)] = value
             documents.append(document)
         return MongoCommand(opts.db_table, "insert_many", documents, ordered=True), documents
+
+    def insert_constant(self, field, expression):
+        """The value of an expression inserted into a new document (db_default, Value, Now).
+
+        A document that does not exist yet has no columns to compute from; what can be
+        evaluated here is. Anything else names itself in a NotSupportedError.
+        """
+        if isinstance(expression, Value):
+            return field.get_db_prep_save(expression.value, connection=self.connection)
+        if isinstance(expression, Now):
+            return field.get_db_prep_save(timezone.now(), connection=self.connection)
+        raise NotSupportedError(
+            f"{self.query.get_meta().label}.{field.name}: {type(expression).__name__}() as an "
+            "inserted value is not supported by the MongoDB backend yet"
+        )
 
     def execute_sql(self, returning_fields=None):
         opts = self.query.get_meta()
@@ -284,7 +315,7 @@ class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
                     raise NotSupportedError(f"aggregates in update() of {field.name}")
             key = document_key(field)
             if hasattr(value, "as_sql"):
-                computed[key] = expressions.compile(value)
+                computed[key] = stored_as(field, expressions.compile(value))
                 continue
             if hasattr(value, "prepare_database_save"):
                 if not field.remote_field:

@@ -87,27 +87,27 @@ def _now(compiler, expression, args):
 
 def _cast(compiler, expression, args):
     target = expression.output_field.get_internal_type()
-    bson_type = CAST_TYPES.get(target)
-    if bson_type is None:
+    operator = CAST_OPERATORS.get(target)
+    if operator is None:
         raise NotSupportedError(f"Cast to {target} is not supported on MongoDB")
-    return {"$convert": {"input": args[0], "to": bson_type, "onNull": None}}
+    return {operator: args[0]}  # each returns null for null, as CAST does
 
 
-CAST_TYPES = {
-    "CharField": "string",
-    "TextField": "string",
-    "IntegerField": "int",
-    "SmallIntegerField": "int",
-    "PositiveIntegerField": "int",
-    "PositiveSmallIntegerField": "int",
-    "BigIntegerField": "long",
-    "PositiveBigIntegerField": "long",
-    "AutoField": "int",
-    "BigAutoField": "long",
-    "FloatField": "double",
-    "DecimalField": "decimal",
-    "BooleanField": "bool",
-    "DateTimeField": "date",
+CAST_OPERATORS = {
+    "CharField": "$toString",
+    "TextField": "$toString",
+    "IntegerField": "$toInt",
+    "SmallIntegerField": "$toInt",
+    "PositiveIntegerField": "$toInt",
+    "PositiveSmallIntegerField": "$toInt",
+    "BigIntegerField": "$toLong",
+    "PositiveBigIntegerField": "$toLong",
+    "AutoField": "$toInt",
+    "BigAutoField": "$toLong",
+    "FloatField": "$toDouble",
+    "DecimalField": "$toDecimal",
+    "BooleanField": "$toBool",
+    "DateTimeField": "$toDate",
 }
 
 #: Extract lookup_name -> the date operator that yields it.

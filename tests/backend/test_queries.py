@@ -317,3 +317,30 @@ def test_admin_style_duplicate_free_search_across_many_to_many(library):
     matches = Book.objects.filter(tags__name__icontains="sci")
     deduped = Book.objects.filter(Exists(matches.filter(pk=OuterRef("pk"))))
     assert titles(deduped) == ["Alpha", "Delta"]
+
+
+def test_inserted_values_may_be_constant_expressions():
+    from django.db.models import Value
+    from django.db.models.functions import Now
+
+    from tests.testapp.models import AllTypes
+
+    tag = Tag.objects.create(name=Value("from a Value"))
+    assert Tag.objects.get(pk=tag.pk).name == "from a Value"
+    before = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    row = AllTypes.objects.create(moment=Now())
+    assert AllTypes.objects.get(pk=row.pk).moment >= before
+    with pytest.raises(NotSupportedError, match="Lower"):
+        from django.db.models.functions import Lower
+
+        Tag.objects.create(name=Lower(Value("X")))
+
+
+def test_computed_update_is_stored_as_the_fields_type(library):
+    from tests.testapp.models import AllTypes
+
+    row = AllTypes.objects.create(small=3)
+    AllTypes.objects.filter(pk=row.pk).update(floating=F("small"), decimal=F("small") * 2)
+    document = AllTypes.objects.values("floating", "decimal").get(pk=row.pk)
+    assert document == {"floating": 3.0, "decimal": Decimal("6")}
+    assert isinstance(document["floating"], float)
