@@ -96,6 +96,11 @@ def _rename_keys(document, old, new):
 class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
     _sequence_index_created = False  # create_index on __schema__ once per editor
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # (collection, keys) of unique indexes without a condition this editor created.
+        self._unconditionally_unique = set()
+
     # -- running commands -----------------------------------------------------------------
 
     def execute(self, sql, params=()):
@@ -457,6 +462,13 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
         if filters:
             options["partialFilterExpression"] = self._and(filters)
         keys = [(document_key(field), direction) for field, direction in keyed_fields]
+        covered = (model._meta.db_table, tuple(key for key, _ in keys))
+        if unique and condition is None:
+            self._unconditionally_unique.add(covered)
+        elif unique and covered in self._unconditionally_unique:
+            # Unique over every value already implies unique over the rows a condition
+            # selects; a second index on the same keys would only differ in its filter.
+            return
         self.execute(MongoCommand(model._meta.db_table, "create_index", keys, **options))
 
     def _has_value(self, field):

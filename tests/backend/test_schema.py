@@ -401,3 +401,26 @@ def test_sqlmigrate_prints_mongodb_commands(mongo_connection):
     assert not any("CREATE" in line for line in lines)
     # Nothing was run.
     assert "testapp_author" not in db(mongo_connection).list_collection_names()
+
+
+def test_conditional_unique_constraint_implied_by_unique_field_adds_no_second_index():
+    """Django's own ordering tests declare rank unique=True and a conditional UniqueConstraint
+    on rank: both cannot be indexes on the same key, and the first implies the second."""
+    from django.db import connection, models
+
+    class Ranked(models.Model):
+        rank = models.IntegerField(unique=True, null=True)
+
+        class Meta:
+            app_label = "testapp"
+            db_table = "schema_ranked_conditional"
+            constraints = [
+                models.UniqueConstraint(
+                    fields=["rank"], condition=models.Q(rank__gt=0), name="positive_rank_unique"
+                )
+            ]
+
+    with connection.schema_editor(collect_sql=True) as editor:
+        editor.create_model(Ranked)
+    indexes = [sql for sql in editor.collected_sql if "create_index" in sql and "rank" in sql]
+    assert len(indexes) == 1 and "positive_rank_unique" not in indexes[0]
