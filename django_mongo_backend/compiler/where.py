@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.core.exceptions import EmptyResultSet
 from django.db import NotSupportedError
-from django.db.models.expressions import Col, Exists, NegatedExpression
+from django.db.models.expressions import Col, ColPairs, Exists, NegatedExpression
 from django.db.models.lookups import (
     Lookup,
     YearExact,
@@ -105,6 +105,8 @@ class WhereCompiler:
 
     def _match_lookup(self, lookup, positive):
         lhs = lookup.lhs
+        if isinstance(lhs, ColPairs):
+            return self._match_columns(lookup, positive)
         if isinstance(lookup, YearLookup) and is_direct_value(lookup.rhs):
             source = lhs.lhs
             if isinstance(source, Col) and self.expressions.scope.is_local(source.alias):
@@ -138,6 +140,38 @@ class WhereCompiler:
         if condition is None:  # compared with NULL: UNKNOWN either way
             return NOTHING
         return self._negatable(condition, path, positive)
+
+    def _match_columns(self, lookup, positive):
+        """Tuple lookups on several columns at once (Django 6's related-object fetching):
+        ``(a, b) IN ((1, 2), ...)`` and ``(a, b) = (1, 2)``."""
+        columns = lookup.lhs.get_cols()
+        if lookup.lookup_name not in ("in", "exact") or not is_direct_value(lookup.rhs):
+            raise NotSupportedError(f"the {lookup.lookup_name!r} lookup on several columns")
+        rows = lookup.rhs if lookup.lookup_name == "in" else [lookup.rhs]
+        alternatives = []
+        for row in rows:
+            values = [
+                column.target.get_db_prep_value(value, self.connection, prepared=False)
+                for column, value in zip(columns, row, strict=True)
+            ]
+            if None in values:
+                continue  # a NULL never equals anything
+            conditions = [
+                {self._path(column): {"$eq": value}}
+                for column, value in zip(columns, values, strict=True)
+            ]
+            alternatives.append(conditions[0] if len(conditions) == 1 else {"$and": conditions})
+        if not alternatives:
+            return NOTHING if positive else EVERYTHING
+        if len(columns) == 1:
+            path = self._path(columns[0])
+            condition = {path: {"$in": [alt[path]["$eq"] for alt in alternatives]}}
+        else:
+            condition = alternatives[0] if len(alternatives) == 1 else {"$or": alternatives}
+        if positive:
+            return condition
+        not_null = [{self._path(column): {"$ne": None}} for column in columns]
+        return {"$and": [{"$nor": [condition]}, *not_null]}
 
     @staticmethod
     def _negatable(condition, path, positive):

@@ -344,3 +344,11 @@ def test_computed_update_is_stored_as_the_fields_type(library):
     document = AllTypes.objects.values("floating", "decimal").get(pk=row.pk)
     assert document == {"floating": 3.0, "decimal": Decimal("6")}
     assert isinstance(document["floating"], float)
+
+
+def test_prefetch_related_of_a_forward_foreign_key(library):
+    # Django 6 fetches the related objects with a tuple lookup on the key columns.
+    books = {b.title: b.author.name for b in Book.objects.prefetch_related("author")}
+    assert books == {"Alpha": "Ann", "beta": "Ann", "Gamma": "Bob", "Delta": "Cy"}
+    editors = {b.title: b.editor and b.editor.name for b in Book.objects.prefetch_related("editor")}
+    assert editors == {"Alpha": None, "beta": "Bob", "Gamma": "Cy", "Delta": None}
