@@ -65,6 +65,7 @@ def test_or_and_not_follow_sql_three_valued_logic():
         }
     }
 
+
 def test_join_filter_runs_base_conditions_before_lookup():
     stages = pipeline(Book.objects.filter(pages=1, author__name="Ann").order_by())
     assert stages[0] == {"$match": {"pages": {"$eq": 1}}}
