@@ -97,8 +97,9 @@ class DatabaseOperations(BaseDatabaseOperations):
 
     def adapt_json_value(self, value, encoder):
         # The round trip applies the field's encoder and keeps JSON semantics (string keys,
-        # tuples as lists) for what MongoDB stores as a native document.
-        return json.loads(json.dumps(value, cls=encoder))
+        # tuples as lists) for what MongoDB stores as a native document. Keys are sorted:
+        # MongoDB compares documents key order included, JSON objects compare without it.
+        return json.loads(json.dumps(value, cls=encoder, sort_keys=True))
 
     def adapt_integerfield_value(self, value, internal_type):
         return value

@@ -107,6 +107,7 @@ class WhereCompiler:
         lhs = lookup.lhs
         if isinstance(lhs, ColPairs):
             return self._match_columns(lookup, positive)
+        check_supported(lookup)
         if isinstance(lookup, YearLookup) and is_direct_value(lookup.rhs):
             source = lhs.lhs
             if isinstance(source, Col) and self.expressions.scope.is_local(source.alias):
@@ -256,6 +257,7 @@ class WhereCompiler:
         return {"$eq": [{"$mod": [count, 2]}, 1 if positive else 0]}
 
     def lookup_expression(self, lookup, positive=True):
+        check_supported(lookup)
         name = lookup.lookup_name
         if name == "exact" and isinstance(lookup.rhs, bool) and is_never_null(lookup.lhs):
             # filter(Exists(...)) and friends arrive as "<condition> = True". (A boolean
@@ -297,6 +299,29 @@ class WhereCompiler:
         # Guards first: $and stops at the first false operand, so the test never sees a null
         # (string operators such as $indexOfCP reject one).
         return {"$and": [*guards, test]} if guards else test
+
+
+#: Modules whose lookups the tables in lookups.py implement. Lookups of other fields share
+#: names with them (JSONField's "contains" tests containment, not a substring) and must not
+#: be compiled as if they were these.
+SUPPORTED_LOOKUP_MODULES = frozenset(
+    {"django.db.models.lookups", "django.db.models.fields.related_lookups"}
+)
+#: JSONField equality: documents are stored with sorted keys (operations.adapt_json_value), so
+#: comparing them is comparing the JSON values.
+SUPPORTED_LOOKUP_CLASSES = frozenset({"JSONExact"})
+
+
+def check_supported(lookup):
+    klass = type(lookup)
+    if (
+        klass.__module__ not in SUPPORTED_LOOKUP_MODULES
+        and klass.__name__ not in SUPPORTED_LOOKUP_CLASSES
+    ):
+        raise NotSupportedError(
+            f"the {lookup.lookup_name!r} lookup of {type(lookup).__name__} "
+            f"({type(lookup).__module__}) is not supported by the MongoDB backend yet"
+        )
 
 
 def is_never_null(node):

@@ -352,3 +352,15 @@ def test_prefetch_related_of_a_forward_foreign_key(library):
     assert books == {"Alpha": "Ann", "beta": "Ann", "Gamma": "Bob", "Delta": "Cy"}
     editors = {b.title: b.editor and b.editor.name for b in Book.objects.prefetch_related("editor")}
     assert editors == {"Alpha": None, "beta": "Bob", "Gamma": "Cy", "Delta": None}
+
+
+def test_json_field_lookups_raise_instead_of_matching_wrong_rows():
+    from tests.testapp.models import AllTypes
+
+    AllTypes.objects.create(data={"b": [1, {"y": 2, "x": 1}], "a": 1})
+    with pytest.raises(NotSupportedError, match="DataContains"):
+        list(AllTypes.objects.filter(data__contains={"a": 1}))
+    with pytest.raises(NotSupportedError, match="has_key"):
+        list(AllTypes.objects.filter(data__has_key="a"))
+    # Equality of JSON objects does not depend on key order.
+    assert AllTypes.objects.filter(data={"a": 1, "b": [1, {"x": 1, "y": 2}]}).count() == 1
