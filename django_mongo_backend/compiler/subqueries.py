@@ -11,6 +11,7 @@ its result), and the expression returned reads the looked-up array:
 
 from __future__ import annotations
 
+from django.core.exceptions import EmptyResultSet
 from django.db import NotSupportedError
 from django.db.models.expressions import Exists
 
@@ -38,7 +39,13 @@ def compile_subquery(outer, expression, *, as_array=False):
     if query.combinator:
         raise NotSupportedError(f"{query.combinator}() inside a subquery")
     exists = isinstance(expression, Exists)
-    plan, let = subquery_plan(outer, query)
+    try:
+        plan, let = subquery_plan(outer, query)
+    except EmptyResultSet:
+        # The subquery can match nothing (.none(), "in []"): a value, not an empty outer query.
+        if exists:
+            return {"$literal": bool(getattr(expression, "negated", False))}
+        return {"$literal": []} if as_array else None
     pipeline = list(plan.pipeline)
     if exists:
         pipeline.extend([{"$limit": 1}, {"$project": {"_id": 1}}])

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from django.core.exceptions import EmptyResultSet
 from django.db import NotSupportedError
-from django.db.models.expressions import Col, ColPairs, Exists, NegatedExpression
+from django.db.models.expressions import (
+    Col,
+    ColPairs,
+    Exists,
+    ExpressionList,
+    NegatedExpression,
+)
 from django.db.models.lookups import (
     Lookup,
     YearExact,
@@ -287,9 +293,11 @@ class WhereCompiler:
                 rhs_expression = [{"$literal": item} for item in value]
             else:
                 rhs_expression = {"$literal": value}
-        elif name == "range" or isinstance(rhs, list | tuple):
+        elif name == "range" or isinstance(rhs, list | tuple | ExpressionList):
+            items = rhs.get_source_expressions() if isinstance(rhs, ExpressionList) else rhs
             rhs_expression = [
-                compile_(item) if not is_direct_value(item) else {"$literal": item} for item in rhs
+                compile_(item) if not is_direct_value(item) else {"$literal": item}
+                for item in items
             ]
         else:
             rhs_expression = compile_(rhs)

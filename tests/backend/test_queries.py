@@ -364,3 +364,24 @@ def test_json_field_lookups_raise_instead_of_matching_wrong_rows():
         list(AllTypes.objects.filter(data__has_key="a"))
     # Equality of JSON objects does not depend on key order.
     assert AllTypes.objects.filter(data={"a": 1, "b": [1, {"x": 1, "y": 2}]}).count() == 1
+
+
+def test_subquery_that_can_match_nothing_is_a_value_not_an_empty_result(library):
+    from django.db.models import Exists, OuterRef, Subquery
+
+    authors = Author.objects.annotate(
+        has=Exists(Book.objects.none()),
+        title=Subquery(Book.objects.filter(pk__in=[], author=OuterRef("pk")).values("title")),
+    )
+    assert sorted(authors.values_list("name", "has", "title")) == [
+        ("Ann", False, None),
+        ("Bob", False, None),
+        ("Cy", False, None),
+    ]
+    assert Author.objects.filter(~Exists(Book.objects.none())).count() == 3
+
+
+def test_range_and_in_with_expressions(library):
+    in_range = Book.objects.filter(pages__range=(F("author__age") - 25, F("author__age") + 60))
+    assert titles(in_range) == ["beta"]
+    assert titles(Book.objects.filter(pages__in=[F("author__age") + 70, 10])) == ["Alpha", "Gamma"]
