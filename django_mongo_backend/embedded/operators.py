@@ -218,11 +218,13 @@ def _pi():
 PI = _pi()
 
 
-def _dec_sin(x):
+def _alternating_series(x, *, odd):
+    """sin (odd powers) or cos (even powers) as a Taylor series, after reducing x mod 2 pi."""
     with decimal.localcontext(_WORK) as ctx:
         ctx.prec += 2
         x = x.remainder_near(2 * PI)
-        i, lasts, s, fact, num, sign = 1, 0, x, 1, x, 1
+        first = x if odd else decimal.Decimal(1)
+        i, lasts, s, fact, num, sign = (1 if odd else 0), 0, first, 1, first, 1
         while s != lasts:
             lasts = s
             i += 2
@@ -231,21 +233,14 @@ def _dec_sin(x):
             sign *= -1
             s += num / fact * sign
         return +s
+
+
+def _dec_sin(x):
+    return _alternating_series(x, odd=True)
 
 
 def _dec_cos(x):
-    with decimal.localcontext(_WORK) as ctx:
-        ctx.prec += 2
-        x = x.remainder_near(2 * PI)
-        i, lasts, s, fact, num, sign = 0, 0, 1, 1, 1, 1
-        while s != lasts:
-            lasts = s
-            i += 2
-            fact *= i * (i - 1)
-            num *= x * x
-            sign *= -1
-            s += num / fact * sign
-        return +s
+    return _alternating_series(x, odd=False)
 
 
 def _dec_atan(x):
