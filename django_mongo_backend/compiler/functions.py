@@ -132,7 +132,7 @@ def _extract(compiler, expression, args):
     if internal_type == "DurationField":
         raise NotSupportedError("Extract from DurationField is not supported on MongoDB")
     tzname = timezones.tzname_for(expression)
-    date = timezones.date_argument(args[0], tzname)
+    date = timezones.wall_clock(args[0], tzname)
     if kind == "week_day":
         # Django: 1 = Sunday ... 7 = Saturday, as $dayOfWeek.
         return _null_if_any_null(args, {"$dayOfWeek": date})

@@ -90,8 +90,9 @@ FILTERS = {
     "regex": _regex_filter,
     "iregex": _regex_filter,
 }
-#: Lookups whose prepared right-hand side is a list of values.
-ITERABLE_VALUES = frozenset({"in", "range"})
+#: Lookups whose prepared right-hand side is a list of values (``in`` is prepared apart, since
+#: it also drops NULLs).
+ITERABLE_VALUES = frozenset({"range"})
 
 
 def _comparison(operator):

@@ -154,7 +154,7 @@ class SelectBuilder:
         if where.connector != AND or where.negated:
             return None, where
         before, after = [], []
-        local = set(self.query.alias_map)
+        local = self.scope.local_aliases
         for child in where.children:
             # Outer columns of a subquery are $$variables, available from the first stage.
             aliases = {

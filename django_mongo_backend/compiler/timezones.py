@@ -52,10 +52,6 @@ def wall_clock(date, tzname):
     }
 
 
-def date_argument(date, tzname):
-    return wall_clock(date, tzname)
-
-
 def extract_from_time(kind, value):
     start = TIME_PARTS.get(kind)
     if start is None:
