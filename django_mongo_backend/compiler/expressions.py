@@ -163,6 +163,11 @@ class ExpressionCompiler:
             handler = self._handlers.get(klass)
             if handler is not None:
                 return handler(self, expression)
+        as_mql = getattr(expression, "as_mql", None)
+        if as_mql is not None:
+            # The extension point for fields and expressions defined outside Django (the
+            # backend's own fields, users' custom expressions): they compile themselves.
+            return as_mql(self)
         if isinstance(expression, Func):
             return functions.compile_function(self, expression)
         raise NotSupportedError(

@@ -4,6 +4,12 @@
 indexes; only comparisons between computed values fall back to ``$expr``. ``expression()``
 builds the equivalent boolean aggregation expression (for ``When``, ``$lookup`` pipelines and
 anything inside ``$expr``).
+
+A lookup defined outside Django (a MongoDB field's, a user's) compiles itself by defining
+``as_mql(expression_compiler) -> (test, guards)``: a boolean aggregation expression and the
+expressions that must hold first (NULL guards), as the ``lookups.EXPRESSIONS`` builders return.
+It may also define ``as_mql_match(where_compiler, positive)`` returning a query-language
+condition (or None to fall back to ``$expr``) so that an index can answer it.
 """
 
 from __future__ import annotations
@@ -113,6 +119,13 @@ class WhereCompiler:
         lhs = lookup.lhs
         if isinstance(lhs, ColPairs):
             return self._match_columns(lookup, positive)
+        as_mql_match = getattr(lookup, "as_mql_match", None)
+        if as_mql_match is not None:
+            condition = as_mql_match(self, positive)
+            if condition is not None:
+                return condition
+        if hasattr(lookup, "as_mql"):
+            return {"$expr": self.lookup_expression(lookup, positive)}
         check_supported(lookup)
         if isinstance(lookup, YearLookup) and is_direct_value(lookup.rhs):
             source = lhs.lhs
@@ -263,6 +276,10 @@ class WhereCompiler:
         return {"$eq": [{"$mod": [count, 2]}, 1 if positive else 0]}
 
     def lookup_expression(self, lookup, positive=True):
+        as_mql = getattr(lookup, "as_mql", None)
+        if as_mql is not None:
+            test, guards = as_mql(self.expressions)
+            return self._guarded(test, guards, positive)
         check_supported(lookup)
         name = lookup.lookup_name
         if name == "exact" and isinstance(lookup.rhs, bool) and is_never_null(lookup.lhs):
@@ -302,6 +319,10 @@ class WhereCompiler:
         else:
             rhs_expression = compile_(rhs)
         test, guards = builder(lhs, rhs_expression, lookup)
+        return self._guarded(test, guards, positive)
+
+    @staticmethod
+    def _guarded(test, guards, positive):
         if not positive:
             test = {"$not": [test]}
         # Guards first: $and stops at the first false operand, so the test never sees a null
