@@ -1,4 +1,9 @@
-"""``python -m django_mongo_backend.embedded --dbpath DIR [--port N] [--host H] [--stop]``."""
+"""``python -m django_mongo_backend.embedded --dbpath DIR [--port N] [--host H] [--stop]``.
+
+Authentication: ``--user NAME --password-file FILE`` (``-`` reads the password from standard
+input) stores NAME's SCRAM keys in ``DIR/users.json``; from then on every client of DIR must
+authenticate, also after a restart without ``--user``. Passwords never go on the command line.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,17 @@ import logging
 import sys
 from pathlib import Path
 
-from . import launcher, process
+from . import auth, launcher, process
+
+
+def read_password(source):
+    """The password in file ``source`` (``-``: standard input), without a final newline."""
+    text = sys.stdin.read() if source == "-" else Path(source).read_text()
+    if text.endswith("\n"):
+        text = text[:-1]
+        if text.endswith("\r"):
+            text = text[:-1]
+    return text
 
 
 def main(argv=None):
@@ -22,6 +37,21 @@ def main(argv=None):
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)"
     )
     parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host other machines can reach (refused without it)",
+    )
+    parser.add_argument(
+        "--user",
+        help=f"create or update this user (on the {auth.AUTH_SOURCE!r} database) in "
+        "DIR/users.json; clients of DIR must then authenticate (SCRAM-SHA-256 or SCRAM-SHA-1)",
+    )
+    parser.add_argument(
+        "--password-file",
+        metavar="FILE",
+        help="file holding the password of --user ('-': read it from standard input)",
+    )
+    parser.add_argument(
         "--stop", action="store_true", help="stop the server that owns --dbpath, then exit"
     )
     args = parser.parse_args(argv)
@@ -31,6 +61,18 @@ def main(argv=None):
         stopped = launcher.stop_server(dbpath)
         print(f"stopped pid {stopped}" if stopped else f"no live server owns {dbpath}")
         return 0
+    if bool(args.user) != bool(args.password_file):
+        parser.error("--user and --password-file go together")
+    if not args.allow_remote and not process.is_loopback(args.host):
+        print(f"error: {process.RemoteBindRefused(args.host)}", file=sys.stderr)
+        return 2
+    user = None
+    if args.user:
+        try:
+            user = auth.User.create(args.user, read_password(args.password_file))
+        except (OSError, ValueError) as error:
+            print(f"error: --password-file: {error}", file=sys.stderr)
+            return 2
     dbpath.mkdir(parents=True, exist_ok=True)
     try:
         lock = process.acquire_lock(dbpath)
@@ -38,7 +80,11 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 1
     try:
-        asyncio.run(process.serve(dbpath, host=args.host, port=args.port))
+        if user is not None:
+            auth.save_user(dbpath, user)
+        asyncio.run(
+            process.serve(dbpath, host=args.host, port=args.port, allow_remote=args.allow_remote)
+        )
     finally:
         lock.close()
     return 0

@@ -8,6 +8,12 @@ server is started again.
 Relative directories resolve against the directory of the Django settings module
 (``DJANGO_SETTINGS_MODULE``) when one is imported, else against the current directory, so
 ``manage.py`` commands find the same data wherever they are run from.
+
+Credentials: when the connection settings name a user (``USER``/``PASSWORD`` or ``CLIENT``
+``username``/``password``), a server this launcher starts gets that user (``--user``, the
+password passed on its standard input, never on its command line), and from then on the
+directory requires authentication. A live server that cannot authenticate that user, or that
+requires authentication when the settings name no user, is reported here in one clear error.
 """
 
 from __future__ import annotations
@@ -110,8 +116,11 @@ def _launch_lock(dbpath, timeout):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def ensure_server(dbpath, timeout=60.0):
-    """Return ``server.json`` of a live server for ``dbpath``, starting one if needed."""
+def ensure_server(dbpath, timeout=60.0, *, username=None, password=None):
+    """Return ``server.json`` of a live server for ``dbpath``, starting one if needed.
+
+    A server started here gets the user ``username`` with ``password`` when they are given.
+    """
     dbpath = Path(dbpath)
     dbpath.mkdir(parents=True, exist_ok=True)
     info = live_server(dbpath)
@@ -121,20 +130,27 @@ def ensure_server(dbpath, timeout=60.0):
         info = live_server(dbpath)
         if info:
             return info
-        return _start_background_server(dbpath, timeout)
+        return _start_background_server(dbpath, timeout, username, password)
 
 
-def _start_background_server(dbpath, timeout):
+def _start_background_server(dbpath, timeout, username=None, password=None):
     log_path = dbpath / process.LOG_FILE
+    command = [sys.executable, "-m", "django_mongo_backend.embedded", "--dbpath", str(dbpath)]
+    if username:
+        command += ["--user", username, "--password-file", "-"]
     with open(log_path, "ab") as log:
         child = subprocess.Popen(
-            [sys.executable, "-m", "django_mongo_backend.embedded", "--dbpath", str(dbpath)],
-            stdin=subprocess.DEVNULL,
+            command,
+            stdin=subprocess.PIPE if username else subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
         )
+    if username:
+        with contextlib.suppress(BrokenPipeError):
+            child.stdin.write((password or "").encode("utf-8"))
+        child.stdin.close()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         info = process.read_server_info(dbpath)
@@ -154,9 +170,34 @@ def _start_background_server(dbpath, timeout):
     )
 
 
-def embedded_uri(host, base_dir=None):
-    """``embedded://DIR`` -> ``mongodb://127.0.0.1:PORT/?directConnection=true``."""
-    return uri_for(ensure_server(resolve_dbpath(host, base_dir)))
+def embedded_uri(host, base_dir=None, *, username=None, password=None):
+    """``embedded://DIR`` -> ``mongodb://127.0.0.1:PORT/?directConnection=true``.
+
+    ``username``/``password``: the credentials the connection will use (see the module's
+    docstring); a server that cannot accept them raises EmbeddedServerError.
+    """
+    dbpath = resolve_dbpath(host, base_dir)
+    info = ensure_server(dbpath, username=username, password=password)
+    check_credentials(dbpath, info, username)
+    return uri_for(info)
+
+
+def check_credentials(dbpath, info, username):
+    """Raise EmbeddedServerError when the server in ``info`` cannot accept ``username``."""
+    users = info.get("users") or []
+    stop = f"python -m django_mongo_backend.embedded --dbpath {dbpath} --stop"
+    if username and username not in users:
+        having = f"only the users {', '.join(users)}" if users else "no users"
+        raise EmbeddedServerError(
+            f"the embedded server for {dbpath} (pid {info.get('pid')}) has {having}, so it "
+            f"cannot authenticate {username!r}: stop it ({stop}) and the next connection "
+            "starts it with that user"
+        )
+    if users and not username:
+        raise EmbeddedServerError(
+            f"the embedded server for {dbpath} requires authentication (users: "
+            f"{', '.join(users)}): set USER and PASSWORD (or CLIENT username and password)"
+        )
 
 
 def stop_server(dbpath, timeout=30.0):

@@ -6,7 +6,8 @@ A data directory holds:
 - ``server.lock``: locked (``flock``) by the live server for its whole life, holding its pid;
 - ``server.json``: ``{"port": ..., "pid": ..., "host": ...}``, written once the server accepts
   connections and removed when it stops;
-- ``server.log``: the output of servers that the launcher started in the background.
+- ``server.log``: the output of servers that the launcher started in the background;
+- ``users.json``: the users (SCRAM keys, no passwords) when authentication is on (``auth``).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import ipaddress
 import json
 import logging
 import os
 import signal
+import socket
 from pathlib import Path
 
 logger = logging.getLogger("django_mongo_backend.embedded")
@@ -25,7 +28,35 @@ logger = logging.getLogger("django_mongo_backend.embedded")
 LOCK_FILE = "server.lock"
 INFO_FILE = "server.json"
 LOG_FILE = "server.log"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class RemoteBindRefused(RuntimeError):
+    """A bind address other machines can reach, without ``allow_remote``."""
+
+    def __init__(self, host):
+        self.host = host
+        super().__init__(
+            f"--host {host!r} is not a loopback address: the embedded server would be "
+            "reachable from other machines. Pass --allow-remote to bind it anyway (and --user "
+            "with --password-file so that clients must authenticate)"
+        )
+
+
+def is_loopback(host):
+    """True when every address ``host`` names is a loopback address (127.0.0.0/8, ::1)."""
+    if not host:  # "" binds every interface
+        return False
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(
+        ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos
+    )
 
 
 class DataDirInUse(RuntimeError):
@@ -71,9 +102,14 @@ def acquire_lock(dbpath):
     return handle
 
 
-def write_server_info(dbpath, host, port):
-    """Publish the address atomically, so readers never see half a file."""
+def write_server_info(dbpath, host, port, users=()):
+    """Publish the address atomically, so readers never see half a file.
+
+    ``users`` (names, no secrets) tells launchers whether clients must authenticate.
+    """
     info = {"host": host, "port": port, "pid": os.getpid()}
+    if users:
+        info["users"] = sorted(users)
     target = Path(dbpath) / INFO_FILE
     partial = target.with_suffix(".json.tmp")
     partial.write_text(json.dumps(info))
@@ -88,24 +124,38 @@ def remove_server_info(dbpath):
             (Path(dbpath) / INFO_FILE).unlink()
 
 
-async def serve(dbpath, *, host="127.0.0.1", port=0, ready=None):
-    """Serve ``dbpath`` until SIGTERM or SIGINT; the lock must already be held."""
+async def serve(dbpath, *, host="127.0.0.1", port=0, ready=None, allow_remote=False):
+    """Serve ``dbpath`` until SIGTERM or SIGINT; the lock must already be held.
+
+    A non-loopback ``host`` raises RemoteBindRefused unless ``allow_remote``. The users of
+    ``dbpath/users.json`` (see ``auth``), if any, must authenticate.
+    """
+    from . import auth
     from .server import EmbeddedServer
 
-    if host not in LOOPBACK_HOSTS:
+    users = auth.load_users(dbpath)
+    if not is_loopback(host):
+        if not allow_remote:
+            raise RemoteBindRefused(host)
         logger.warning(
-            "embedded server binding %s: it is reachable from other machines and has no "
-            "authentication unless users are configured",
+            "embedded server binding %s: it is reachable from other machines%s",
             host,
+            "" if users else " and anyone can connect: it has no users (start it with --user)",
         )
-    server = EmbeddedServer(Path(dbpath), host=host, port=port)
+    server = EmbeddedServer(Path(dbpath), host=host, port=port, users=users)
     address = await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    info = write_server_info(dbpath, address.host, address.port)
-    logger.info("embedded server for %s listening on %s:%s", dbpath, address.host, address.port)
+    info = write_server_info(dbpath, address.host, address.port, [user.name for user in users])
+    logger.info(
+        "embedded server for %s listening on %s:%s%s",
+        dbpath,
+        address.host,
+        address.port,
+        f" (authentication required: {len(users)} user(s))" if users else "",
+    )
     if ready is not None:
         ready(info)
     try:

@@ -21,6 +21,7 @@ from mongoeco.wire import AsyncMongoEcoProxyServer
 from mongoeco.wire.executor import WireCommandExecutor
 
 from . import commands, comparisons, errors, fastpaths, joins, operators, rewrites
+from .auth import HELLO_COMMANDS, ScramAuthService
 
 operators.install()
 fastpaths.install()
@@ -73,11 +74,23 @@ class CorrectingExecutor(WireCommandExecutor):
 
     async def execute_prepared(self, context):
         try:
+            # One gate for every command (mongoeco leaves commitTransaction and abortTransaction
+            # ungated): before authentication only what MongoDB allows runs.
+            self._auth.require_authenticated(context.connection, context.command_name)
             if isinstance(context, OwnCommandContext):
-                self._auth.require_authenticated(context.connection, context.command_name)
                 handler = commands.OWN_COMMANDS[context.command_name]
                 return await handler(self, context)
-            return await super().execute_prepared(context)
+            if context.command_name == "saslStart":
+                # The user is looked up on the command's database ($db), which mongoeco's
+                # command document no longer carries.
+                body = {**context.command_document, "db": context.db_name}
+                return self._auth.sasl_start(body, connection=context.connection)
+            result = await super().execute_prepared(context)
+            if context.command_name in HELLO_COMMANDS:
+                result = self._auth.complete_hello(
+                    context.raw_body, result, connection=context.connection
+                )
+            return result
         except Exception as error:
             corrected = errors.correct_error(error, context)
             if corrected is error:
@@ -88,12 +101,14 @@ class CorrectingExecutor(WireCommandExecutor):
 class EmbeddedServer(AsyncMongoEcoProxyServer):
     """A wire server over one data directory's SQLite engine, with our corrections."""
 
-    def __init__(self, dbpath, *, host="127.0.0.1", port=0, auth_users=()):
+    def __init__(self, dbpath, *, host="127.0.0.1", port=0, users=()):
+        """``users``: ``auth.User`` objects; with any, every connection must authenticate."""
         from .engine import attach, create_engine
 
         engine = create_engine(dbpath)
-        super().__init__(engine=engine, host=host, port=port, auth_users=auth_users)
+        super().__init__(engine=engine, host=host, port=port)
         self.dbpath = dbpath
+        self._auth = ScramAuthService(users)
         self._executor = CorrectingExecutor(
             self._client,
             self._cursor_store,

@@ -89,7 +89,8 @@ def _is_zombie(pid):
         return False
 
 
-def test_non_loopback_bind_logs_a_warning(tmp_path):
+def test_allowed_non_loopback_bind_logs_a_warning(tmp_path):
+    # Without --allow-remote it is refused (tests/embedded/test_auth.py).
     child = subprocess.Popen(
         [
             sys.executable,
@@ -99,6 +100,7 @@ def test_non_loopback_bind_logs_a_warning(tmp_path):
             str(tmp_path),
             "--host",
             "0.0.0.0",
+            "--allow-remote",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -106,7 +108,7 @@ def test_non_loopback_bind_logs_a_warning(tmp_path):
     )
     try:
         line = child.stdout.readline()
-        assert "WARNING" in line and "0.0.0.0" in line
+        assert "WARNING" in line and "0.0.0.0" in line and "no users" in line
     finally:
         child.terminate()
         child.wait(timeout=30)
