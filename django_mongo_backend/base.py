@@ -15,6 +15,7 @@ Settings (all Djongo-compatible, plus Django's usual keys):
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import logging.config
 import os
@@ -23,6 +24,7 @@ import time
 from types import SimpleNamespace
 
 import pymongo
+from bson import errors as bson_errors
 from django.core.exceptions import ImproperlyConfigured
 from django.db import utils as django_errors
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -39,8 +41,10 @@ from .schema import DatabaseSchemaEditor
 
 logger = logging.getLogger("django_mongo_backend")
 
-#: What pymongo raises that we turn into Django's database errors.
-MONGO_ERRORS = (mongo_errors.PyMongoError, OverflowError)
+#: What pymongo raises that we turn into Django's database errors. BSON encoding errors (a key
+#: with a NUL byte, an unencodable type) are not PyMongoErrors; OverflowError is an int beyond
+#: 64 bits.
+MONGO_ERRORS = (mongo_errors.PyMongoError, bson_errors.BSONError, OverflowError)
 
 #: Django's wrapper maps ``Database.<Name>`` exceptions onto Django's own; our commands already
 #: raise Django's classes, so the "driver module" simply exposes them.
@@ -61,6 +65,10 @@ Database = SimpleNamespace(
     },
     Binary=bytes,  # BinaryField adapts values with Database.Binary; pymongo stores bytes as-is
 )
+
+#: While ``async_execution`` runs synchronous ORM code on an event loop, every command goes to
+#: this callable ``(wrapper, command, transactional) -> result`` instead of the MongoClient.
+COMMAND_INTERCEPTOR = contextvars.ContextVar("django_mongo_backend_interceptor", default=None)
 
 _clients = {}
 _clients_lock = threading.Lock()
@@ -311,16 +319,31 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         return info
 
     def _address(self):
-        try:
-            address = self.connection.client.address if self.connection else None
-        except mongo_errors.PyMongoError:
-            address = None
-        if address:
-            return f"{address[0]}:{address[1]}"
-        hosts = self.settings_dict.get("HOST") or (self.settings_dict.get("CLIENT") or {}).get(
-            "host"
-        )
-        return str(hosts or "localhost:27017")
+        """``host:port`` of the server(s) this connection talks to, for error messages.
+
+        Read from the client's topology description, which neither waits for server selection
+        (``MongoClient.address`` would block for another ``serverSelectionTimeoutMS`` when the
+        server is down) nor contains credentials (a ``mongodb://user:password@...`` host must
+        not end up in a message).
+        """
+        client = getattr(self.connection, "client", None)
+        if client is not None:
+            try:
+                servers = list(client.topology_description.server_descriptions())
+            except mongo_errors.PyMongoError:
+                servers = []
+            if servers:
+                return ", ".join(_host_port(host, port) for host, port in servers)
+        settings = self.settings_dict
+        client_settings = settings.get("CLIENT") if isinstance(settings.get("CLIENT"), dict) else {}
+        host = client_settings.get("host") or settings.get("HOST") or "localhost"
+        port = client_settings.get("port") or settings.get("PORT") or 27017
+        if not isinstance(host, str):
+            host = ",".join(map(str, host))
+        if "://" in host:  # a URI: keep its host list only, never the credentials
+            host = host.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+            return host
+        return _host_port(host, port)
 
     # -- transactions ---------------------------------------------------------------------
 
@@ -369,6 +392,9 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         ``transactional=False`` runs it outside any transaction (sequence reservations: like
         SQL sequences they must not roll back or conflict between transactions).
         """
+        intercept = COMMAND_INTERCEPTOR.get()
+        if intercept is not None:
+            return intercept(self, command, transactional)
         self.ensure_connection()
         self.validate_no_broken_transaction()
         session = self._session() if transactional else None
@@ -377,7 +403,9 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         try:
             return command.run(self.connection.database, session)
         except MONGO_ERRORS as error:
-            raise errors.translate(error, address=self._address()) from error
+            raise errors.translate(
+                error, address=self._address(), collection=command.collection
+            ) from error
         finally:
             if logged:
                 duration = time.monotonic() - started
@@ -388,6 +416,10 @@ class DatabaseWrapper(BaseDatabaseWrapper):
     def wrap_mongo_errors(self):
         """A context manager translating errors raised while iterating a cursor."""
         return _TranslateErrors(self)
+
+
+def _host_port(host, port):
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class _TranslateErrors:

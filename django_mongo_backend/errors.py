@@ -8,6 +8,7 @@ pymongo exception class.
 
 from __future__ import annotations
 
+from bson import errors as bson_errors
 from django.db import utils as django_errors
 from pymongo import errors as mongo_errors
 
@@ -56,7 +57,8 @@ ERROR_CLASSES = (
     (mongo_errors.ExecutionTimeout, django_errors.OperationalError),
     (mongo_errors.OperationFailure, django_errors.DatabaseError),
     (mongo_errors.PyMongoError, django_errors.DatabaseError),
-    (OverflowError, django_errors.DataError),
+    (bson_errors.BSONError, django_errors.DataError),  # a value BSON cannot encode
+    (OverflowError, django_errors.DataError),  # an int beyond 64 bits
 )
 
 
@@ -80,18 +82,38 @@ def django_error_class(error):
     return None
 
 
-def translate(error, *, address=None):
-    """The Django error to raise for ``error``; the original stays chained as the cause."""
+def translate(error, *, address=None, collection=None):
+    """The Django error to raise for ``error``; the original stays chained as the cause.
+
+    ``address`` (``host:port``) is named when the server cannot be reached; ``collection``
+    (the model's table) when a value of the command cannot be encoded as BSON.
+    """
     django_class = django_error_class(error)
     if django_class is None:
         return error
     message = str(error)
     if isinstance(error, mongo_errors.BulkWriteError) and error.details.get("writeErrors"):
         message = error.details["writeErrors"][0].get("errmsg", message)
+    if isinstance(error, bson_errors.BSONError | OverflowError):
+        where = f" for collection {collection!r}" if collection else ""
+        message = f"a value of the command{where} cannot be encoded as BSON: {message}"
     if address and isinstance(error, mongo_errors.ConnectionFailure):
-        message = f"MongoDB server {address} is unreachable: {message}"
+        message = f"MongoDB server {address} is unreachable: {_connection_detail(error, address)}"
     translated = django_class(message)
     translated.mongo_error = error
     translated.code = error_code(error)
     translated.details = getattr(error, "details", None)
     return translated
+
+
+def _connection_detail(error, address):
+    """pymongo's reason for a connection failure, on one line and without repeating ``address``.
+
+    A server selection timeout appends the whole topology description (every server's state,
+    ids, round-trip times); that stays on the chained cause, the message keeps the reason and
+    the timeout.
+    """
+    detail = str(error).split(", Topology Description: ", 1)[0]
+    if detail.startswith(f"{address}: "):
+        detail = detail[len(address) + 2 :]
+    return " ".join(detail.split())

@@ -1,0 +1,198 @@
+"""Many writers at once: separate processes and threads, each with its own connection.
+
+Ids come from one ``__schema__`` sequence document (``$inc`` by the size of the block), so
+concurrent ``create()``/``bulk_create()`` must never hand out an id twice or lose a row, and
+``F()`` updates run on the server must add up exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from django.db import OperationalError, connection, connections, transaction
+from django.db.models import F
+
+from tests.testapp.models import Author
+
+from .figures import record
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
+
+REPO = Path(__file__).resolve().parents[2]
+
+PROCESSES = 4
+CREATES = 20  # per process, each followed by one F() increment of a shared row
+BATCHES = 4  # bulk_create() calls per process
+BATCH_SIZE = 25
+
+
+def _server():
+    params = connection.get_connection_params()
+    return params["client"]["host"], params["name"]
+
+
+def test_processes_creating_at_once_get_distinct_ids_and_lose_no_rows():
+    counter = Author.objects.create(name="counter", age=0)
+    uri, database = _server()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    writers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.reliability.writer",
+                uri,
+                database,
+                f"p{n}",
+                str(CREATES),
+                str(BATCHES),
+                str(BATCH_SIZE),
+                str(counter.pk),
+            ],
+            cwd=REPO,
+            env=env,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for n in range(PROCESSES)
+    ]
+    try:
+        for writer in writers:  # every writer has set Django up and connected
+            line = writer.stdout.readline()
+            assert line.strip() == "ready", writer.communicate(timeout=60)[1]
+        for writer in writers:  # then all start writing at once
+            writer.stdin.write("go\n")
+            writer.stdin.flush()
+        outputs = [writer.communicate(timeout=150) for writer in writers]
+    finally:
+        for writer in writers:
+            if writer.poll() is None:
+                writer.kill()
+                writer.wait()
+    for writer, (_out, err) in zip(writers, outputs, strict=True):
+        assert writer.returncode == 0, err
+    handed_out = [pk for out, _err in outputs for pk in json.loads(out)["ids"]]
+    per_process = CREATES + BATCHES * BATCH_SIZE
+
+    duplicates = [pk for pk, n in Counter(handed_out).items() if n > 1]
+    stored = set(Author.objects.exclude(pk=counter.pk).values_list("pk", flat=True))
+    lost = set(handed_out) - stored
+    record(
+        processes=PROCESSES,
+        writes=len(handed_out) + PROCESSES * CREATES,
+        increments=PROCESSES * CREATES,
+        duplicate_ids=len(duplicates),
+        rows_lost=len(lost),
+    )
+    assert len(handed_out) == PROCESSES * per_process
+    assert duplicates == []
+    assert lost == set()
+    assert len(stored) == PROCESSES * per_process  # and nothing extra
+    # Every name written exactly once, under the id its writer was given.
+    names = Counter(Author.objects.exclude(pk=counter.pk).values_list("name", flat=True))
+    assert len(names) == PROCESSES * per_process and set(names.values()) == {1}
+    counter.refresh_from_db()
+    assert counter.age == PROCESSES * CREATES
+
+
+THREADS = 6
+PER_THREAD = 20
+
+
+def _run_threads(target, count=THREADS):
+    """Run ``target(index)`` in ``count`` threads started together; return their results."""
+    barrier = threading.Barrier(count)
+    results, failures = [None] * count, []
+
+    def run(index):
+        try:
+            barrier.wait(timeout=60)
+            results[index] = target(index)
+        except BaseException as error:  # reported by the main thread
+            failures.append(error)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=150)
+    assert not any(thread.is_alive() for thread in threads), "a writer thread hung"
+    if failures:
+        raise failures[0]
+    return results
+
+
+def test_f_increments_from_many_threads_add_up_exactly():
+    row = Author.objects.create(name="counter", age=0)
+    other = Author.objects.create(name="bystander", age=1000)
+
+    def work(index):
+        for _ in range(PER_THREAD):
+            assert Author.objects.filter(pk=row.pk).update(age=F("age") + 1) == 1
+        created = [Author.objects.create(name=f"t{index}-{i}").pk for i in range(5)]
+        return connection.connection, created  # kept alive, so identities stay distinct
+
+    results = _run_threads(work)
+    row.refresh_from_db()
+    other.refresh_from_db()
+    created = [pk for _conn, pks in results for pk in pks]
+    record(threads=THREADS, increments=THREADS * PER_THREAD, writes=len(created))
+    assert row.age == THREADS * PER_THREAD
+    assert other.age == 1000
+    # Each thread ran on a Django connection of its own (they share the MongoClient pool).
+    assert len({id(conn) for conn, _pks in results}) == THREADS
+    assert len(set(created)) == len(created) == THREADS * 5
+    assert Author.objects.filter(pk__in=created).count() == len(created)
+
+
+def test_select_for_update_is_a_no_op_as_on_backends_without_row_locks():
+    # features.has_select_for_update is False: Django documents select_for_update() as having
+    # no effect on such backends (SQLite is one), so it must neither raise nor change results.
+    assert connection.features.has_select_for_update is False
+    Author.objects.create(name="a", age=1)
+    plain = list(Author.objects.values_list("name", "age"))
+    assert list(Author.objects.select_for_update().values_list("name", "age")) == plain
+    assert list(Author.objects.select_for_update(nowait=True).values_list("name", "age")) == plain
+    with transaction.atomic():
+        assert list(Author.objects.select_for_update().values_list("name", "age")) == plain
+
+
+def test_read_modify_write_in_transactions_loses_no_update():
+    # Without row locks, a transaction that read a row another one has changed since must not
+    # overwrite it: the conflicting write fails (OperationalError) and the block is retried.
+    row = Author.objects.create(name="counter", age=0)
+
+    def work(_index):
+        conflicts = 0
+        for _ in range(PER_THREAD):
+            while True:
+                try:
+                    with transaction.atomic():
+                        current = Author.objects.select_for_update().get(pk=row.pk)
+                        current.age += 1
+                        current.save(update_fields=["age"])
+                    break
+                except OperationalError:
+                    conflicts += 1
+                    assert conflicts < 50 * PER_THREAD, "a writer never got through"
+        return conflicts
+
+    conflicts = _run_threads(work, count=4)
+    row.refresh_from_db()
+    record(threads=4, increments=4 * PER_THREAD)
+    assert row.age == 4 * PER_THREAD, f"lost updates ({sum(conflicts)} conflicts retried)"
