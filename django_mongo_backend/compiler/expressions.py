@@ -230,7 +230,10 @@ class ExpressionCompiler:
         return self.compile(expression.expression)
 
     def negated(self, expression):
-        return {"$not": [self.compile(expression.expression)]}
+        value = self.compile(expression.expression)
+        if isinstance(expression.expression, Exists) or not may_be_null(value):
+            return {"$not": [value]}
+        return {"$cond": [is_not_null(value), {"$not": [value]}, None]}  # NOT NULL is NULL
 
     def case(self, expression):
         branches = [
@@ -305,8 +308,18 @@ class ExpressionCompiler:
     def unresolved_f(self, expression):
         raise NotSupportedError(f"unresolved F({expression.name!r})")
 
-    def lookup(self, expression):
-        return self.condition(expression)
+    def truth_value(self, node):
+        """A condition used as a value (``annotate(x=Q(...))``, ``Coalesce(Q(...), True)``):
+        TRUE, FALSE or NULL when UNKNOWN, as SQL selects it. ``condition()`` is for places
+        that only ask whether it is TRUE (CASE WHEN, filters)."""
+        from .where import WhereCompiler
+
+        where = WhereCompiler(self)
+        is_true = where.expression(node, True)
+        is_false = where.expression(node, False)
+        if is_false in ({"$not": [is_true]}, not is_true):
+            return is_true  # never UNKNOWN
+        return {"$cond": [is_true, True, {"$cond": [is_false, False, None]}]}
 
     _handlers = {
         Col: column,
@@ -327,6 +340,6 @@ class ExpressionCompiler:
         RawSQL: raw_sql,
         ExtraWhere: extra_where,
         F: unresolved_f,
-        Lookup: lookup,
-        WhereNode: condition,
+        Lookup: truth_value,
+        WhereNode: truth_value,
     }

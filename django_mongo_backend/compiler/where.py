@@ -285,8 +285,13 @@ class WhereCompiler:
         if name == "exact" and isinstance(lookup.rhs, bool) and is_never_null(lookup.lhs):
             # filter(Exists(...)) and friends arrive as "<condition> = True". (A boolean
             # column can be NULL: it takes the guarded comparison below.)
-            condition = self.expressions.compile(lookup.lhs)
-            return condition if lookup.rhs == positive else {"$not": [condition]}
+            node, wanted = lookup.lhs, lookup.rhs == positive
+            while isinstance(node, NegatedExpression):
+                node, wanted = node.expression, not wanted
+            if isinstance(node, Lookup | WhereNode):
+                return self.expression(node, wanted)  # UNKNOWN is neither TRUE nor FALSE
+            condition = self.expressions.compile(node)
+            return condition if wanted else {"$not": [condition]}
         builder = lookups.EXPRESSIONS.get(name)
         if builder is None:
             raise NotSupportedError(f"the {name!r} lookup is not supported by the MongoDB backend")

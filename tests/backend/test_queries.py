@@ -385,3 +385,32 @@ def test_range_and_in_with_expressions(library):
     in_range = Book.objects.filter(pages__range=(F("author__age") - 25, F("author__age") + 60))
     assert titles(in_range) == ["beta"]
     assert titles(Book.objects.filter(pages__in=[F("author__age") + 70, 10])) == ["Alpha", "Gamma"]
+
+
+def test_conditions_as_values_are_null_when_unknown(library):
+    """SQL selects ``age > 35`` as NULL for a NULL age; so do Q(...) annotations here."""
+    from django.db.models import BooleanField, ExpressionWrapper
+    from django.db.models.functions import Coalesce
+
+    def flags(expression):
+        rows = Author.objects.annotate(flag=expression).order_by("name")
+        return list(rows.values_list("name", "flag"))
+
+    older = ExpressionWrapper(Q(age__gt=35), output_field=BooleanField())
+    assert flags(older) == [("Ann", False), ("Bob", None), ("Cy", True)]
+    # Django negates a nullable comparison as NOT (age > 35 AND age IS NOT NULL): TRUE.
+    younger = ExpressionWrapper(~Q(age__gt=35), output_field=BooleanField())
+    assert flags(younger) == [("Ann", True), ("Bob", True), ("Cy", False)]
+    assert flags(Coalesce(Q(age__gt=35), True, output_field=BooleanField())) == [
+        ("Ann", False),
+        ("Bob", True),
+        ("Cy", True),
+    ]
+    # Never UNKNOWN: a non-null field compared with a constant stays a plain boolean.
+    assert flags(ExpressionWrapper(Q(name="Bob"), output_field=BooleanField())) == [
+        ("Ann", False),
+        ("Bob", True),
+        ("Cy", False),
+    ]
+    assert list(Author.objects.filter(older).values_list("name", flat=True)) == ["Cy"]
+    assert list(Author.objects.exclude(older).values_list("name", flat=True)) == ["Ann"]
