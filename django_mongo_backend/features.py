@@ -49,12 +49,10 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     can_rollback_ddl = False
     autocommits_when_autocommit_is_off = False
 
-    # No foreign keys or checks enforced by the server.
+    # No foreign keys enforced by the server.
     supports_foreign_keys = False
     can_create_inline_fk = False
     indexes_foreign_keys = True
-    supports_column_check_constraints = False
-    supports_table_check_constraints = False
     can_introspect_check_constraints = False
     can_defer_constraint_checks = False
 
@@ -116,6 +114,16 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     test_db_allows_multiple_connections = True
     supports_inspectdb = True
     supports_temporal_subtraction = False
+
+    @cached_property
+    def supports_table_check_constraints(self):
+        """CheckConstraints are clauses of the collection's validator: ENFORCE_SCHEMA only."""
+        return self.connection.enforce_schema
+
+    @cached_property
+    def supports_column_check_constraints(self):
+        """Positive integer fields get ``minimum: 0`` in the validator: ENFORCE_SCHEMA only."""
+        return self.connection.enforce_schema
 
     @cached_property
     def supports_transactions(self):

@@ -11,16 +11,18 @@ otherwise count null (and missing) as one value.
 
 from __future__ import annotations
 
+from django.core.exceptions import FieldError
 from django.db import NotSupportedError
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.models import CheckConstraint, Model, Q, UniqueConstraint
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.expressions import Value
-from django.db.models.fields import AutoFieldMixin
+from django.db.models.fields import AutoFieldMixin, PositiveIntegerRelDbTypeMixin
 from django.db.transaction import TransactionManagementError
 
 from . import sequences
 from .commands import MongoCommand, to_json
+from .compiler.constraints import check_clause
 from .operations import document_key
 
 #: ``connection.data_types`` value -> the BSON types a stored value may have (None: any).
@@ -154,33 +156,62 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
         db_type = field.db_type(self.connection)
         return STORED_TYPES.get(db_type)
 
-    def _validator(self, fields):
-        """A ``$jsonSchema``: non-null fields required, each with its BSON type(s)."""
+    def _field_rule(self, field):
+        """The ``$jsonSchema`` property of one field: its BSON types and value bounds."""
+        rule = {}
+        types = self._stored_types(field)
+        if types is not None:
+            if types == ("string",) and getattr(field, "max_length", None) is not None:
+                rule["maxLength"] = field.max_length  # code points, as Django counts them
+            if isinstance(field, PositiveIntegerRelDbTypeMixin):
+                rule["minimum"] = 0
+            types = [*types, "null"] if field.null else list(types)
+            rule["bsonType"] = types[0] if len(types) == 1 else types
+        return rule
+
+    def _validator(self, model, fields, checks=None):
+        """A ``$jsonSchema`` (non-null fields required, each with its BSON type(s) and
+        bounds) and, for the model's CheckConstraints, an ``$expr`` of their clauses."""
         properties = {}
         required = []
         for field in fields:
             if field.column is None:
                 continue
             key = document_key(field)
-            rule = {}
-            types = self._stored_types(field)
-            if types is not None:
-                types = [*types, "null"] if field.null else list(types)
-                rule["bsonType"] = types[0] if len(types) == 1 else types
-            properties[key] = rule
+            properties[key] = self._field_rule(field)
             if not field.null:
                 required.append(key)
         schema = {"bsonType": "object", "properties": properties}
         if required:
             schema["required"] = required
-        return {"$jsonSchema": schema}
+        validator = {"$jsonSchema": schema}
+        clauses = [
+            self._check_clause(model, constraint)
+            for constraint in (self._checks(model) if checks is None else checks)
+        ]
+        if clauses:
+            validator["$expr"] = clauses[0] if len(clauses) == 1 else {"$and": clauses}
+        return validator
 
-    def _set_validator(self, model, old_fields, new_fields):
-        """``collMod`` the validator when the change of fields changes it."""
+    @staticmethod
+    def _checks(model):
+        return [c for c in model._meta.constraints if isinstance(c, CheckConstraint)]
+
+    def _check_clause(self, model, constraint):
+        try:
+            return check_clause(self.connection, model, constraint.condition)
+        except (NotSupportedError, ValueError, FieldError) as error:
+            raise NotSupportedError(
+                f"CheckConstraint {constraint.name!r} on {_label(model)}: its condition cannot "
+                f"be a MongoDB validator clause ({error})."
+            ) from None
+
+    def _set_validator(self, model, old_fields, new_fields, *, old_checks=None, new_checks=None):
+        """``collMod`` the validator when the change of fields or checks changes it."""
         if not self.connection.enforce_schema:
             return
-        new = self._validator(new_fields)
-        if new != self._validator(old_fields):
+        new = self._validator(model, new_fields, new_checks)
+        if new != self._validator(model, old_fields, old_checks):
             self.execute(
                 MongoCommand(
                     None,
@@ -218,7 +249,7 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
             self._check_key(model, field)
         options = {"check_exists": False}
         if self.connection.enforce_schema:
-            options["validator"] = self._validator(fields)
+            options["validator"] = self._validator(model, fields)
         self.execute(MongoCommand(None, "create_collection", model._meta.db_table, **options))
         auto_field = model._meta.auto_field
         if auto_field is not None:
@@ -234,7 +265,8 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
         for index in model._meta.indexes:
             self.add_index(model, index)
         for constraint in model._meta.constraints:
-            self.add_constraint(model, constraint)
+            if not isinstance(constraint, CheckConstraint):  # already in the validator
+                self.add_constraint(model, constraint)
         for field in model._meta.local_many_to_many:
             if field.remote_field.through._meta.auto_created:
                 self.create_model(field.remote_field.through)
@@ -564,6 +596,10 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
 
     def add_constraint(self, model, constraint):
         self._check_constraint_supported(model, constraint)
+        if isinstance(constraint, CheckConstraint):
+            others = [c for c in self._checks(model) if c.name != constraint.name]
+            self._set_check_constraints(model, others, [*others, constraint])
+            return
         self._create_unique(
             model,
             [model._meta.get_field(name) for name in constraint.fields],
@@ -574,15 +610,24 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
 
     def remove_constraint(self, model, constraint):
         self._check_constraint_supported(model, constraint)
+        if isinstance(constraint, CheckConstraint):
+            others = [c for c in self._checks(model) if c.name != constraint.name]
+            self._set_check_constraints(model, [*others, constraint], others)
+            return
         self.execute(MongoCommand(model._meta.db_table, "drop_index", constraint.name))
+
+    def _set_check_constraints(self, model, old_checks, new_checks):
+        """Check constraints are clauses of the validator: without ENFORCE_SCHEMA there is
+        none, and only model validation (``full_clean``) checks them."""
+        if not self.connection.enforce_schema:
+            return
+        fields = model._meta.local_concrete_fields
+        self._set_validator(model, fields, fields, old_checks=old_checks, new_checks=new_checks)
 
     @staticmethod
     def _check_constraint_supported(model, constraint):
         if isinstance(constraint, CheckConstraint):
-            raise NotSupportedError(
-                f"CheckConstraint {constraint.name!r} on {_label(model)}: MongoDB has no check "
-                "constraints. Validate in the model's clean() instead."
-            )
+            return
         if not isinstance(constraint, UniqueConstraint):
             raise NotSupportedError(
                 f"{type(constraint).__name__} {constraint.name!r} on {_label(model)} is not "

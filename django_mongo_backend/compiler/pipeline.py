@@ -85,8 +85,13 @@ class SelectBuilder:
         self.compiler = compiler
         self.query = compiler.query
         self.connection = compiler.connection
-        self.base_alias = base_alias_of(self.query)
-        self.collection = self.query.alias_map[self.base_alias].table_name
+        if self.query.model is None and not self.query.alias_map:
+            # A query of no collection (Q.check() validating a model's constraints): one
+            # empty document, made by the database-level pipeline's $documents stage.
+            self.base_alias = self.collection = None
+        else:
+            self.base_alias = base_alias_of(self.query)
+            self.collection = self.query.alias_map[self.base_alias].table_name
         self.scope = scope_for(self.query, self.base_alias)
         self.expressions = ExpressionCompiler(compiler, self.scope)
         self.where = WhereCompiler(self.expressions)
@@ -108,7 +113,7 @@ class SelectBuilder:
             raise NotSupportedError("extra(tables=...) has no meaning on MongoDB: no SQL runs")
         if compiler.qualify is not None:
             raise NotSupportedError("filtering on window functions is not supported yet")
-        pipeline = []
+        pipeline = [{"$documents": [{}]}] if self.collection is None else []
         before, after = self._split_where(compiler.where)
         match = self.where.match(before)
         if match == MATCH_NOTHING and not self._is_aggregate_only():

@@ -6,12 +6,14 @@ does not depend on the test database set-up; assertions read the server through 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import uuid
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import NotSupportedError, connections, models
+from django.db import IntegrityError, NotSupportedError, connections, models
 from django.test.utils import isolate_apps
 from pymongo.errors import WriteError
 
@@ -162,7 +164,7 @@ def test_validators_follow_enforce_schema(mongo_connection):
     schema = rules["$jsonSchema"]
     assert schema["required"] == ["_id", "name", "slug", "group"]
     assert schema["properties"]["rank"] == {"bsonType": ["int", "long", "null"]}
-    assert schema["properties"]["name"] == {"bsonType": "string"}
+    assert schema["properties"]["name"] == {"bsonType": "string", "maxLength": 50}
     collection = db(mongo_connection)["testapp_indexed"]
     collection.insert_one({"_id": 1, "name": "a", "slug": "a", "group": 1, "rank": None})
     with pytest.raises(WriteError):
@@ -341,13 +343,100 @@ def test_invalid_document_keys_name_model_and_field(mongo_connection, thing, col
         editor.add_field(thing, field)
 
 
-def test_check_constraint_is_not_supported(mongo_connection, thing):
-    constraint = models.CheckConstraint(condition=models.Q(name__gt=""), name="name_set")
-    with (
-        pytest.raises(NotSupportedError, match="name_set"),
-        mongo_connection.schema_editor() as editor,
-    ):
+@pytest.fixture
+def priced(mongo_connection):
+    """A model with a CheckConstraint (price >= 0 or NULL, SQL's rule) created in the test."""
+    with isolate_apps("tests.testapp"):
+
+        class Priced(models.Model):
+            name = models.CharField(max_length=5)
+            price = models.IntegerField(null=True)
+            stock = models.PositiveIntegerField(default=0)
+
+            class Meta:
+                app_label = "testapp"
+                db_table = "schema_priced"
+                constraints = [
+                    models.CheckConstraint(condition=models.Q(price__gte=0), name="price_gte_0")
+                ]
+
+    with mongo_connection.schema_editor() as editor:
+        editor.create_model(Priced)
+    return Priced
+
+
+def test_check_constraint_is_a_validator_clause(mongo_connection, priced):
+    manager = priced.objects.db_manager(mongo_connection.alias)
+    manager.create(name="ok", price=0)
+    manager.create(name="null", price=None)  # UNKNOWN passes a CHECK, as in SQL
+    if not mongo_connection.enforce_schema:
+        manager.create(name="neg", price=-1)  # no validator: full_clean() is the only check
+        assert validator(mongo_connection, "schema_priced") is None
+        return
+    with pytest.raises(IntegrityError, match=r"121|validation"):
+        manager.create(name="neg", price=-1)
+    assert sorted(manager.values_list("name", flat=True)) == ["null", "ok"]
+    assert "$expr" in validator(mongo_connection, "schema_priced")
+
+
+def test_validator_bounds_char_length_and_positive_integers(mongo_connection, priced):
+    manager = priced.objects.db_manager(mongo_connection.alias)
+    manager.create(name="ééééé", stock=0)  # five code points, ten bytes: fits max_length=5
+    if not mongo_connection.enforce_schema:
+        return
+    assert mongo_connection.features.supports_column_check_constraints
+    with pytest.raises(IntegrityError):
+        manager.create(name="sixsix")
+    with pytest.raises(IntegrityError):
+        manager.create(name="neg", stock=-1)
+    assert list(manager.values_list("name", flat=True)) == ["ééééé"]
+
+
+def test_add_and_remove_check_constraint(mongo_connection, thing):
+    needs_collmod(mongo_connection)
+    constraint = models.CheckConstraint(condition=~models.Q(name="bad"), name="not_bad")
+    thing._meta.constraints = [constraint]  # the model state after AddConstraint
+    with mongo_connection.schema_editor() as editor:
         editor.add_constraint(thing, constraint)
+    collection = db(mongo_connection)["schema_thing"]
+    if mongo_connection.enforce_schema:
+        with pytest.raises(WriteError):
+            collection.insert_one({"_id": 10, "name": "bad"})
+    thing._meta.constraints = []
+    with mongo_connection.schema_editor() as editor:
+        editor.remove_constraint(thing, constraint)
+    collection.insert_one({"_id": 11, "name": "bad"})
+    assert "$expr" not in (validator(mongo_connection, "schema_thing") or {})
+
+
+def test_full_clean_checks_constraints_on_the_server(mongo_connection, priced):
+    """Model validation evaluates the condition with a query of no collection (Q.check)."""
+    (constraint,) = priced._meta.constraints
+    alias = mongo_connection.alias
+    with pytest.raises(ValidationError, match="price_gte_0"):
+        constraint.validate(priced, priced(name="x", price=-5), using=alias)
+    constraint.validate(priced, priced(name="x", price=5), using=alias)
+    constraint.validate(priced, priced(name="x", price=None), using=alias)
+
+
+def test_inexpressible_check_constraint_names_it(mongo_connection, thing):
+    class Sounds(models.Lookup):
+        lookup_name = "sounds_like"
+
+    models.CharField.register_lookup(Sounds)
+    try:
+        constraint = models.CheckConstraint(
+            condition=models.Q(name__sounds_like="x"), name="sounds_odd"
+        )
+        thing._meta.constraints = [constraint]
+        context = pytest.raises(NotSupportedError, match="sounds_odd")
+        if not mongo_connection.enforce_schema:
+            context = contextlib.nullcontext()  # no validator to build
+        with context, mongo_connection.schema_editor() as editor:
+            editor.add_constraint(thing, constraint)
+    finally:
+        models.CharField._unregister_lookup(Sounds)
+        thing._meta.constraints = []
 
 
 def test_inexpressible_condition_names_the_constraint(mongo_connection, thing):
