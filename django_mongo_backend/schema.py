@@ -576,7 +576,7 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
         )
 
     def add_index(self, model, index):
-        if index.contains_expressions or index.include or index.opclasses:
+        if index.include or index.opclasses:
             raise NotSupportedError(
                 f"Index {index.name!r} on {_label(model)}: MongoDB indexes take fields only "
                 "(no expressions, include or opclasses)."
@@ -589,7 +589,32 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
         if index.condition is not None:
             options["partialFilterExpression"] = self._filter(model, index.condition, index.name)
         keys = [(document_key(field), direction) for field, direction in keyed_fields]
+        keys += [self._expression_key(model, index, e) for e in index.expressions]
         self.execute(MongoCommand(model._meta.db_table, "create_index", keys, **options))
+
+    def _expression_key(self, model, index, expression):
+        """An index expression naming a stored key (``F("address__city")``, optionally
+        ``.desc()``) -> ``("address.city", direction)``; other expressions are refused."""
+        from django.db.models.expressions import OrderBy
+        from django.db.models.sql import Query
+
+        from .compiler.expressions import ExpressionCompiler, Scope
+
+        direction = 1
+        if isinstance(expression, OrderBy):
+            direction = -1 if expression.descending else 1
+            expression = expression.expression
+        query = Query(model, alias_cols=False)
+        resolved = expression.resolve_expression(query, allow_joins=False)
+        compiler = query.get_compiler(connection=self.connection)
+        path = ExpressionCompiler(compiler, Scope(None)).compile(resolved)
+        if not isinstance(path, str) or not path.startswith("$") or path.startswith("$$"):
+            raise NotSupportedError(
+                f"Index {index.name!r} on {_label(model)}: MongoDB indexes take stored keys "
+                f"(fields, or keys of embedded documents such as F('address__city')), not "
+                f"{expression!r}."
+            )
+        return path[1:], direction
 
     def remove_index(self, model, index):
         self.execute(MongoCommand(model._meta.db_table, "drop_index", index.name))
