@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "tests.testapp",
     "tests.differential",
+    "tests.fieldsapp",
 ]
 SECRET_KEY = "tests-only"
 USE_TZ = True
