@@ -1,0 +1,402 @@
+"""Django's JSONField transforms and lookups -> MongoDB aggregation expressions.
+
+Django's ``KeyTransform``, ``HasKey``, ``DataContains``... cannot be given an ``as_mql``
+method, so this module maps their classes to functions with the same contract:
+``as_mql_for(node)`` returns a callable ``(expression_compiler) -> result`` for a node it
+knows (an aggregation expression for a transform; ``(test, guards)`` for a lookup, as
+``where.lookup_expression`` expects), or None.
+
+JSON values are stored as BSON (objects as documents with sorted keys, see
+``operations.adapt_json_value``). Semantics follow Django's SQL backends:
+
+- ``data__a__b`` reads key ``b`` of key ``a``; an integer-like key also indexes an array
+  (``data__items__0``). A key that is absent, or a step into a scalar, is *missing*, which is
+  SQL NULL to comparisons; JSON ``null`` is a value of its own (``data__a=None`` matches it,
+  ``data__a__isnull=True`` matches an absent key).
+- ``contains`` / ``contained_by`` are PostgreSQL's ``@>`` / ``<@``: objects contain the given
+  keys with containing values, arrays contain every given element somewhere, scalars are equal,
+  and at the top level an array contains a scalar that is one of its elements. The given value
+  is a constant, so the test is unrolled over its structure (no recursion on the server).
+- ``has_key`` / ``has_keys`` / ``has_any_keys``: the key is present (its value may be null).
+- Comparisons (``lt``...) only compare values of the same kind (numbers with numbers, strings
+  with strings); the text lookups (``icontains``...) read strings, and numbers as their text.
+- A NULL column (or key) makes every lookup but ``isnull`` UNKNOWN: guards keep negations
+  from matching it.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from django.db import NotSupportedError
+from django.db.models.fields import json as django_json
+
+MISSING = "missing"
+NUMBER_TYPES = ["int", "long", "double", "decimal"]
+
+
+def as_mql_for(node):
+    """The ``as_mql`` of a JSONField transform or lookup of Django's, or None."""
+    for klass in type(node).__mro__:
+        handler = HANDLERS.get(klass)
+        if handler is not None:
+            return partial(handler, node)
+    return None
+
+
+# -- reading keys -------------------------------------------------------------------------
+
+
+def _bind(value, name, build):
+    """``build(reference)`` with ``value`` bound once (a path is cheap to repeat)."""
+    if isinstance(value, str) and not value.startswith("$$"):
+        return build(value)
+    return {"$let": {"vars": {name: value}, "in": build(f"$${name}")}}
+
+
+def _type(value):
+    return {"$type": value}
+
+
+def _is_object(value):
+    return {"$eq": [_type(value), "object"]}
+
+
+def _present(value):
+    return {"$ne": [_type(value), MISSING]}
+
+
+def child(value, key, depth=0):
+    """Key ``key`` of ``value``: an object's key, or (integer-like key) an array's element;
+    missing when there is none."""
+    try:
+        index = int(key)
+    except ValueError:
+        index = None
+
+    def build(ref):
+        branches = [
+            {
+                "case": _is_object(ref),
+                "then": {"$getField": {"field": {"$literal": str(key)}, "input": ref}},
+            }
+        ]
+        if index is not None:
+            branches.append({"case": {"$isArray": ref}, "then": {"$arrayElemAt": [ref, index]}})
+        return {"$switch": {"branches": branches, "default": "$$REMOVE"}}
+
+    return _bind(value, f"j{depth}", build)
+
+
+def _key_path(transform):
+    keys = []
+    node = transform
+    while isinstance(node, django_json.KeyTransform):
+        keys.append(node.key_name)
+        node = node.lhs
+    keys.reverse()
+    return node, keys
+
+
+def key_transform(transform, compiler):
+    """``data__a__b`` (and ``KT("data__a__b")``, as text)."""
+    source, keys = _key_path(transform)
+    value = compiler.compile(source)
+    for depth, key in enumerate(keys):
+        value = child(value, key, depth)
+    if isinstance(transform, django_json.KeyTextTransform):
+        value = as_text(value)
+    return value
+
+
+def as_text(value):
+    """A JSON value as SQL's ``->>`` text: strings as they are, numbers and booleans as JSON
+    text; objects and arrays are not given as text (NULL)."""
+
+    def build(ref):
+        return {
+            "$switch": {
+                "branches": [
+                    {"case": {"$eq": [_type(ref), "string"]}, "then": ref},
+                    {"case": {"$in": [_type(ref), NUMBER_TYPES]}, "then": {"$toString": ref}},
+                    {
+                        "case": {"$eq": [_type(ref), "bool"]},
+                        "then": {"$cond": [ref, "true", "false"]},
+                    },
+                ],
+                "default": None,
+            }
+        }
+
+    return _bind(value, "t", build)
+
+
+# -- values -------------------------------------------------------------------------------
+
+
+def _guards(*operands):
+    from .expressions import null_guards
+
+    return null_guards(*operands)
+
+
+def _rhs_value(lookup, compiler):
+    """The prepared constant on the right (adapted like a stored JSON value)."""
+    _, params = lookup.get_db_prep_lookup(lookup.rhs, compiler.connection)
+    return params
+
+
+def _rhs(lookup, compiler):
+    """An aggregation expression for the right-hand side."""
+    if hasattr(lookup.rhs, "resolve_expression"):
+        return compiler.compile(lookup.rhs)
+    return {"$literal": _rhs_value(lookup, compiler)[0]}
+
+
+def _constant(lookup, compiler):
+    if hasattr(lookup.rhs, "resolve_expression"):
+        raise NotSupportedError(
+            f"the JSONField {lookup.lookup_name!r} lookup takes a constant, not an expression"
+        )
+    return _rhs_value(lookup, compiler)[0]
+
+
+# -- lookups ------------------------------------------------------------------------------
+
+
+def has_keys(lookup, compiler):
+    """has_key / has_keys / has_any_keys: the key(s) are present (null values count)."""
+    value = compiler.compile(lookup.lhs)
+    rhs = lookup.rhs
+    keys = [rhs] if isinstance(rhs, str | int) else list(rhs)
+    tests = []
+    for key in keys:
+        if hasattr(key, "resolve_expression"):
+            raise NotSupportedError("has_key with an expression as the key")
+        if isinstance(key, django_json.KeyTransform):
+            raise NotSupportedError("has_key with a key transform as the key")
+        tests.append(_present(child(value, str(key))))
+    if not tests:
+        test = isinstance(lookup, django_json.HasKeys) and not isinstance(
+            lookup, django_json.HasAnyKeys
+        )
+    elif len(tests) == 1:
+        test = tests[0]
+    else:
+        test = {"$or" if isinstance(lookup, django_json.HasAnyKeys) else "$and": tests}
+    return test, _guards(value)
+
+
+def contains(lookup, compiler):
+    value = compiler.compile(lookup.lhs)
+    return _contains(value, _constant(lookup, compiler), 0, top=True), _guards(value)
+
+
+def _contains(value, given, depth, *, top=False):
+    """``value @> given`` for a constant ``given``."""
+    if isinstance(given, dict):
+
+        def build_object(ref):
+            tests = [
+                _bind(
+                    {"$getField": {"field": {"$literal": key}, "input": ref}},
+                    f"v{depth}",
+                    lambda item, part=part: {
+                        "$and": [_present(item), _contains(item, part, depth + 1)]
+                    },
+                )
+                for key, part in given.items()
+            ]
+            return {"$cond": [_is_object(ref), {"$and": tests} if tests else True, False]}
+
+        return _bind(value, f"c{depth}", build_object)
+    if isinstance(given, list):
+
+        def build_array(ref):
+            variable = f"e{depth}"
+            tests = [
+                {
+                    "$anyElementTrue": [
+                        {
+                            "$map": {
+                                "input": ref,
+                                "as": variable,
+                                "in": _contains(f"$${variable}", part, depth + 1),
+                            }
+                        }
+                    ]
+                }
+                for part in given
+            ]
+            return {"$cond": [{"$isArray": ref}, {"$and": tests} if tests else True, False]}
+
+        return _bind(value, f"c{depth}", build_array)
+    literal = {"$literal": given}
+    if not top:
+        return {"$eq": [value, literal]}
+
+    def build_scalar(ref):
+        # PostgreSQL: at the top level an array contains a scalar that is one of its elements.
+        return {
+            "$cond": [
+                {"$isArray": ref},
+                {"$in": [literal, ref]},
+                {"$eq": [ref, literal]},
+            ]
+        }
+
+    return _bind(value, f"c{depth}", build_scalar)
+
+
+def contained_by(lookup, compiler):
+    value = compiler.compile(lookup.lhs)
+    return _contained(value, _constant(lookup, compiler), 0, top=True), _guards(value)
+
+
+def _contained(value, given, depth, *, top=False):
+    """``value <@ given`` for a constant ``given``."""
+    if isinstance(given, dict):
+
+        def build_object(ref):
+            keys = {
+                "$map": {"input": {"$objectToArray": ref}, "as": f"k{depth}", "in": f"$$k{depth}.k"}
+            }
+            tests = [{"$setIsSubset": [keys, {"$literal": list(given)}]}]
+            for key, part in given.items():
+                tests.append(
+                    _bind(
+                        {"$getField": {"field": {"$literal": key}, "input": ref}},
+                        f"v{depth}",
+                        lambda item, part=part: {
+                            "$cond": [_present(item), _contained(item, part, depth + 1), True]
+                        },
+                    )
+                )
+            return {"$cond": [_is_object(ref), {"$and": tests}, False]}
+
+        return _bind(value, f"c{depth}", build_object)
+    if isinstance(given, list):
+
+        def build_array(ref):
+            variable = f"e{depth}"
+            alternatives = [_contained(f"$${variable}", part, depth + 1) for part in given]
+            element_test = {"$or": alternatives} if alternatives else False
+            every = {
+                "$allElementsTrue": [{"$map": {"input": ref, "as": variable, "in": element_test}}]
+            }
+            otherwise = False
+            if top:
+                scalars = [part for part in given if not isinstance(part, dict | list)]
+                otherwise = {"$in": [ref, {"$literal": scalars}]}
+            return {"$cond": [{"$isArray": ref}, every, otherwise]}
+
+        return _bind(value, f"c{depth}", build_array)
+    return {"$eq": [value, {"$literal": given}]}
+
+
+def key_exact(lookup, compiler):
+    value = compiler.compile(lookup.lhs)
+    if lookup.rhs is None:
+        # JSON null (the key is present and null); an absent key is SQL NULL.
+        return _bind(value, "x", lambda ref: {"$eq": [_type(ref), "null"]}), [_present(value)]
+    rhs = _rhs(lookup, compiler)
+    return {"$eq": [value, rhs]}, _guards(value, rhs)
+
+
+def key_isnull(lookup, compiler):
+    """``data__a__isnull=True``: the key is absent (a JSON null is present)."""
+    value = compiler.compile(lookup.lhs)
+    present = _present(value)
+    return (present if not lookup.rhs else {"$not": [present]}), []
+
+
+def key_in(lookup, compiler):
+    value = compiler.compile(lookup.lhs)
+    if hasattr(lookup.rhs, "resolve_expression"):
+        raise NotSupportedError("a JSON key __in takes a list of constants")
+    values = [item for item in _rhs_value(lookup, compiler) if item is not None]
+    return {"$in": [value, {"$literal": values}]}, _guards(value)
+
+
+def key_text(lookup, compiler):
+    """iexact, icontains, startswith... on a key: the builtin text tests on its text."""
+    from .lookups import EXPRESSIONS
+
+    text = compiler.compile(lookup.lhs)  # a KeyTextTransform: already text
+    builder = EXPRESSIONS[lookup.lookup_name]
+    return builder(text, _rhs(lookup, compiler), lookup)
+
+
+def _kind(value):
+    """numbers -> "number", otherwise the BSON type name."""
+    return {"$cond": [{"$in": [_type(value), NUMBER_TYPES]}, "number", _type(value)]}
+
+
+def _python_kind(value):
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    return None
+
+
+COMPARISONS = {"lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
+
+
+def key_compare(lookup, compiler):
+    value = compiler.compile(lookup.lhs)
+    operator = COMPARISONS[lookup.lookup_name]
+    if hasattr(lookup.rhs, "resolve_expression"):
+        rhs = compiler.compile(lookup.rhs)
+        same_kind = {"$eq": [_kind(value), _kind(rhs)]}
+        return {"$and": [same_kind, {operator: [value, rhs]}]}, _guards(value, rhs)
+    constant = _rhs_value(lookup, compiler)[0]
+    if constant is None:
+        return False, [False]  # compared with NULL: UNKNOWN
+    kind = _python_kind(constant)
+    test = {operator: [value, {"$literal": constant}]}
+    return {"$and": [{"$eq": [_kind(value), kind]}, test]}, _guards(value)
+
+
+def json_in(lookup, compiler):
+    """``data__in=[...]`` on the column itself."""
+    value = compiler.compile(lookup.lhs)
+    values = [item for item in _rhs_value(lookup, compiler) if item is not None]
+    return {"$in": [value, {"$literal": values}]}, _guards(value)
+
+
+def json_icontains(lookup, compiler):
+    raise NotSupportedError(
+        "icontains on a whole JSONField (a substring of its JSON text) is not supported on "
+        "MongoDB: use a key (data__key__icontains)"
+    )
+
+
+def _lookup(name):
+    return getattr(django_json, name, None)
+
+
+HANDLERS = {
+    django_json.KeyTransform: key_transform,
+    django_json.HasKey: has_keys,
+    django_json.HasKeys: has_keys,
+    django_json.HasAnyKeys: has_keys,
+    django_json.DataContains: contains,
+    django_json.ContainedBy: contained_by,
+    django_json.KeyTransformExact: key_exact,
+    django_json.KeyTransformIsNull: key_isnull,
+    django_json.KeyTransformIn: key_in,
+    django_json.KeyTransformTextLookupMixin: key_text,
+    django_json.KeyTransformNumericLookupMixin: key_compare,
+    django_json.JSONIContains: json_icontains,
+}
+if _lookup("JSONIn") is not None:  # Django 6.0+
+    HANDLERS[django_json.JSONIn] = json_in
+if _lookup("HasKeyOrArrayIndex") is not None:
+    HANDLERS[django_json.HasKeyOrArrayIndex] = has_keys
