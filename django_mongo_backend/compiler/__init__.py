@@ -229,7 +229,8 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
 
     def execute_sql(self, returning_fields=None):
         opts = self.query.get_meta()
-        auto_field = opts.auto_field
+        # A proxy model's options have no auto_field of their own (bulk_create keeps the proxy).
+        auto_field = opts.concrete_model._meta.auto_field
         fields = self.query.fields
         command, documents = self.insert_command()
         if not documents:
