@@ -40,6 +40,7 @@ from django.db.models.sql.where import ExtraWhere, WhereNode
 
 from ..operations import document_key
 from . import functions
+from .json import as_mql_for
 
 TABLE_COLUMN = re.compile(r"^([A-Za-z_][\w]*)\.([A-Za-z_][\w]*)$")
 NULL_GUARD = None  # compared with $gt: anything greater than null is neither null nor missing
@@ -163,7 +164,7 @@ class ExpressionCompiler:
             handler = self._handlers.get(klass)
             if handler is not None:
                 return handler(self, expression)
-        as_mql = getattr(expression, "as_mql", None)
+        as_mql = getattr(expression, "as_mql", None) or as_mql_for(expression)
         if as_mql is not None:
             # The extension point for fields and expressions defined outside Django (the
             # backend's own fields, users' custom expressions): they compile themselves.

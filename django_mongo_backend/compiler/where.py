@@ -36,6 +36,7 @@ from django.db.models.sql.query import Query
 from django.db.models.sql.where import AND, XOR, NothingNode, WhereNode
 
 from . import lookups
+from .json import as_mql_for
 from .subqueries import compile_subquery, is_correlated
 
 NOTHING = object()
@@ -124,7 +125,7 @@ class WhereCompiler:
             condition = as_mql_match(self, positive)
             if condition is not None:
                 return condition
-        if hasattr(lookup, "as_mql"):
+        if hasattr(lookup, "as_mql") or as_mql_for(lookup) is not None:
             return {"$expr": self.lookup_expression(lookup, positive)}
         check_supported(lookup)
         if isinstance(lookup, YearLookup) and is_direct_value(lookup.rhs):
@@ -276,7 +277,7 @@ class WhereCompiler:
         return {"$eq": [{"$mod": [count, 2]}, 1 if positive else 0]}
 
     def lookup_expression(self, lookup, positive=True):
-        as_mql = getattr(lookup, "as_mql", None)
+        as_mql = getattr(lookup, "as_mql", None) or as_mql_for(lookup)
         if as_mql is not None:
             test, guards = as_mql(self.expressions)
             return self._guarded(test, guards, positive)
