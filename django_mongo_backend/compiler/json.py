@@ -10,9 +10,10 @@ JSON values are stored as BSON (objects as documents with sorted keys, see
 ``operations.adapt_json_value``). Semantics follow Django's SQL backends:
 
 - ``data__a__b`` reads key ``b`` of key ``a``; an integer-like key also indexes an array
-  (``data__items__0``). A key that is absent, or a step into a scalar, is *missing*, which is
-  SQL NULL to comparisons; JSON ``null`` is a value of its own (``data__a=None`` matches it,
-  ``data__a__isnull=True`` matches an absent key).
+  (``data__items__0``). A key that is absent, or a step into a scalar, reads as NULL, like a
+  JSON ``null`` (SQL backends extract both as NULL), so comparisons with it are UNKNOWN.
+  Presence is tested on the structure (``has``): ``data__a=None`` matches a present JSON
+  null, ``data__a__isnull=True`` an absent key.
 - ``contains`` / ``contained_by`` are PostgreSQL's ``@>`` / ``<@``: objects contain the given
   keys with containing values, arrays contain every given element somewhere, scalars are equal,
   and at the top level an array contains a scalar that is one of its elements. The given value
@@ -31,7 +32,6 @@ from functools import partial
 from django.db import NotSupportedError
 from django.db.models.fields import json as django_json
 
-MISSING = "missing"
 NUMBER_TYPES = ["int", "long", "double", "decimal"]
 
 
@@ -62,30 +62,59 @@ def _is_object(value):
     return {"$eq": [_type(value), "object"]}
 
 
-def _present(value):
-    return {"$ne": [_type(value), MISSING]}
+def _index(key):
+    try:
+        return int(key)
+    except ValueError:
+        return None
 
 
 def child(value, key, depth=0):
     """Key ``key`` of ``value``: an object's key, or (integer-like key) an array's element;
-    missing when there is none."""
-    try:
-        index = int(key)
-    except ValueError:
-        index = None
+    NULL when there is none (presence is tested apart, by ``has``)."""
+    index = _index(key)
 
     def build(ref):
         branches = [
             {
                 "case": _is_object(ref),
-                "then": {"$getField": {"field": {"$literal": str(key)}, "input": ref}},
+                "then": {
+                    "$ifNull": [
+                        {"$getField": {"field": {"$literal": str(key)}, "input": ref}},
+                        None,
+                    ]
+                },
             }
         ]
         if index is not None:
-            branches.append({"case": {"$isArray": ref}, "then": {"$arrayElemAt": [ref, index]}})
-        return {"$switch": {"branches": branches, "default": "$$REMOVE"}}
+            branches.append(
+                {
+                    "case": {"$isArray": ref},
+                    "then": {"$ifNull": [{"$arrayElemAt": [ref, index]}, None]},
+                }
+            )
+        return {"$switch": {"branches": branches, "default": None}}
 
     return _bind(value, f"j{depth}", build)
+
+
+def has(value, key, depth=0):
+    """Whether ``value`` has the key ``key`` (an object's key, even with a null value, or an
+    integer-like key within an array's bounds)."""
+    index = _index(key)
+
+    def build(ref):
+        keys = {"$map": {"input": {"$objectToArray": ref}, "as": "kv", "in": "$$kv.k"}}
+        branches = [{"case": _is_object(ref), "then": {"$in": [{"$literal": str(key)}, keys]}}]
+        if index is not None:
+            size = {"$size": ref}
+            within = {
+                "$and": [{"$lt": [index, size]}, {"$gte": [index, {"$multiply": [-1, size]}]}]
+            }
+            branches.append({"case": {"$isArray": ref}, "then": within})
+        return {"$switch": {"branches": branches, "default": False}}
+
+    return _bind(value, f"h{depth}", build)
 
 
 def _key_path(transform):
@@ -107,6 +136,15 @@ def key_transform(transform, compiler):
     if isinstance(transform, django_json.KeyTextTransform):
         value = as_text(value)
     return value
+
+
+def key_present(transform, compiler):
+    """Whether the key ``transform`` reads is present (its value may be JSON null)."""
+    source, keys = _key_path(transform)
+    parent = compiler.compile(source)
+    for depth, key in enumerate(keys[:-1]):
+        parent = child(parent, key, depth)
+    return has(parent, keys[-1], len(keys))
 
 
 def as_text(value):
@@ -175,7 +213,7 @@ def has_keys(lookup, compiler):
             raise NotSupportedError("has_key with an expression as the key")
         if isinstance(key, django_json.KeyTransform):
             raise NotSupportedError("has_key with a key transform as the key")
-        tests.append(_present(child(value, str(key))))
+        tests.append(has(value, str(key)))
     if not tests:
         test = isinstance(lookup, django_json.HasKeys) and not isinstance(
             lookup, django_json.HasAnyKeys
@@ -185,6 +223,11 @@ def has_keys(lookup, compiler):
     else:
         test = {"$or" if isinstance(lookup, django_json.HasAnyKeys) else "$and": tests}
     return test, _guards(value)
+
+
+def _get(ref, key):
+    """Key ``key`` of the object ``ref`` (known to be an object holding it)."""
+    return {"$getField": {"field": {"$literal": key}, "input": ref}}
 
 
 def contains(lookup, compiler):
@@ -198,13 +241,13 @@ def _contains(value, given, depth, *, top=False):
 
         def build_object(ref):
             tests = [
-                _bind(
-                    {"$getField": {"field": {"$literal": key}, "input": ref}},
-                    f"v{depth}",
-                    lambda item, part=part: {
-                        "$and": [_present(item), _contains(item, part, depth + 1)]
-                    },
-                )
+                {
+                    "$cond": [
+                        has(ref, key, depth),
+                        _contains(_get(ref, key), part, depth + 1),
+                        False,
+                    ]
+                }
                 for key, part in given.items()
             ]
             return {"$cond": [_is_object(ref), {"$and": tests} if tests else True, False]}
@@ -264,13 +307,13 @@ def _contained(value, given, depth, *, top=False):
             tests = [{"$setIsSubset": [keys, {"$literal": list(given)}]}]
             for key, part in given.items():
                 tests.append(
-                    _bind(
-                        {"$getField": {"field": {"$literal": key}, "input": ref}},
-                        f"v{depth}",
-                        lambda item, part=part: {
-                            "$cond": [_present(item), _contained(item, part, depth + 1), True]
-                        },
-                    )
+                    {
+                        "$cond": [
+                            has(ref, key, depth),
+                            _contained(_get(ref, key), part, depth + 1),
+                            True,
+                        ]
+                    }
                 )
             return {"$cond": [_is_object(ref), {"$and": tests}, False]}
 
@@ -297,16 +340,15 @@ def _contained(value, given, depth, *, top=False):
 def key_exact(lookup, compiler):
     value = compiler.compile(lookup.lhs)
     if lookup.rhs is None:
-        # JSON null (the key is present and null); an absent key is SQL NULL.
-        return _bind(value, "x", lambda ref: {"$eq": [_type(ref), "null"]}), [_present(value)]
+        # JSON null: the key is present and null (an absent key is SQL NULL).
+        return {"$eq": [value, None]}, [key_present(lookup.lhs, compiler)]
     rhs = _rhs(lookup, compiler)
     return {"$eq": [value, rhs]}, _guards(value, rhs)
 
 
 def key_isnull(lookup, compiler):
     """``data__a__isnull=True``: the key is absent (a JSON null is present)."""
-    value = compiler.compile(lookup.lhs)
-    present = _present(value)
+    present = key_present(lookup.lhs, compiler)
     return (present if not lookup.rhs else {"$not": [present]}), []
 
 

@@ -1,0 +1,138 @@
+"""Django's JSONField lookups on MongoDB: keys, contains/contained_by, has_key(s), NULLs."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import NotSupportedError
+from django.db.models import F, Q
+from django.db.models.fields.json import KT
+
+from tests.fieldsapp.models import Document
+
+pytestmark = pytest.mark.django_db
+
+
+def names(queryset):
+    return list(queryset.values_list("name", flat=True))
+
+
+@pytest.fixture
+def documents():
+    rows = {
+        "a": {"k": "v", "n": 1, "owner": {"name": "Ann", "age": 30}, "list": [1, 2, {"x": 1}]},
+        "b": {"k": "w", "n": 2.5, "owner": None, "list": []},
+        "c": {"n": "3", "owner": {"name": "Bob"}, "tags": ["p", "q"]},
+        "d": [1, "two", {"k": "v"}],
+        "e": "scalar",
+        "f": None,
+    }
+    for name, data in rows.items():
+        Document.objects.create(name=name, data=data)
+
+
+def test_round_trip(documents):
+    assert Document.objects.get(name="a").data["owner"] == {"name": "Ann", "age": 30}
+    assert Document.objects.get(name="d").data == [1, "two", {"k": "v"}]
+
+
+def test_key_exact(documents):
+    assert names(Document.objects.filter(data__k="v")) == ["a"]
+    assert names(Document.objects.filter(data__owner__name="Ann")) == ["a"]
+    assert names(Document.objects.filter(data__n=1)) == ["a"]
+    assert names(Document.objects.filter(data__owner={"age": 30, "name": "Ann"})) == ["a"]
+    assert names(Document.objects.filter(data__list__2__x=1)) == ["a"]
+    assert names(Document.objects.filter(data__1="two")) == ["d"]
+    assert names(Document.objects.filter(data__tags__0="p")) == ["c"]
+    # A user value is data, never an operator.
+    assert names(Document.objects.filter(data__k={"$ne": 1})) == []
+    assert names(Document.objects.filter(data__k="$k")) == []
+
+
+def test_key_none_is_json_null_and_isnull_is_absence(documents):
+    assert names(Document.objects.filter(data__owner=None)) == ["b"]
+    assert names(Document.objects.filter(data__owner__isnull=True)) == ["d", "e", "f"]
+    assert names(Document.objects.filter(data__owner__isnull=False)) == ["a", "b", "c"]
+    assert names(Document.objects.filter(data__k__isnull=True)) == ["c", "d", "e", "f"]
+
+
+def test_key_sql_null_semantics(documents):
+    # c has no "k": k = "v" is UNKNOWN, so neither it nor its negation matches c.
+    positive = set(names(Document.objects.filter(data__k="v")))
+    negative = set(names(Document.objects.filter(~Q(data__k="v"), data__isnull=False)))
+    assert positive == {"a"}
+    assert negative == {"b"}
+
+
+def test_key_comparisons(documents):
+    assert names(Document.objects.filter(data__n__gt=1)) == ["b"]  # "3" is a string
+    assert names(Document.objects.filter(data__n__lte=2.5)) == ["a", "b"]
+    assert names(Document.objects.filter(data__n__gt="2")) == ["c"]
+    assert names(Document.objects.filter(data__k__in=["w", "z"])) == ["b"]
+
+
+def test_key_text_lookups(documents):
+    assert names(Document.objects.filter(data__owner__name__iexact="ann")) == ["a"]
+    assert names(Document.objects.filter(data__owner__name__icontains="o")) == ["c"]
+    assert names(Document.objects.filter(data__k__startswith="w")) == ["b"]
+    assert names(Document.objects.filter(data__n__contains="3")) == ["c"]
+    assert names(Document.objects.filter(data__k__regex=r"^[vw]$")) == ["a", "b"]
+    assert names(Document.objects.filter(data__k__iendswith="W")) == ["b"]
+
+
+def test_has_key(documents):
+    assert names(Document.objects.filter(data__has_key="owner")) == ["a", "b", "c"]
+    assert names(Document.objects.filter(data__has_keys=["k", "owner"])) == ["a", "b"]
+    assert names(Document.objects.filter(data__has_any_keys=["tags", "k"])) == ["a", "b", "c"]
+    assert names(Document.objects.filter(data__owner__has_key="age")) == ["a"]
+    assert names(Document.objects.filter(data__has_key="2")) == ["d"]  # an array index
+    assert names(Document.objects.filter(~Q(data__has_key="owner"), name__gt="")) == [
+        "d",
+        "e",
+        "f",
+    ]
+
+
+def test_contains(documents):
+    assert names(Document.objects.filter(data__contains={"k": "v"})) == ["a"]
+    assert names(Document.objects.filter(data__contains={"owner": {"name": "Ann"}})) == ["a"]
+    assert names(Document.objects.filter(data__contains={"list": [{"x": 1}]})) == ["a"]
+    assert names(Document.objects.filter(data__contains={"list": []})) == ["a", "b"]
+    assert names(Document.objects.filter(data__contains={})) == ["a", "b", "c"]
+    assert names(Document.objects.filter(data__contains=[{"k": "v"}])) == ["d"]
+    assert names(Document.objects.filter(data__contains="two")) == ["d"]  # top-level element
+    assert names(Document.objects.filter(data__contains="scalar")) == ["e"]
+    assert names(Document.objects.filter(data__owner__contains={"age": 30})) == ["a"]
+    assert names(Document.objects.filter(data__contains={"owner": None})) == ["b"]
+
+
+def test_contained_by(documents):
+    assert names(
+        Document.objects.filter(data__contained_by={"k": "w", "n": 2.5, "owner": None, "list": []})
+    ) == ["b"]
+    assert names(Document.objects.filter(data__owner__contained_by={"name": "Bob", "x": 1})) == [
+        "c"
+    ]
+    assert names(Document.objects.filter(data__contained_by=[1, "two", {"k": "v", "z": 0}])) == [
+        "d"
+    ]
+    assert names(Document.objects.filter(data__contained_by=["scalar"])) == ["e"]
+
+
+def test_values_order_and_kt(documents):
+    assert list(
+        Document.objects.filter(name__in=["a", "b", "c"]).values_list(
+            "data__owner__name", flat=True
+        )
+    ) == ["Ann", None, "Bob"]
+    assert names(Document.objects.filter(name__in=["a", "b"]).order_by("-data__n")) == ["b", "a"]
+    assert list(
+        Document.objects.filter(name__in=["a", "c"])
+        .annotate(n=KT("data__n"))
+        .values_list("n", flat=True)
+    ) == ["1", "3"]
+    assert names(Document.objects.filter(data__k=F("data__k"))) == ["a", "b"]
+
+
+def test_whole_field_icontains_is_refused(documents):
+    with pytest.raises(NotSupportedError, match="icontains"):
+        list(Document.objects.filter(data__icontains="x"))
