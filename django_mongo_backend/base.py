@@ -16,6 +16,7 @@ Settings (all Djongo-compatible, plus Django's usual keys):
 from __future__ import annotations
 
 import contextvars
+import contextvars
 import logging
 import logging.config
 import os
@@ -65,6 +66,10 @@ Database = SimpleNamespace(
     },
     Binary=bytes,  # BinaryField adapts values with Database.Binary; pymongo stores bytes as-is
 )
+
+#: While ``async_execution`` runs synchronous ORM code on an event loop, every command goes to
+#: this callable ``(wrapper, command, transactional) -> result`` instead of the MongoClient.
+COMMAND_INTERCEPTOR = contextvars.ContextVar("django_mongo_backend_interceptor", default=None)
 
 #: While ``async_execution`` runs synchronous ORM code on an event loop, every command goes to
 #: this callable ``(wrapper, command, transactional) -> result`` instead of the MongoClient.
@@ -392,6 +397,9 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         ``transactional=False`` runs it outside any transaction (sequence reservations: like
         SQL sequences they must not roll back or conflict between transactions).
         """
+        intercept = COMMAND_INTERCEPTOR.get()
+        if intercept is not None:
+            return intercept(self, command, transactional)
         intercept = COMMAND_INTERCEPTOR.get()
         if intercept is not None:
             return intercept(self, command, transactional)

@@ -47,6 +47,10 @@ class SequenceCommand(MongoCommand):
         collection = database.get_collection(SCHEMA_COLLECTION, write_concern=_MAJORITY)
         return getattr(collection, self.method)(*self.args, session=session, **self.kwargs)
 
+    async def run_async(self, database, session):
+        collection = database.get_collection(SCHEMA_COLLECTION, write_concern=_MAJORITY)
+        return await getattr(collection, self.method)(*self.args, session=session, **self.kwargs)
+
 
 def reserve_command(collection, count, field_names=("id",)):
     return SequenceCommand(
@@ -116,11 +120,13 @@ def id_ceiling(value):
         return None
 
 
+#: find_one() arguments reading the largest numeric ``_id`` (one indexed read).
+_MAX_ID_QUERY = ({"_id": {"$type": "number"}}, {"_id": True})
+
+
 def max_id(database, collection, session=None):
     """The largest numeric ``_id`` of ``collection`` (one indexed read), or None."""
-    top = database[collection].find_one(
-        {"_id": {"$type": "number"}}, {"_id": True}, sort=[("_id", -1)], session=session
-    )
+    top = database[collection].find_one(*_MAX_ID_QUERY, sort=[("_id", -1)], session=session)
     return None if top is None else id_ceiling(top["_id"])
 
 
@@ -151,6 +157,17 @@ class SyncCommand(SequenceCommand):
         SequenceCommand(
             "update_one", {"name": collection}, sync_update(top, field_names), upsert=True
         ).run(database, session)
+        return top
+
+    async def run_async(self, database, session):
+        collection, field_names = self.args
+        top = await database[collection].find_one(
+            *_MAX_ID_QUERY, sort=[("_id", -1)], session=session
+        )
+        top = None if top is None else id_ceiling(top["_id"])
+        await SequenceCommand(
+            "update_one", {"name": collection}, sync_update(top, field_names), upsert=True
+        ).run_async(database, session)
         return top
 
     def __str__(self):
