@@ -32,10 +32,8 @@ def to_object_id(value):
 class ObjectIdFormField(forms.CharField):
     default_error_messages = {"invalid": _("Enter a valid ObjectId (24 hexadecimal digits).")}
 
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 24)
-        kwargs.setdefault("min_length", 24)
-        super().__init__(**kwargs)
+    def widget_attrs(self, widget):
+        return {**super().widget_attrs(widget), "maxlength": "24"}
 
     def prepare_value(self, value):
         return str(value) if isinstance(value, ObjectId) else value
