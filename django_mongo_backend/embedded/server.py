@@ -20,13 +20,14 @@ from typing import Any
 from mongoeco.wire import AsyncMongoEcoProxyServer
 from mongoeco.wire.executor import WireCommandExecutor
 
-from . import commands, comparisons, errors, fastpaths, joins, operators, rewrites
+from . import commands, comparisons, errors, fastpaths, joins, operators, rewrites, updates
 from .auth import HELLO_COMMANDS, ScramAuthService
 
 operators.install()
 fastpaths.install()
 joins.install()
 comparisons.install()  # after fastpaths: it wraps the engine methods they set
+updates.install()
 
 logger = logging.getLogger("django_mongo_backend.embedded")
 
