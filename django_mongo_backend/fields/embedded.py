@@ -236,10 +236,13 @@ class EmbeddedModelField(models.Field):
 
     def pre_save(self, model_instance, add):
         value = getattr(model_instance, self.attname)
-        if value is not None:
-            for field in self.embedded_fields:
-                setattr(value, field.attname, field.pre_save(value, add))
-        return value
+        if value is None:
+            return None
+        for field in self.embedded_fields:
+            setattr(value, field.attname, field.pre_save(value, add))
+        # A dict, not the instance: Django's UPDATE refuses model instances as values of
+        # fields that are not relations.
+        return self.to_dict(value)
 
     def value_to_string(self, obj):
         value = self.value_from_object(obj)

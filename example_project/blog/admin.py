@@ -14,7 +14,7 @@ class PostAdmin(admin.ModelAdmin):
     list_display = ["title", "author", "status", "published_at", "price"]
     list_filter = ["status", "author", "tags"]
     list_select_related = ["author"]
-    search_fields = ["title", "body", "author__name"]
+    search_fields = ["title", "body", "author__name", "venue__city"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["title"]}
     inlines = [CommentInline]
@@ -22,6 +22,7 @@ class PostAdmin(admin.ModelAdmin):
         (None, {"fields": ["title", "slug", "author", "status", "published_at"]}),
         ("Content", {"fields": ["body", "tags"]}),
         ("Extras", {"fields": ["price", "metadata"], "classes": ["collapse"]}),
+        ("Venue and keywords", {"fields": ["venue", "keywords"]}),
     ]
 
 

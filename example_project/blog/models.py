@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from django_mongo_backend.fields import ArrayField, EmbeddedModelField
+
 
 class Author(models.Model):
     name = models.CharField(max_length=100)
@@ -28,6 +30,21 @@ class Tag(models.Model):
         return self.name
 
 
+class Venue(models.Model):
+    """Where a post's event takes place. Abstract: it has no collection, it is stored inside
+    the post's document (``{"venue": {"name": ..., "city": ..., "capacity": ...}}``)."""
+
+    name = models.CharField(max_length=100)
+    city = models.CharField(max_length=100)
+    capacity = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{self.name} ({self.city})"
+
+
 class Post(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -45,6 +62,13 @@ class Post(models.Model):
     )
     metadata = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    # MongoDB-native fields: a subdocument edited as a nested form, a list edited one item
+    # per line. Queried in place: Post.objects.filter(venue__city="Paris"),
+    # Post.objects.filter(keywords__contains=["django"]).
+    venue = EmbeddedModelField(Venue, null=True, blank=True)
+    keywords = ArrayField(
+        models.CharField(max_length=30), default=list, blank=True, help_text="One per line."
+    )
 
     class Meta:
         ordering = ["-published_at"]

@@ -134,3 +134,24 @@ def test_index_on_an_embedded_key():
     connection.ensure_connection()
     indexes = connection.connection.database[Person._meta.db_table].index_information()
     assert indexes["person_city_idx"]["key"] == [("address.city", 1)]
+
+
+def test_save_of_an_existing_object_updates_the_subdocument(people):
+    ann = Person.objects.get(name="ann")
+    ann.address.city = "Nice"
+    ann.save()
+    assert Person.objects.get(name="ann").address.city == "Nice"
+    Person.objects.filter(name="bob").update(address={"city": "Rome"})
+    assert Person.objects.get(name="bob").address.city == "Rome"
+    assert Person.objects.get(name="bob").address.geo is None
+
+
+def test_abstract_embedded_model_is_a_concrete_stand_in():
+    from tests.fieldsapp.models import Item, Order
+
+    stand_in = Order._meta.get_field("items").embedded_model
+    assert issubclass(stand_in, Item)
+    assert not stand_in._meta.abstract
+    from django.apps import apps
+
+    assert stand_in not in apps.get_models()
