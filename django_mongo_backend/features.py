@@ -89,6 +89,8 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supports_slicing_ordering_in_compound = False
     supports_over_clause = False
     supports_aggregate_filter_clause = False
+    supports_any_value = True  # $max of the group's non-null values
+    supports_bit_aggregations = True  # values collected, folded with $bitAnd/$bitOr/$bitXor
     supports_subqueries_in_group_by = False
     supports_boolean_expr_in_select_clause = True
     supports_comparing_boolean_expr = True

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db import NotSupportedError
 from django.db.models import aggregates as agg
-from django.db.models.expressions import Star
+from django.db.models.expressions import Func, Star
 
 from .expressions import is_not_null
 
@@ -86,6 +86,70 @@ def _statistic(kind):
     return build
 
 
+def _collected(value):
+    """Accumulate every input; the non-null ones are read back with ``_non_null``."""
+    return {"$push": value}
+
+
+def _non_null(name):
+    return {"$filter": {"input": f"${name}", "cond": is_not_null("$$this")}}
+
+
+def _null_when_empty(values, result):
+    return {"$cond": [{"$gt": [{"$size": values}, 0]}, result, None]}
+
+
+def _bitwise(operator, initial):
+    """BIT_AND / BIT_OR / BIT_XOR: MongoDB has no such accumulators, so the group collects
+    its values and ``$reduce`` folds them with the bitwise expression operator."""
+
+    def build(aggregate, compiler, name, accumulators):
+        value, _star, _condition = _input(aggregate, compiler)
+        accumulators[name] = (_collected(value), [])
+        values = _non_null(name)
+        folded = {
+            "$reduce": {
+                "input": values,
+                "initialValue": initial,
+                "in": {operator: ["$$value", "$$this"]},
+            }
+        }
+        return _null_when_empty(values, folded)
+
+    return build
+
+
+def _string_agg(aggregate, compiler, name, accumulators):
+    """STRING_AGG: the non-null values joined by the delimiter; NULL for none."""
+    if aggregate.order_by is not None:
+        raise NotSupportedError(
+            "This database backend does not support specifying an order on aggregates."
+        )
+    value, _star, _condition = _input(aggregate, compiler)
+    delimiter = aggregate.get_source_expressions()[1]
+    if isinstance(delimiter, Func) and not isinstance(delimiter, agg.Aggregate):
+        (delimiter,) = delimiter.get_source_expressions()  # StringAggDelimiter(value)
+    delimiter = compiler.compile(delimiter)
+    operator = "$addToSet" if aggregate.distinct else "$push"
+    accumulators[name] = ({operator: value}, [])
+    values = _non_null(name)
+    joined = {
+        "$reduce": {
+            "input": {"$slice": [values, 1, {"$max": [{"$size": values}, 1]}]},
+            "initialValue": {"$arrayElemAt": [values, 0]},
+            "in": {"$concat": ["$$value", delimiter, "$$this"]},
+        }
+    }
+    return _null_when_empty(values, joined)
+
+
+def _any_value(aggregate, compiler, name, accumulators):
+    """ANY_VALUE: some non-null value of the group ($max ignores nulls)."""
+    value, _star, _condition = _input(aggregate, compiler)
+    accumulators[name] = ({"$max": value}, None)
+    return f"${name}"
+
+
 AGGREGATES = {
     agg.Count: _count,
     agg.Sum: _with_values("$sum", null_when_empty=True),
@@ -95,6 +159,16 @@ AGGREGATES = {
     agg.StdDev: _statistic("stddev"),
     agg.Variance: _statistic("variance"),
 }
+# Aggregates Django 6 added to its core (5.2 has them in contrib.postgres only).
+for _name, _builder in {
+    "BitAnd": _bitwise("$bitAnd", -1),
+    "BitOr": _bitwise("$bitOr", 0),
+    "BitXor": _bitwise("$bitXor", 0),
+    "StringAgg": _string_agg,
+    "AnyValue": _any_value,
+}.items():
+    if hasattr(agg, _name):
+        AGGREGATES[getattr(agg, _name)] = _builder
 
 
 def compile_aggregate(aggregate, compiler, name, accumulators):

@@ -53,6 +53,15 @@ CONNECTORS = {
     "/": "$divide",
     "%%": "$mod",
     "^": "$pow",
+    "&": "$bitAnd",
+    "|": "$bitOr",
+    "#": "$bitXor",
+}
+#: Bit shifts: MongoDB has no shift operator. ``a << n`` is ``a * 2**n``; ``a >> n`` is an
+#: arithmetic shift, ``floor(a / 2**n)``, back to a long. NULL operands give NULL.
+SHIFTS = {
+    "<<": lambda lhs, rhs: {"$multiply": [lhs, {"$pow": [2, rhs]}]},
+    ">>": lambda lhs, rhs: {"$toLong": {"$floor": {"$divide": [lhs, {"$pow": [2, rhs]}]}}},
 }
 INTEGER_TYPES = frozenset(
     {
@@ -211,6 +220,8 @@ class ExpressionCompiler:
     def combined(self, expression):
         lhs, rhs = self.compile(expression.lhs), self.compile(expression.rhs)
         connector = expression.connector
+        if connector in SHIFTS:
+            return SHIFTS[connector](lhs, rhs)
         operator = CONNECTORS.get(connector)
         if operator is None:
             raise NotSupportedError(f"the {connector!r} operator is not supported on MongoDB")

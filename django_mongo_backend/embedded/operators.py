@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import math
+import operator as python_operator
 import re
 from zoneinfo import ZoneInfo
 
@@ -125,6 +126,39 @@ def _type_name(value):
         datetime.datetime: "date",
     }
     return next((name for cls, name in names.items() if isinstance(value, cls)), "unknown")
+
+
+# -- $bitAnd, $bitOr, $bitXor -----------------------------------------------------------------
+
+
+def _bitwise(operator, fold, empty):
+    """Bitwise operators over int and long operands: null if any operand is null or missing
+    (mongoeco raised), a long if any operand is one, an error for any other type."""
+
+    def evaluate(document, spec, variables, dialect, ctx):
+        args = spec if isinstance(spec, list) else [spec]
+        values = [ctx.evaluate_expression(document, arg, variables) for arg in args]
+        kinds = set()
+        for value in values:
+            if value is None or isinstance(value, UndefinedType):
+                return None
+            kind = _kind(value)
+            if kind not in ("int", "long"):
+                raise _fail(f"{operator} only supports int and long operands.", 28765)
+            kinds.add(kind)
+        result = empty
+        for value in values:
+            result = fold(result, int(unwrap_bson_numeric(value)))
+        return _integer_result(result, "long" if "long" in kinds else "int")
+
+    return evaluate
+
+
+BITWISE_OPERATORS = {
+    "$bitAnd": (python_operator.and_, -1),
+    "$bitOr": (python_operator.or_, 0),
+    "$bitXor": (python_operator.xor, 0),
+}
 
 
 # -- $ceil, $floor, $trunc, $round -------------------------------------------------------------
@@ -1067,6 +1101,7 @@ OPERATORS = {
     **{name: _comparison(name) for name in _COMPARE},
     "$in": _in,
     "$last": _last,
+    **{name: _bitwise(name, *entry) for name, entry in BITWISE_OPERATORS.items()},
 }
 
 #: Corrections of mongoeco's shared numeric and truthiness helpers.

@@ -291,3 +291,31 @@ def test_group_inside_facet_takes_any_constant(mongo_db, constant):
     ]
     (result,) = mongo_db.consts.aggregate(pipeline)
     assert result["g"] == [{"_id": None, "m": constant}]
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ({"$bitAnd": [12, 10]}, 8),
+        ({"$bitOr": [12, 10]}, 14),
+        ({"$bitXor": [12, 10]}, 6),
+        ({"$bitAnd": [-1, Int64(2**40 + 3)]}, Int64(2**40 + 3)),
+        ({"$bitAnd": []}, -1),
+        ({"$bitOr": []}, 0),
+        ({"$bitAnd": [12, None]}, None),
+        ({"$bitOr": ["$missing", 1]}, None),
+        ({"$bitXor": [1, "$x"]}, None),
+    ],
+    ids=safe_ids,
+)
+def test_bitwise_operators(mongo_db, expression, expected):
+    """$bitAnd/$bitOr/$bitXor (MongoDB 6.3+): int and long operands; an empty list gives -1
+    for AND and 0 for OR; if any operand is null (or missing) the result is null."""
+    value = project(mongo_db.c, expression, x=None)
+    assert value == expected and type(value) is type(expected)
+
+
+@pytest.mark.parametrize("operand", ["a", 1.5, Decimal128("1")], ids=safe_ids)
+def test_bitwise_operators_refuse_other_types(mongo_db, operand):
+    with pytest.raises(OperationFailure):
+        project(mongo_db.c, {"$bitAnd": [1, operand]}, x=None)
