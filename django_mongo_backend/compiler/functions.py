@@ -7,6 +7,8 @@ is NULL; most MongoDB operators do too, and the builders add guards where they d
 
 from __future__ import annotations
 
+import math
+
 from django.db import NotSupportedError
 from django.db.models import functions as fn
 from django.db.models.functions import datetime as dt
@@ -149,6 +151,85 @@ def _trunc(compiler, expression, args):
     return timezones.trunc(expression, args[0])
 
 
+def _round(compiler, expression, args):
+    # MongoDB's $round rounds a half to even (as PostgreSQL does for floats); the place may
+    # be negative. Its result keeps the input's type, as SQL's ROUND does.
+    place = args[1] if len(args) > 1 else 0
+    return _null_if_any_null(args, {"$round": [args[0], place]})
+
+
+def _sign(compiler, expression, args):
+    return _null_if_any_null(args, {"$cmp": [args[0], 0]})
+
+
+def _log(compiler, expression, args):
+    base, number = args  # Django's Log(base, number)
+    return {"$log": [number, base]}
+
+
+def _cot(compiler, expression, args):
+    return _null_if_any_null(args, {"$divide": [1, {"$tan": args[0]}]})
+
+
+def _repeated(string, times):
+    """``string`` concatenated ``times`` times (no operator does it: a $reduce over a range)."""
+    return {
+        "$reduce": {
+            "input": {"$range": [0, times]},
+            "initialValue": "",
+            "in": {"$concat": ["$$value", string]},
+        }
+    }
+
+
+def _repeat(compiler, expression, args):
+    return _null_if_any_null(args, _repeated(args[0], {"$max": [args[1], 0]}))
+
+
+def _reverse(compiler, expression, args):
+    (string,) = args
+    reversed_ = {
+        "$reduce": {
+            "input": {"$range": [0, {"$strLenCP": string}]},
+            "initialValue": "",
+            "in": {"$concat": [{"$substrCP": [string, "$$this", 1]}, "$$value"]},
+        }
+    }
+    return _null_if_any_null(args, reversed_)
+
+
+def _pad(side):
+    """LPAD/RPAD: a string shorter than ``length`` is padded with ``fill`` repeated; a longer
+    one is cut to ``length`` characters, as SQL does."""
+
+    def build(compiler, expression, args):
+        string, length, fill = args[0], args[1], args[2] if len(args) > 2 else " "
+        missing = {"$subtract": ["$$length", {"$strLenCP": "$$string"}]}
+        padding = {"$substrCP": [_repeated("$$fill", missing), 0, missing]}
+        padded = {"$concat": [padding, "$$string"] if side == "left" else ["$$string", padding]}
+        body = {
+            "$cond": [
+                {"$gte": [{"$strLenCP": "$$string"}, "$$length"]},
+                {"$substrCP": ["$$string", 0, {"$max": ["$$length", 0]}]},
+                padded,
+            ]
+        }
+        result = {"$let": {"vars": {"string": string, "length": length, "fill": fill}, "in": body}}
+        return _null_if_any_null(args, result)
+
+    return build
+
+
+def _json_object(compiler, expression, args):
+    # Keys are data: $arrayToObject takes them as values, so "$where" stays a key.
+    pairs = [{"k": args[index], "v": args[index + 1]} for index in range(0, len(args), 2)]
+    return {"$arrayToObject": [pairs]}
+
+
+def _json_array(compiler, expression, args):
+    return args
+
+
 FUNCTIONS = {
     # $toLower/$toUpper turn null into "": SQL's LOWER(NULL) is NULL.
     fn.Lower: lambda c, e, a: _null_if_any_null(a, {"$toLower": a[0]}),
@@ -180,7 +261,29 @@ FUNCTIONS = {
     fn.Power: _operator("$pow", unary=False),
     dt.Extract: _extract,
     dt.TruncBase: _trunc,
+    fn.Round: _round,
+    fn.Sign: _sign,
+    fn.Log: _log,
+    fn.Pi: lambda c, e, a: {"$literal": math.pi},
+    fn.Random: lambda c, e, a: {"$rand": {}},
+    fn.Sin: _operator("$sin"),
+    fn.Cos: _operator("$cos"),
+    fn.Tan: _operator("$tan"),
+    fn.ASin: _operator("$asin"),
+    fn.ACos: _operator("$acos"),
+    fn.ATan: _operator("$atan"),
+    fn.ATan2: _operator("$atan2", unary=False),
+    fn.Cot: _cot,
+    fn.Degrees: _operator("$radiansToDegrees"),
+    fn.Radians: _operator("$degreesToRadians"),
+    fn.Repeat: _repeat,
+    fn.Reverse: _reverse,
+    fn.LPad: _pad("left"),
+    fn.RPad: _pad("right"),
+    fn.JSONObject: _json_object,
 }
+if hasattr(fn, "JSONArray"):  # Django 5.2+
+    FUNCTIONS[fn.JSONArray] = _json_array
 
 
 def compile_function(compiler, expression):

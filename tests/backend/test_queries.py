@@ -468,3 +468,40 @@ def test_bit_string_and_any_value_aggregates(library):
     assert sorted(per_author[0]["titles"].split(",")) == ["Alpha", "beta"]
     with pytest.raises(NotSupportedError, match="order on aggregates"):
         Author.objects.aggregate(s=models.StringAgg("name", models.Value(","), order_by="name"))
+
+
+def test_math_and_text_functions(library):
+    import math
+
+    from django.db.models import FloatField, Value
+    from django.db.models import functions as fn
+
+    def one(expression, name="Ann"):
+        rows = Author.objects.filter(name=name).annotate(v=expression)
+        return rows.values_list("v", flat=True)[0]
+
+    assert one(fn.Round(Value(2.5))) == 2  # half to even, as MongoDB's $round
+    assert one(fn.Round(Value(1234.5678), 2)) == pytest.approx(1234.57)
+    assert one(fn.Round(F("age"), -1)) == 30
+    assert one(fn.Round(F("age")), "Bob") is None
+    assert (one(fn.Sign(F("age") - 40)), one(fn.Sign(F("age")), "Bob")) == (-1, None)
+    assert one(fn.Log(Value(2.0), Value(8.0))) == pytest.approx(3.0)
+    assert one(fn.Pi()) == pytest.approx(math.pi)
+    assert 0 <= one(fn.Random()) < 1
+    assert one(fn.Sin(Value(0.5))) == pytest.approx(math.sin(0.5))
+    assert one(fn.ATan2(Value(1.0), Value(2.0))) == pytest.approx(math.atan2(1, 2))
+    assert one(fn.Cot(Value(0.5))) == pytest.approx(1 / math.tan(0.5))
+    assert one(fn.Degrees(Value(math.pi), output_field=FloatField())) == pytest.approx(180)
+    assert one(fn.Radians(Value(180.0))) == pytest.approx(math.pi)
+    assert one(fn.Repeat("name", 3)) == "AnnAnnAnn"
+    assert one(fn.Reverse("name")) == "nnA"
+    assert one(fn.Reverse("name"), "Cy") == "yC"
+    assert one(fn.LPad("name", 6, Value("xy"))) == "xyxAnn"
+    assert one(fn.RPad("name", 5)) == "Ann  "
+    assert one(fn.LPad("name", 2)) == "An"  # cut, as SQL's LPAD does
+    assert one(fn.LPad("email", 3, Value("-"))) == "---"
+    assert one(fn.JSONObject(n="name", a="age", **{"$where": Value(1)})) == {
+        "n": "Ann",
+        "a": 30,
+        "$where": 1,
+    }
