@@ -16,7 +16,6 @@ Settings (all Djongo-compatible, plus Django's usual keys):
 from __future__ import annotations
 
 import contextvars
-import contextvars
 import logging
 import logging.config
 import os
@@ -44,8 +43,13 @@ logger = logging.getLogger("django_mongo_backend")
 
 #: What pymongo raises that we turn into Django's database errors. BSON encoding errors (a key
 #: with a NUL byte, an unencodable type) are not PyMongoErrors; OverflowError is an int beyond
-#: 64 bits.
-MONGO_ERRORS = (mongo_errors.PyMongoError, bson_errors.BSONError, OverflowError)
+#: 64 bits, UnicodeEncodeError a string UTF-8 cannot encode (a lone surrogate).
+MONGO_ERRORS = (
+    mongo_errors.PyMongoError,
+    bson_errors.BSONError,
+    OverflowError,
+    UnicodeEncodeError,
+)
 
 #: Django's wrapper maps ``Database.<Name>`` exceptions onto Django's own; our commands already
 #: raise Django's classes, so the "driver module" simply exposes them.
@@ -66,10 +70,6 @@ Database = SimpleNamespace(
     },
     Binary=bytes,  # BinaryField adapts values with Database.Binary; pymongo stores bytes as-is
 )
-
-#: While ``async_execution`` runs synchronous ORM code on an event loop, every command goes to
-#: this callable ``(wrapper, command, transactional) -> result`` instead of the MongoClient.
-COMMAND_INTERCEPTOR = contextvars.ContextVar("django_mongo_backend_interceptor", default=None)
 
 #: While ``async_execution`` runs synchronous ORM code on an event loop, every command goes to
 #: this callable ``(wrapper, command, transactional) -> result`` instead of the MongoClient.
@@ -252,18 +252,32 @@ class DatabaseWrapper(BaseDatabaseWrapper):
     def enforce_schema(self):
         return bool(self.settings_dict.get("ENFORCE_SCHEMA", True))
 
+    def _settings_error(self, key, problem):
+        where = f"settings.DATABASES[{self.alias!r}]" + (f"[{key!r}]" if key else "")
+        return ImproperlyConfigured(f"{where}: {problem}")
+
     def get_connection_params(self):
         settings = self.settings_dict
-        if not settings.get("NAME"):
+        name = settings.get("NAME")
+        if not name:
             raise ImproperlyConfigured(
                 f"settings.DATABASES[{self.alias!r}] is improperly configured: set NAME to "
                 "the name of the MongoDB database."
             )
+        if not isinstance(name, str):
+            raise self._settings_error("NAME", f"must be a string, not {type(name).__name__}.")
         client = settings.get("CLIENT") or {}
         if not isinstance(client, dict):
             raise ImproperlyConfigured(
                 f"settings.DATABASES[{self.alias!r}]['CLIENT'] must be a dict of "
                 f"pymongo.MongoClient keyword arguments, not {type(client).__name__}."
+            )
+        options = settings.get("OPTIONS") or {}
+        if not isinstance(options, dict):
+            raise self._settings_error(
+                "OPTIONS",
+                f"must be a dict of pymongo.MongoClient keyword arguments, "
+                f"not {type(options).__name__}.",
             )
         kwargs = {}
         fallbacks = {
@@ -274,31 +288,50 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         }
         kwargs.update({key: value for key, value in fallbacks.items() if value})
         if "port" in kwargs:
-            kwargs["port"] = int(kwargs["port"])
-        kwargs.update(settings.get("OPTIONS") or {})
+            try:
+                kwargs["port"] = int(kwargs["port"])
+            except (TypeError, ValueError):
+                raise self._settings_error(
+                    "PORT", f"must be a port number, not {kwargs['port']!r}."
+                ) from None
+        kwargs.update(options)
         kwargs.update(client)
         kwargs.setdefault("uuidRepresentation", "standard")
         kwargs.setdefault("appname", "django_mongo_backend")
         host = kwargs.get("host")
         if isinstance(host, str) and host.startswith("embedded://"):
-            from .embedded.launcher import embedded_uri
-
-            kwargs["host"] = embedded_uri(host)
+            kwargs["host"] = self._embedded_uri(host)
             kwargs.pop("port", None)
-        return {"client": kwargs, "name": settings["NAME"]}
+        return {"client": kwargs, "name": name}
+
+    def _embedded_uri(self, host):
+        from .embedded import launcher
+
+        try:
+            dbpath = launcher.resolve_dbpath(host)
+        except launcher.EmbeddedServerError as error:
+            raise self._settings_error("CLIENT", str(error)) from error
+        try:
+            return launcher.uri_for(launcher.ensure_server(dbpath))
+        except launcher.EmbeddedServerError as error:
+            raise django_errors.OperationalError(
+                f"settings.DATABASES[{self.alias!r}]: {error}"
+            ) from error
 
     def get_new_connection(self, conn_params):
         try:
             client = shared_client(conn_params["client"])
-        except mongo_errors.ConfigurationError as error:
-            raise ImproperlyConfigured(
-                f"settings.DATABASES[{self.alias!r}]: MongoDB client options are invalid: {error}"
+        # pymongo checks option names (ConfigurationError) and values (TypeError, ValueError).
+        except (mongo_errors.ConfigurationError, TypeError, ValueError) as error:
+            raise self._settings_error(
+                None, f"MongoDB client options are invalid: {error}"
             ) from error
-        except TypeError as error:
-            raise ImproperlyConfigured(
-                f"settings.DATABASES[{self.alias!r}]['CLIENT']: {error}"
+        try:
+            return MongoConnection(client, conn_params["name"])
+        except mongo_errors.InvalidName as error:
+            raise self._settings_error(
+                "NAME", f"{conn_params['name']!r} is not a valid MongoDB database name: {error}."
             ) from error
-        return MongoConnection(client, conn_params["name"])
 
     def init_connection_state(self):
         pass
@@ -397,9 +430,6 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         ``transactional=False`` runs it outside any transaction (sequence reservations: like
         SQL sequences they must not roll back or conflict between transactions).
         """
-        intercept = COMMAND_INTERCEPTOR.get()
-        if intercept is not None:
-            return intercept(self, command, transactional)
         intercept = COMMAND_INTERCEPTOR.get()
         if intercept is not None:
             return intercept(self, command, transactional)

@@ -32,6 +32,7 @@ ERROR_CODES = {
     11000: django_errors.IntegrityError,  # DuplicateKey
     11001: django_errors.IntegrityError,  # DuplicateKey (legacy)
     121: django_errors.IntegrityError,  # DocumentValidationFailure
+    10334: django_errors.DataError,  # BSONObjectTooLarge: a document over 16 MB
     2: django_errors.ProgrammingError,  # BadValue
     9: django_errors.ProgrammingError,  # FailedToParse
     14: django_errors.ProgrammingError,  # TypeMismatch
@@ -59,6 +60,7 @@ ERROR_CLASSES = (
     (mongo_errors.PyMongoError, django_errors.DatabaseError),
     (bson_errors.BSONError, django_errors.DataError),  # a value BSON cannot encode
     (OverflowError, django_errors.DataError),  # an int beyond 64 bits
+    (UnicodeEncodeError, django_errors.DataError),  # a string with a lone surrogate
 )
 
 
@@ -94,7 +96,7 @@ def translate(error, *, address=None, collection=None):
     message = str(error)
     if isinstance(error, mongo_errors.BulkWriteError) and error.details.get("writeErrors"):
         message = error.details["writeErrors"][0].get("errmsg", message)
-    if isinstance(error, bson_errors.BSONError | OverflowError):
+    if isinstance(error, bson_errors.BSONError | OverflowError | UnicodeEncodeError):
         where = f" for collection {collection!r}" if collection else ""
         message = f"a value of the command{where} cannot be encoded as BSON: {message}"
     if address and isinstance(error, mongo_errors.ConnectionFailure):

@@ -19,12 +19,14 @@ The primary key of every model is stored as the document's ``_id``.
 from __future__ import annotations
 
 import datetime
+import decimal
 import json
 import uuid
 from decimal import Decimal
 
 from bson import Decimal128
 from django.conf import settings
+from django.db import DataError
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils import timezone
 
@@ -36,6 +38,27 @@ TIME_FORMAT = "%H:%M:%S.%f"
 def document_key(field):
     """The key a model field is stored under: ``_id`` for the primary key, else its column."""
     return "_id" if field.primary_key else field.column
+
+
+def to_decimal128(value, max_digits=None, decimal_places=None):
+    """``value`` as BSON Decimal128, exactly, or a DataError saying why it does not fit.
+
+    Decimal128 keeps 34 significant digits and exponents from -6176 to 6111; a value beyond
+    that would otherwise surface as a bare ``decimal.Inexact``/``Overflow``. Values are never
+    rounded silently.
+    """
+    try:
+        return Decimal128(Decimal(value))
+    except (decimal.DecimalException, ValueError, TypeError) as error:
+        field = (
+            f" (the field allows max_digits={max_digits}, decimal_places={decimal_places})"
+            if max_digits is not None
+            else ""
+        )
+        raise DataError(
+            f"{value!r} cannot be stored as a MongoDB Decimal128, which holds 34 significant "
+            f"digits and exponents from -6176 to 6111{field}."
+        ) from error
 
 
 class DatabaseOperations(BaseDatabaseOperations):
@@ -93,7 +116,7 @@ class DatabaseOperations(BaseDatabaseOperations):
     def adapt_decimalfield_value(self, value, max_digits=None, decimal_places=None):
         if value is None or hasattr(value, "resolve_expression"):
             return value
-        return Decimal128(Decimal(value))
+        return to_decimal128(value, max_digits, decimal_places)
 
     def adapt_json_value(self, value, encoder):
         # The round trip applies the field's encoder and keeps JSON semantics (string keys,
@@ -106,7 +129,7 @@ class DatabaseOperations(BaseDatabaseOperations):
 
     def adapt_unknown_value(self, value):
         if isinstance(value, Decimal):
-            return Decimal128(value)
+            return to_decimal128(value)
         if isinstance(value, datetime.datetime):
             return self.adapt_datetimefield_value(value)
         if isinstance(value, datetime.date):

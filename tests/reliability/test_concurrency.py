@@ -23,7 +23,7 @@ from tests.testapp.models import Author
 
 from .figures import record
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.usefixtures("clean_db"), pytest.mark.timeout(180)]
 
 REPO = Path(__file__).resolve().parents[2]
 
