@@ -108,7 +108,7 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supports_explaining_query_execution = True
     supported_explain_formats = {"JSON"}
     supports_logical_xor = False
-    supports_json_field_contains = False
+    supports_json_field_contains = True  # compiler/json.py: PostgreSQL's @> and <@ rules
     has_json_object_function = False
 
     # Tests.

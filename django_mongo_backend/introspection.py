@@ -104,7 +104,7 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
         "date": "DateTimeField",
         "binData": "BinaryField",
         "uuid": "UUIDField",
-        "objectId": "CharField",
+        "objectId": "django_mongo_backend.fields.ObjectIdField",
         "object": "JSONField",
         "array": "JSONField",
         "null": "TextField",
@@ -215,12 +215,8 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
                 is_autofield = type_code in {"int", "long"} and set(counts) <= {"int", "long"}
                 if type_code == "string":
                     display_size = max(255, longest.get(key, 0))
-            if type_code == "objectId":
-                display_size = 24
-                notes.append(
-                    "Holds ObjectIds: there is no ObjectIdField yet, so values read as "
-                    "bson.ObjectId and lookups by string do not match them."
-                )
+            if type_code == "objectId" and key == "_id":
+                is_autofield = True  # ObjectIdAutoField: new documents get new ObjectIds
             precision = scale = None
             if type_code == "decimal" and key in places:
                 # Decimal128 keeps 34 digits; the places are the most any sampled value has.
@@ -249,9 +245,13 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
         from ``__schema__``), and a string primary key is a ``CharField``."""
         field_type = super().get_field_type(data_type, description)
         if getattr(description, "is_autofield", False):
-            return {"IntegerField": "AutoField", "BigIntegerField": "BigAutoField"}.get(
-                field_type, field_type
-            )
+            return {
+                "IntegerField": "AutoField",
+                "BigIntegerField": "BigAutoField",
+                "django_mongo_backend.fields.ObjectIdField": (
+                    "django_mongo_backend.fields.ObjectIdAutoField"
+                ),
+            }.get(field_type, field_type)
         if field_type == "TextField" and description.display_size:
             return "CharField"
         return field_type

@@ -405,9 +405,9 @@ def test_inspectdb_types_nullability_and_notes(legacy):
     ) in people
     assert "db_table = 'people'" in people and "managed = False" in people
     events = model_lines(output, "Events")
-    assert events[0].startswith("id = models.CharField(primary_key=True, max_length=24)  # Holds")
-    assert "no ObjectIdField yet" in events[0]
-    assert events[2].startswith("owner = models.CharField(max_length=24)  # Holds ObjectIds")
+    assert events[0] == "id = django_mongo_backend.fields.ObjectIdAutoField(primary_key=True)"
+    assert events[2] == "owner = django_mongo_backend.fields.ObjectIdField()"
+    assert "import django_mongo_backend.fields" in output.splitlines()
     big = model_lines(output + "\nclass End", "BigIds")
     assert "id = models.BigAutoField(primary_key=True)" in big
 

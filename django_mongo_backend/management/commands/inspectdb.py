@@ -4,7 +4,9 @@
 - ``--sample-size N``: how many documents of each collection are read to find its keys and
   types (default: the database's ``INSPECTDB_SAMPLE_SIZE`` setting, else 100).
 - Each field's comment says where the sample disagrees: values of different types, keys
-  missing from some documents, ObjectId primary keys (no ObjectIdField yet).
+  missing from some documents.
+- ObjectId values become ``ObjectIdField`` (``ObjectIdAutoField`` for ``_id``), with the import
+  of ``django_mongo_backend.fields`` the module then needs.
 
 Django's own ``inspectdb`` works on MongoDB too (types, nullability, primary keys), without the
 comments.
@@ -51,6 +53,14 @@ class Command(inspectdb.Command):
             return super().handle(**options)
         finally:
             introspection.sample_size = previous
+
+    def handle_inspection(self, options):
+        lines = list(super().handle_inspection(options))
+        uses_fields = any("django_mongo_backend.fields." in line for line in lines)
+        for line in lines:
+            yield line
+            if uses_fields and line == "from django.db import models":
+                yield "import django_mongo_backend.fields"
 
     def get_field_type(self, connection, table_name, row):
         field_type, field_params, field_notes = super().get_field_type(connection, table_name, row)
