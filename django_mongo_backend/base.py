@@ -300,11 +300,15 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         kwargs.setdefault("appname", "django_mongo_backend")
         host = kwargs.get("host")
         if isinstance(host, str) and host.startswith("embedded://"):
-            kwargs["host"] = self._embedded_uri(host)
+            kwargs["host"] = self._embedded_uri(
+                host, username=kwargs.get("username"), password=kwargs.get("password")
+            )
             kwargs.pop("port", None)
         return {"client": kwargs, "name": name}
 
-    def _embedded_uri(self, host):
+    def _embedded_uri(self, host, *, username=None, password=None):
+        """The server behind ``embedded://DIR``, started (with the settings' user, if any)
+        when none runs there."""
         from .embedded import launcher
 
         try:
@@ -312,7 +316,9 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         except launcher.EmbeddedServerError as error:
             raise self._settings_error("CLIENT", str(error)) from error
         try:
-            return launcher.uri_for(launcher.ensure_server(dbpath))
+            info = launcher.ensure_server(dbpath, username=username, password=password)
+            launcher.check_credentials(dbpath, info, username)
+            return launcher.uri_for(info)
         except launcher.EmbeddedServerError as error:
             raise django_errors.OperationalError(
                 f"settings.DATABASES[{self.alias!r}]: {error}"

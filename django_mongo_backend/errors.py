@@ -32,6 +32,7 @@ ERROR_CODES = {
     11000: django_errors.IntegrityError,  # DuplicateKey
     11001: django_errors.IntegrityError,  # DuplicateKey (legacy)
     121: django_errors.IntegrityError,  # DocumentValidationFailure
+    18: django_errors.OperationalError,  # AuthenticationFailed
     10334: django_errors.DataError,  # BSONObjectTooLarge: a document over 16 MB
     2: django_errors.ProgrammingError,  # BadValue
     9: django_errors.ProgrammingError,  # FailedToParse
@@ -101,6 +102,9 @@ def translate(error, *, address=None, collection=None):
         message = f"a value of the command{where} cannot be encoded as BSON: {message}"
     if address and isinstance(error, mongo_errors.ConnectionFailure):
         message = f"MongoDB server {address} is unreachable: {_connection_detail(error, address)}"
+    elif address and error_code(error) == 18:
+        reason = (getattr(error, "details", None) or {}).get("errmsg") or message
+        message = f"MongoDB server {address} refused authentication: {reason}"
     translated = django_class(message)
     translated.mongo_error = error
     translated.code = error_code(error)
