@@ -65,6 +65,20 @@ class DatabaseOperations(BaseDatabaseOperations):
     compiler_module = "django_mongo_backend.compiler"
 
     document_key = staticmethod(document_key)
+    #: How an explained query reads in connection.queries (the explain command's shell form).
+    explain_prefix = 'db.command("explain"'
+    #: explain() options: MongoDB's verbosity modes.
+    explain_verbosities = ("queryPlanner", "executionStats", "allPlansExecution")
+
+    def explain_query_prefix(self, format=None, **options):
+        """Validate explain()'s format and options as Django does; ``verbosity`` is MongoDB's."""
+        verbosity = options.pop("verbosity", None)
+        if verbosity is not None and verbosity not in self.explain_verbosities:
+            raise ValueError(
+                f"verbosity must be one of {', '.join(self.explain_verbosities)}, not "
+                f"{verbosity!r}."
+            )
+        return super().explain_query_prefix(format, **options)
 
     def quote_name(self, name):
         return name

@@ -176,14 +176,19 @@ class SQLCompiler(sql.SQLCompiler):
         return self.execute_sql(SINGLE) is not None
 
     def explain_query(self):
-        plan = self.build_select()
+        """MongoDB's explain output for the pipeline, as JSON (``explain(verbosity=...)``
+        takes MongoDB's verbosity modes)."""
+        info = self.query.explain_info
+        self.connection.ops.explain_query_prefix(info.format, **info.options)
+        try:
+            plan = self.build_select()
+        except EmptyResultSet:
+            yield "<empty result: no command is sent>"
+            return
+        verbosity = info.options.get("verbosity", "queryPlanner")
+        command = {"aggregate": plan.collection or 1, "pipeline": plan.pipeline, "cursor": {}}
         result = self.connection.execute_command(
-            MongoCommand(
-                None,
-                "command",
-                "explain",
-                {"aggregate": plan.collection, "pipeline": plan.pipeline, "cursor": {}},
-            )
+            MongoCommand(None, "command", "explain", command, verbosity=verbosity)
         )
         yield to_json(result)
 

@@ -104,7 +104,20 @@ def test_explain_is_mongodbs_explain_output(books):
     assert isinstance(output, dict) and output
     with CaptureQueriesContext(connection) as captured:
         MongoBook.objects.filter(title="Alpha").explain()
-    assert "explain" in captured[0]["sql"]
+    assert captured[0]["sql"].startswith(connection.ops.explain_prefix)
+
+
+def test_explain_takes_json_format_and_mongodb_verbosity(books):
+    queryset = MongoBook.objects.filter(title="Alpha")
+    assert json.loads(queryset.explain(format="json"))
+    assert json.loads(queryset.explain(verbosity="executionStats"))
+    with pytest.raises(ValueError, match="XML is not a recognized format"):
+        queryset.explain(format="xml")
+    with pytest.raises(ValueError, match="Unknown options: analyze"):
+        queryset.explain(analyze=True)
+    with pytest.raises(ValueError, match="verbosity must be one of"):
+        queryset.explain(verbosity="loud")
+    assert MongoBook.objects.none().explain() == "<empty result: no command is sent>"
 
 
 def test_bulk_create_on_a_proxy_model_gets_integer_ids(db):
