@@ -18,6 +18,8 @@ JSON values are stored as BSON (objects as documents with sorted keys, see
   keys with containing values, arrays contain every given element somewhere, scalars are equal,
   and at the top level an array contains a scalar that is one of its elements. The given value
   is a constant, so the test is unrolled over its structure (no recursion on the server).
+- ``data=value`` compares whole JSON values (MongoDB's query ``$eq`` would also match an array
+  holding ``value``, so it runs as an aggregation ``$eq``).
 - ``has_key`` / ``has_keys`` / ``has_any_keys``: the key is present (its value may be null).
 - Comparisons (``lt``...) only compare values of the same kind (numbers with numbers, strings
   with strings); the text lookups (``icontains``...) read strings, and numbers as their text.
@@ -346,6 +348,16 @@ def key_exact(lookup, compiler):
     return {"$eq": [value, rhs]}, _guards(value, rhs)
 
 
+def json_exact(lookup, compiler):
+    """``data=value``: the whole JSON value equals ``value``. (A query-language ``$eq`` would
+    also match an array merely containing it.) ``data=None`` matches a JSON null."""
+    value = compiler.compile(lookup.lhs)
+    if lookup.rhs is None:
+        return {"$eq": [value, None]}, []
+    rhs = _rhs(lookup, compiler)
+    return {"$eq": [value, rhs]}, _guards(value, rhs)
+
+
 def key_isnull(lookup, compiler):
     """``data__a__isnull=True``: the key is absent (a JSON null is present)."""
     present = key_present(lookup.lhs, compiler)
@@ -432,6 +444,7 @@ HANDLERS = {
     django_json.DataContains: contains,
     django_json.ContainedBy: contained_by,
     django_json.KeyTransformExact: key_exact,
+    django_json.JSONExact: json_exact,
     django_json.KeyTransformIsNull: key_isnull,
     django_json.KeyTransformIn: key_in,
     django_json.KeyTransformTextLookupMixin: key_text,
