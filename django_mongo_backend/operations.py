@@ -26,7 +26,7 @@ from decimal import Decimal
 
 from bson import Decimal128
 from django.conf import settings
-from django.db import DataError
+from django.db import DataError, NotSupportedError
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils import timezone
 
@@ -36,8 +36,24 @@ TIME_FORMAT = "%H:%M:%S.%f"
 
 
 def document_key(field):
-    """The key a model field is stored under: ``_id`` for the primary key, else its column."""
-    return "_id" if field.primary_key else field.column
+    """The key a model field is stored under: ``_id`` for the primary key, else its column.
+
+    A column MongoDB would read as an operator (``$where``) or a path (``a.b``) is refused
+    here, for unmanaged models too (the schema editor refuses it for managed ones); keys of
+    embedded documents (fields.keys) are dotted paths on purpose.
+    """
+    if field.primary_key:
+        return "_id"
+    column = field.column
+    if column and (
+        column[0] == "$" or "\0" in column or ("." in column and not hasattr(field, "key_owner"))
+    ):
+        raise NotSupportedError(
+            f"{field.model._meta.label}.{field.name} is stored under the key {column!r}, which "
+            "MongoDB reads as an operator or a path: give the field another db_column (a key "
+            "holding '$' or '.' can only be read with a raw pipeline, mongo_aggregate())."
+        )
+    return column
 
 
 def to_decimal128(value, max_digits=None, decimal_places=None):

@@ -285,12 +285,6 @@ def test_operator_looking_primary_keys():
 # -- field names that look like operators ------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the compiler uses db_column as a document path unchecked: on an unmanaged model "
-    "(e.g. one inspectdb wrote for existing data) db_column='$where' becomes the $where "
-    "operator in $match, and 'a.b' a path into a sub-document",
-)
 def test_unmanaged_model_with_operator_looking_columns_is_an_error_or_literal():
     with isolate_apps("tests.testapp"):
 
