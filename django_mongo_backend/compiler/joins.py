@@ -15,29 +15,28 @@ from django.db.models.sql.datastructures import BaseTable
 from ..operations import document_key
 
 
-def join_stages(query, scope):
+def join_stages(query, scope, expressions):
+    """The stages joining every alias in use; ``expressions`` (the query's ExpressionCompiler)
+    compiles FilteredRelation conditions."""
     stages = []
     for alias, join in query.alias_map.items():
         if isinstance(join, BaseTable) or not query.alias_refcount.get(alias):
             continue
-        if join.filtered_relation is not None:
-            raise NotSupportedError("FilteredRelation is not supported by the MongoDB backend yet")
         if len(join.join_fields) != 1:
             raise NotSupportedError(
                 f"joins on several columns ({join.table_name}) are not supported yet"
             )
         ((local_field, foreign_field),) = join.join_fields
         scope.prefixes[alias] = alias
-        stages.append(
-            {
-                "$lookup": {
-                    "from": join.table_name,
-                    "localField": scope.path(join.parent_alias, local_field),
-                    "foreignField": document_key(foreign_field),
-                    "as": alias,
-                }
-            }
-        )
+        lookup = {
+            "from": join.table_name,
+            "localField": scope.path(join.parent_alias, local_field),
+            "foreignField": document_key(foreign_field),
+            "as": alias,
+        }
+        if join.filtered_relation is not None:
+            lookup.update(_filtered_relation(join, alias, scope, expressions))
+        stages.append({"$lookup": lookup})
         stages.append(
             {
                 "$unwind": {
@@ -46,6 +45,29 @@ def join_stages(query, scope):
                 }
             }
         )
+    return stages
+
+
+def _filtered_relation(join, alias, scope, expressions):
+    """FilteredRelation: the ON clause's extra condition, as the $lookup's pipeline.
+
+    The joined collection's fields are local to the pipeline; columns of the query's other
+    aliases come in through ``let``. Only TRUE joins, as in SQL (UNKNOWN does not).
+    """
+    from .expressions import ExpressionCompiler, Scope
+    from .where import WhereCompiler
+
+    inner = Scope(alias, local_aliases={alias}, outer=scope)
+    compiler = ExpressionCompiler(expressions.compiler, inner)
+    condition = WhereCompiler(compiler).expression(join.filtered_relation.resolved_condition)
+    if compiler.prelude:
+        raise NotSupportedError(
+            f"FilteredRelation {join.filtered_relation.alias!r}: a condition with a subquery is "
+            "not supported by the MongoDB backend yet"
+        )
+    stages = {"pipeline": [{"$match": {"$expr": condition}}]}
+    if inner.let:
+        stages["let"] = dict(inner.let)
     return stages
 
 

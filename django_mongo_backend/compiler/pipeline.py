@@ -123,7 +123,7 @@ class SelectBuilder:
         if match:
             self._flush_prelude(pipeline)
             pipeline.append({"$match": match})
-        pipeline.extend(join_stages(query, self.scope))
+        pipeline.extend(join_stages(query, self.scope, self.expressions))
         if after is not None:
             late_match = self.where.match(after)
             if late_match:

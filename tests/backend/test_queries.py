@@ -505,3 +505,35 @@ def test_math_and_text_functions(library):
         "a": 30,
         "$where": 1,
     }
+
+
+def test_filtered_relation_joins_only_matching_rows(library):
+    from django.db.models import FilteredRelation
+
+    long_books = Author.objects.annotate(
+        long=FilteredRelation("books", condition=Q(books__pages__gte=100))
+    )
+    rows = long_books.values_list("name", "long__title").order_by("name", "long__title")
+    # LEFT OUTER: Bob has no long book and still appears, with NULL.
+    assert list(rows) == [("Ann", "Alpha"), ("Bob", None), ("Cy", "Delta")]
+    assert list(long_books.filter(long__isnull=False).values_list("name", flat=True)) == [
+        "Ann",
+        "Cy",
+    ]
+    # A condition on a NULL column is UNKNOWN, which does not join (beta and Gamma: no price).
+    priced = Author.objects.annotate(
+        priced=FilteredRelation("books", condition=Q(books__price__gt=5))
+    ).filter(priced__isnull=False)
+    assert sorted(priced.values_list("name", "priced__title")) == [
+        ("Ann", "Alpha"),
+        ("Cy", "Delta"),
+    ]
+    # The condition may compare with the outer row (F of the author); Bob's NULL age joins none.
+    longer = Author.objects.annotate(
+        longer=FilteredRelation("books", condition=Q(books__pages__gt=F("age")))
+    ).filter(longer__isnull=False)
+    assert sorted(longer.values_list("name", "longer__title")) == [
+        ("Ann", "Alpha"),
+        ("Ann", "beta"),
+        ("Cy", "Delta"),
+    ]
