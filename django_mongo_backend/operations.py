@@ -81,6 +81,12 @@ class DatabaseOperations(BaseDatabaseOperations):
     compiler_module = "django_mongo_backend.compiler"
 
     document_key = staticmethod(document_key)
+    #: What an integer field can hold: any BSON int64 (int32 when the value fits), whatever
+    #: the field's SQL width; the positive fields from 0. Lookups beyond it match nothing.
+    integer_field_ranges = {
+        name: (0 if name.startswith("Positive") else -(2**63), 2**63 - 1)
+        for name in BaseDatabaseOperations.integer_field_ranges
+    }
     #: How an explained query reads in connection.queries (the explain command's shell form).
     explain_prefix = 'db.command("explain"'
     #: explain() options: MongoDB's verbosity modes.

@@ -14,7 +14,7 @@ condition (or None to fall back to ``$expr``) so that an index can answer it.
 
 from __future__ import annotations
 
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import NotSupportedError
 from django.db.models.expressions import (
     Col,
@@ -24,6 +24,7 @@ from django.db.models.expressions import (
     NegatedExpression,
 )
 from django.db.models.lookups import (
+    IntegerFieldOverflow,
     Lookup,
     YearExact,
     YearGt,
@@ -150,6 +151,8 @@ class WhereCompiler:
             # Django's rule: a lookup that can match nothing (``in []``) is empty, and its
             # negation matches everything.
             return NOTHING if positive else EVERYTHING
+        except FullResultSet:
+            return EVERYTHING if positive else NOTHING
         if lookup.lookup_name == "isnull":
             return builder(path, value if positive else not value, lookup)
         if isinstance(value, UnknownIn):
@@ -235,6 +238,16 @@ class WhereCompiler:
             return values[0] if values else None
         if name == "isnull":
             return rhs
+        if isinstance(lookup, IntegerFieldOverflow) and isinstance(rhs, int):
+            # Django's rule for integers no column can hold: "= 2**64" matches nothing,
+            # "< 2**64" everything (EmptyResultSet / FullResultSet, as process_rhs raises).
+            low, high = self.connection.ops.integer_field_range(
+                lookup.lhs.output_field.get_internal_type()
+            )
+            if low is not None and rhs < low:
+                raise lookup.underflow_exception
+            if high is not None and rhs > high:
+                raise lookup.overflow_exception
         _, params = lookup.get_db_prep_lookup(rhs, self.connection)
         if name == "in":
             values = [value for value in params if value is not None]
@@ -306,6 +319,8 @@ class WhereCompiler:
                 value = self.rhs_value(lookup)
             except EmptyResultSet:
                 return not positive
+            except FullResultSet:
+                return positive
             if isinstance(value, UnknownIn):
                 if not positive:
                     return False

@@ -537,3 +537,17 @@ def test_filtered_relation_joins_only_matching_rows(library):
         ("Ann", "beta"),
         ("Cy", "Delta"),
     ]
+
+
+def test_integer_lookups_beyond_what_a_field_holds_follow_djangos_rule(django_assert_num_queries):
+    from tests.testapp.models import AllTypes
+
+    AllTypes.objects.create(big=2**63 - 1)
+    AllTypes.objects.create(big=None)
+    with django_assert_num_queries(0):
+        assert list(AllTypes.objects.filter(big=2**63)) == []  # nothing sent
+        assert list(AllTypes.objects.filter(big__gte=2**63)) == []
+        assert list(AllTypes.objects.filter(small__lt=-(2**63) - 1)) == []
+    # "< 2**63" holds for every value a column can hold: Django drops the condition.
+    assert AllTypes.objects.filter(big__lt=2**63).count() == 2
+    assert AllTypes.objects.exclude(big__lt=2**63).count() == 0
