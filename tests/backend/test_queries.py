@@ -550,4 +550,6 @@ def test_integer_lookups_beyond_what_a_field_holds_follow_djangos_rule(django_as
         assert list(AllTypes.objects.filter(small__lt=-(2**63) - 1)) == []
     # "< 2**63" holds for every value a column can hold: Django drops the condition.
     assert AllTypes.objects.filter(big__lt=2**63).count() == 2
-    assert AllTypes.objects.exclude(big__lt=2**63).count() == 0
+    # exclude() is NOT (big < 2**63 AND big IS NOT NULL): with the first part dropped, the
+    # NULL row remains, as on SQLite.
+    assert list(AllTypes.objects.exclude(big__lt=2**63).values_list("big", flat=True)) == [None]
