@@ -100,6 +100,9 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Renames under sqlmigrate, so later commands read the old name (Django 6.0+ sets it).
+        if not hasattr(self, "collected_table_renames"):
+            self.collected_table_renames = {}
         # (collection, keys) of unique indexes without a condition this editor created.
         self._unconditionally_unique = set()
 
