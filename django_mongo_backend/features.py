@@ -83,10 +83,11 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     has_select_for_update_skip_locked = False
     has_select_for_update_of = False
     can_distinct_on_fields = False
-    supports_select_union = False
-    supports_select_intersection = False
-    supports_select_difference = False
-    supports_slicing_ordering_in_compound = False
+    # Combined querysets: $unionWith, then $group for the set semantics (compiler/combinators).
+    supports_select_union = True
+    supports_select_intersection = True
+    supports_select_difference = True
+    supports_slicing_ordering_in_compound = True  # each part keeps its own $sort/$limit
     supports_over_clause = False
     supports_aggregate_filter_clause = False
     supports_any_value = True  # $max of the group's non-null values

@@ -363,12 +363,15 @@ class SQLAggregateCompiler(sql.SQLAggregateCompiler, SQLCompiler):
         inner = self.query.inner_query.get_compiler(self.using, elide_empty=self.elide_empty)
         plan = inner.build_select()
         keys_by_field, refs, project = {}, {}, {}
+        # A combined inner query (count() of a union) may select nothing itself: its rows are
+        # the parts' columns.
         columns = inner.select[: inner.col_count]
-        for index, ((expression, _sql, alias), (path, _required)) in enumerate(
-            zip(columns, plan.readers, strict=True)
-        ):
+        for index, (path, _required) in enumerate(plan.readers):
             key = f"c{index}"
             project[key] = "$" + ".".join(path)
+            if index >= len(columns):
+                continue
+            expression, _sql, alias = columns[index]
             if alias:
                 refs[alias] = f"${key}"
             target = getattr(expression, "target", None)

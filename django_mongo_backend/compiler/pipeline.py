@@ -20,6 +20,7 @@ from django.db.models.sql.datastructures import BaseTable
 from django.db.models.sql.where import AND, WhereNode
 
 from ..errors import MigrationError
+from .combinators import combined_plan
 from .expressions import ExpressionCompiler, Scope, is_not_null
 from .joins import aliases_used, join_stages
 from .where import MATCH_NOTHING, WhereCompiler
@@ -104,9 +105,7 @@ class SelectBuilder:
         compiler = self.compiler
         query = self.query
         if query.combinator:
-            raise NotSupportedError(
-                f"{query.combinator}() of querysets is not supported by the MongoDB backend yet"
-            )
+            return combined_plan(self, SelectPlan)
         if query.distinct_fields:
             raise NotSupportedError("distinct(*fields) is not supported on MongoDB")
         if query.extra_tables:

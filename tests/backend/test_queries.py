@@ -6,7 +6,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, NotSupportedError
+from django.db import DatabaseError, IntegrityError, NotSupportedError
 from django.db.models import Avg, Count, F, Max, Min, Q, Sum
 
 from tests.testapp.models import Author, Book, Chapter, Tag
@@ -553,3 +553,29 @@ def test_integer_lookups_beyond_what_a_field_holds_follow_djangos_rule(django_as
     # exclude() is NOT (big < 2**63 AND big IS NOT NULL): with the first part dropped, the
     # NULL row remains, as on SQLite.
     assert list(AllTypes.objects.exclude(big__lt=2**63).values_list("big", flat=True)) == [None]
+
+
+def test_union_intersection_difference(library):
+    # Author orders by name, which values_list("age") does not select: a combined query of
+    # them must be ordered explicitly (or not at all), on every backend.
+    ages = Author.objects.values_list("age", flat=True)
+    young = ages.filter(age__lt=40)  # Ann 30
+    known = ages.filter(age__isnull=False)  # 30, 45
+    everyone = ages.all()  # 30, None, 45
+    none = Author.objects.none().values_list("age", flat=True)
+    assert sorted(young.union(known).order_by()) == [30, 45]  # distinct rows
+    assert sorted(young.union(known, all=True).order_by()) == [30, 30, 45]
+    assert sorted(everyone.union(young).order_by(), key=str) == [30, 45, None]  # one NULL
+    assert list(known.intersection(young).order_by()) == [30]
+    assert list(everyone.difference(known).order_by()) == [None]
+    assert sorted(everyone.difference(none).order_by(), key=str) == [30, 45, None]
+    assert list(young.intersection(none).order_by()) == []
+    # ORDER BY, NULLS LAST and slicing apply to the combined rows.
+    assert list(everyone.union(young).order_by(F("age").desc(nulls_last=True))) == [45, 30, None]
+    assert list(everyone.union(young).order_by("-age")[:1]) == [45]
+    assert young.union(known).order_by().count() == 2
+    # Different models, the same columns.
+    names = Author.objects.values_list("name").union(Book.objects.values_list("title"))
+    assert len(names.order_by()) == 7
+    with pytest.raises(DatabaseError, match="ORDER BY term"):
+        list(young.union(known))
