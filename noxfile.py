@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["tests", "lint"]
@@ -60,10 +63,41 @@ def lint(session):
     session.run("ruff", "format", "--check", ".")
 
 
-@nox.session(python=PYTHON)
+# The peers the benchmarks compare with, each in its own virtualenv, installed from PyPI (never
+# vendored). Their sessions only install; ``bench`` runs every backend's scenarios from there,
+# against one embedded server, so all the numbers come from one run.
+BENCH_PEERS = {
+    "django-mongodb-backend": "bench_django_mongodb_backend",
+    "djongo": "bench_djongo",
+}
+
+
+@nox.session(python="3.13")
+def bench_django_mongodb_backend(session):
+    """MongoDB's own backend (latest from PyPI, with the Django it pins) for ``bench``."""
+    session.install("--upgrade", "django-mongodb-backend")
+
+
+@nox.session(python="3.11")
+def bench_djongo(session):
+    """Djongo (latest from PyPI, the newest Django it accepts) for ``bench``."""
+    session.install("--upgrade", "djongo")
+
+
+@nox.session(python=PYTHON, requires=list(BENCH_PEERS.values()))
 def bench(session):
-    """Benchmarks (not tests): they print ratios and timings."""
-    session.install("-e", ".[embedded]", DJANGO_VERSIONS["6.1"])
-    scripts = session.posargs or ["bench/embedded_server.py"]
-    for script in scripts:
-        session.run("python", script)
+    """Benchmarks (not tests): every scenario on this backend, the peers and SQLite, as ratios.
+
+    ``nox -s bench`` runs bench/run_all.py (arguments after ``--`` go to it); the table, the
+    JSON results and a PNG chart land in bench/results/.
+    """
+    session.install("-e", ".[embedded]", DJANGO_VERSIONS[LATEST_DJANGO], "matplotlib")
+    peers = []
+    for peer, name in BENCH_PEERS.items():
+        venv = Path(session.virtualenv.location).parent / _nox_dir_name(name)
+        peers += ["--peer-python", f"{peer}={venv / 'bin' / 'python'}"]
+    session.run("python", "bench/run_all.py", *peers, *session.posargs)
+
+
+def _nox_dir_name(session_name):
+    return re.sub(r"[^\w.-]", "-", session_name)
