@@ -9,10 +9,10 @@ from __future__ import annotations
 from mongoeco import __version__ as MONGOECO_RELEASE
 from mongoeco.core.json_compat import json_dumps_compact
 from mongoeco.core.schema_validation import compile_collection_validator
-from mongoeco.engines._sqlite_catalog import load_collection_options
 from mongoeco.engines._sqlite_write_scope import sqlite_write_scope
 from mongoeco.wire.executor import WireCommandExecutor
 
+from .catalog import load_collection_options, to_stored
 from .errors import server_error
 
 
@@ -87,7 +87,7 @@ def _update_collection_options_sync(engine, db_name, coll_name, changes):
             compile_collection_validator(options)
             conn.execute(
                 "UPDATE collections SET options_json = ? WHERE db_name = ? AND coll_name = ?",
-                (json_dumps_compact(options, sort_keys=True), db_name, coll_name),
+                (json_dumps_compact(to_stored(options), sort_keys=True), db_name, coll_name),
             )
         engine._invalidate_collection_features_cache(db_name, coll_name)
 

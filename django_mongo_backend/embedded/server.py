@@ -20,7 +20,17 @@ from typing import Any
 from mongoeco.wire import AsyncMongoEcoProxyServer
 from mongoeco.wire.executor import WireCommandExecutor
 
-from . import commands, comparisons, errors, fastpaths, joins, operators, rewrites, updates
+from . import (
+    catalog,
+    commands,
+    comparisons,
+    errors,
+    fastpaths,
+    joins,
+    operators,
+    rewrites,
+    updates,
+)
 from .auth import HELLO_COMMANDS, ScramAuthService
 
 operators.install()
@@ -28,6 +38,7 @@ fastpaths.install()
 joins.install()
 comparisons.install()  # after fastpaths: it wraps the engine methods they set
 updates.install()
+catalog.install()
 
 logger = logging.getLogger("django_mongo_backend.embedded")
 

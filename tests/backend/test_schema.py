@@ -513,3 +513,45 @@ def test_conditional_unique_constraint_implied_by_unique_field_adds_no_second_in
         editor.create_model(Ranked)
     indexes = [sql for sql in editor.collected_sql if "create_index" in sql and "rank" in sql]
     assert len(indexes) == 1 and "positive_rank_unique" not in indexes[0]
+
+
+def test_check_constraints_with_decimal_and_date_values(mongo_connection):
+    """Validator clauses hold BSON values (Decimal128, dates) the server must store."""
+    import datetime
+    from decimal import Decimal
+
+    with isolate_apps("tests.testapp"):
+
+        class Dated(models.Model):
+            amount = models.DecimalField(max_digits=6, decimal_places=2)
+            since = models.DateTimeField()
+
+            class Meta:
+                app_label = "testapp"
+                db_table = "schema_dated"
+                constraints = [
+                    models.CheckConstraint(
+                        condition=models.Q(amount__gte=Decimal("0.50")), name="min_amount"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            since__gte=datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+                        ),
+                        name="modern",
+                    ),
+                ]
+
+    with mongo_connection.schema_editor() as editor:
+        editor.create_model(Dated)
+    manager = Dated.objects.db_manager(mongo_connection.alias)
+    now = datetime.datetime(2020, 5, 1, tzinfo=datetime.UTC)
+    manager.create(amount=Decimal("0.50"), since=now)
+    if not mongo_connection.enforce_schema:
+        return
+    with pytest.raises(IntegrityError):
+        manager.create(amount=Decimal("0.49"), since=now)
+    with pytest.raises(IntegrityError):
+        manager.create(
+            amount=Decimal("1"), since=datetime.datetime(1999, 1, 1, tzinfo=datetime.UTC)
+        )
+    assert manager.count() == 1
