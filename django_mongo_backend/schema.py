@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.core.exceptions import FieldError
 from django.db import NotSupportedError
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
-from django.db.models import CheckConstraint, Model, Q, UniqueConstraint
+from django.db.models import CheckConstraint, F, Model, Q, UniqueConstraint
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.expressions import Value
 from django.db.models.fields import AutoFieldMixin, PositiveIntegerRelDbTypeMixin
@@ -581,8 +581,8 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
     def add_index(self, model, index):
         if index.include or index.opclasses:
             raise NotSupportedError(
-                f"Index {index.name!r} on {_label(model)}: MongoDB indexes take fields only "
-                "(no expressions, include or opclasses)."
+                f"Index {index.name!r} on {_label(model)}: MongoDB indexes take no include "
+                "or opclasses."
             )
         keyed_fields = [
             (model._meta.get_field(field_name), -1 if order == "DESC" else 1)
@@ -630,11 +630,26 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
             return
         self._create_unique(
             model,
-            [model._meta.get_field(name) for name in constraint.fields],
+            self._unique_fields(model, constraint),
             name=constraint.name,
             condition=constraint.condition,
             nulls_distinct=constraint.nulls_distinct,
         )
+
+    @staticmethod
+    def _unique_fields(model, constraint):
+        """The fields of a UniqueConstraint: ``fields=``, or expressions that only name fields
+        (``UniqueConstraint("name", "category")`` / ``F("name")``)."""
+        names = list(constraint.fields)
+        for expression in constraint.expressions:
+            if isinstance(expression, F) and LOOKUP_SEP not in expression.name:
+                names.append(expression.name)
+            else:
+                raise NotSupportedError(
+                    f"UniqueConstraint {constraint.name!r} on {_label(model)}: MongoDB unique "
+                    f"indexes take stored fields, not the expression {expression!r}."
+                )
+        return [model._meta.get_field(name) for name in names]
 
     def remove_constraint(self, model, constraint):
         self._check_constraint_supported(model, constraint)
@@ -661,11 +676,13 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
                 f"{type(constraint).__name__} {constraint.name!r} on {_label(model)} is not "
                 "supported by MongoDB."
             )
-        if constraint.expressions or constraint.include or constraint.opclasses:
+        if constraint.include or constraint.opclasses:
             raise NotSupportedError(
                 f"UniqueConstraint {constraint.name!r} on {_label(model)}: MongoDB unique "
-                "indexes take fields only (no expressions, include or opclasses)."
+                "indexes take no include or opclasses."
             )
+        # Expressions other than field names are refused (naming the constraint).
+        DatabaseSchemaEditor._unique_fields(model, constraint)
         if constraint.deferrable is not None:
             raise NotSupportedError(
                 f"UniqueConstraint {constraint.name!r} on {_label(model)}: MongoDB cannot "

@@ -555,3 +555,15 @@ def test_check_constraints_with_decimal_and_date_values(mongo_connection):
             amount=Decimal("1"), since=datetime.datetime(1999, 1, 1, tzinfo=datetime.UTC)
         )
     assert manager.count() == 1
+
+
+def test_unique_constraint_given_as_field_expressions(mongo_connection, thing):
+    with mongo_connection.schema_editor() as editor:
+        editor.add_constraint(thing, models.UniqueConstraint("name", name="name_once"))
+    assert index_keys(mongo_connection, "schema_thing")["name_once"][:2] == ([("name", 1)], True)
+    lowered = models.UniqueConstraint(models.functions.Lower("name"), name="lower_once")
+    with (
+        pytest.raises(NotSupportedError, match="lower_once"),
+        mongo_connection.schema_editor() as editor,
+    ):
+        editor.add_constraint(thing, lowered)
