@@ -90,6 +90,7 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supports_slicing_ordering_in_compound = True  # each part keeps its own $sort/$limit
     supports_over_clause = False
     supports_aggregate_filter_clause = False
+    supports_temporal_subtraction = True  # dates: $subtract in ms; times: parsed from text
     supports_any_value = True  # $max of the group's non-null values
     supports_bit_aggregations = True  # values collected, folded with $bitAnd/$bitOr/$bitXor
     supports_subqueries_in_group_by = False
@@ -116,7 +117,6 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     can_clone_databases = True
     test_db_allows_multiple_connections = True
     supports_inspectdb = True
-    supports_temporal_subtraction = False
 
     @cached_property
     def supports_table_check_constraints(self):

@@ -24,6 +24,7 @@ from django.db.models.aggregates import Aggregate
 from django.db.models.expressions import (
     Col,
     CombinedExpression,
+    DurationExpression,
     Exists,
     ExpressionList,
     Func,
@@ -33,6 +34,7 @@ from django.db.models.expressions import (
     Ref,
     ResolvedOuterRef,
     Subquery,
+    TemporalSubtraction,
 )
 from django.db.models.lookups import Lookup
 from django.db.models.sql.query import Query
@@ -157,6 +159,23 @@ class Scope:
         return f"$${name}"
 
 
+def time_microseconds(value):
+    """Microseconds since midnight of a stored time (``"HH:MM:SS.ffffff"``); null for null."""
+    parts = [
+        {"$multiply": [{"$toLong": {"$substrCP": [value, start, length]}}, scale]}
+        for start, length, scale in ((0, 2, 3_600_000_000), (3, 2, 60_000_000), (6, 2, 1_000_000))
+    ]
+    fraction = {"$toLong": {"$ifNull": [{"$substrCP": [value, 9, 6]}, "0"]}}
+    return {"$cond": [{"$gt": [value, None]}, {"$add": [*parts, fraction]}, None]}
+
+
+def _internal_type(expression):
+    try:
+        return expression.output_field.get_internal_type()
+    except Exception:
+        return None
+
+
 class ExpressionCompiler:
     def __init__(self, compiler, scope, *, aggregate_slot=None, refs=None):
         self.compiler = compiler
@@ -230,6 +249,44 @@ class ExpressionCompiler:
             # SQL divides integers to an integer, truncating toward zero.
             result = {"$trunc": [result, 0]}
         return result
+
+    def duration(self, expression):
+        """A DurationField (int64 microseconds) combined with a date/datetime or a number.
+
+        MongoDB's ``$add``/``$subtract`` read a number beside a date as milliseconds (BSON
+        dates keep no finer precision); ``duration * n`` and ``/ n`` stay whole microseconds.
+        """
+        lhs, rhs = self.compile(expression.lhs), self.compile(expression.rhs)
+        lhs_type, rhs_type = _internal_type(expression.lhs), _internal_type(expression.rhs)
+        connector = expression.connector
+        if "TimeField" in (lhs_type, rhs_type):
+            raise NotSupportedError(
+                "arithmetic on TimeField values is not supported on MongoDB (times are stored "
+                "as text)"
+            )
+        if connector in ("*", "/"):
+            operator = "$multiply" if connector == "*" else "$divide"
+            return {"$toLong": {"$round": [{operator: [lhs, rhs]}, 0]}}
+        if lhs_type == "DurationField" and rhs_type == "DurationField":
+            return {CONNECTORS[connector]: [lhs, rhs]}
+        if lhs_type == "DurationField":
+            if connector == "-":
+                raise NotSupportedError("a duration minus a date has no meaning")
+            lhs, rhs = rhs, lhs  # duration + date
+        # Whole milliseconds, rounded down as stored datetimes are.
+        milliseconds = {"$toLong": {"$floor": {"$divide": [rhs, 1000]}}}
+        operator = {"+": "$add", "-": "$subtract"}.get(connector)
+        if operator is None:
+            raise NotSupportedError(f"the {connector!r} operator between a date and a duration")
+        return {operator: [lhs, milliseconds]}
+
+    def temporal_subtraction(self, expression):
+        """date - date, datetime - datetime: a duration in microseconds ($subtract of two dates
+        gives milliseconds)."""
+        lhs, rhs = self.compile(expression.lhs), self.compile(expression.rhs)
+        if _internal_type(expression.lhs) == "TimeField":
+            return {"$subtract": [time_microseconds(lhs), time_microseconds(rhs)]}
+        return {"$multiply": [{"$subtract": [lhs, rhs]}, 1000]}
 
     def _integer_output(self, expression):
         try:
@@ -338,6 +395,8 @@ class ExpressionCompiler:
         Value: value,
         Ref: ref,
         CombinedExpression: combined,
+        DurationExpression: duration,
+        TemporalSubtraction: temporal_subtraction,
         ExpressionWrapper: wrapper,
         NegatedExpression: negated,
         Case: case,

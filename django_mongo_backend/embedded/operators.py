@@ -1055,6 +1055,24 @@ def _patch_truthiness():
     MongoBehaviorPolicy.expression_truthy = _policy_truthy
 
 
+def _date_minus_wrapped_numbers(subtract):
+    def run(left, right):
+        if isinstance(left, datetime.datetime) and isinstance(right, BsonInt32 | BsonInt64):
+            right = unwrap_bson_numeric(right)
+        return subtract(left, right)
+
+    run.__wrapped__ = subtract
+    return run
+
+
+def _patch_date_minus_number():
+    """``{$subtract: [date, n]}`` is the date n milliseconds earlier for any number; mongoeco
+    refused an int or long the engine holds wrapped (the result of ``$toLong``, say)."""
+    for module in (numeric_expressions, aggregation_runtime):
+        if not hasattr(module._subtract_values, "__wrapped__"):
+            module._subtract_values = _date_minus_wrapped_numbers(module._subtract_values)
+
+
 #: Constants the $group code generator may spell as Python source.
 _SOURCE_CONSTANTS = (type(None), bool, int, float, str)
 
@@ -1112,6 +1130,7 @@ PATCHES = (
     _patch_push_and_add_to_set,
     _patch_date_format,
     _patch_group_code_literals,
+    _patch_date_minus_number,
 )
 
 

@@ -579,3 +579,45 @@ def test_union_intersection_difference(library):
     assert len(names.order_by()) == 7
     with pytest.raises(DatabaseError, match="ORDER BY term"):
         list(young.union(known))
+
+
+def test_date_and_duration_arithmetic():
+    import datetime
+
+    from django.db.models import DurationField, ExpressionWrapper, Value
+
+    from tests.testapp.models import AllTypes
+
+    moment = datetime.datetime(2024, 3, 1, 12, 0, tzinfo=datetime.UTC)
+    row = AllTypes.objects.create(
+        moment=moment,
+        day=datetime.date(2024, 3, 1),
+        duration=datetime.timedelta(hours=36, milliseconds=5),
+        clock=datetime.time(10, 30, 15, 250000),
+    )
+    AllTypes.objects.create()  # NULLs everywhere: NULL results, never errors
+
+    def value(expression, pk=row.pk):
+        return AllTypes.objects.filter(pk=pk).annotate(v=expression).values_list("v", flat=True)[0]
+
+    assert value(F("moment") + F("duration")) == moment + datetime.timedelta(
+        hours=36, milliseconds=5
+    )
+    assert value(F("moment") - Value(datetime.timedelta(days=2))) == moment - datetime.timedelta(2)
+    assert value(F("day") + Value(datetime.timedelta(days=1))).date() == datetime.date(2024, 3, 2)
+    assert value(ExpressionWrapper(F("duration") * 2, DurationField())) == datetime.timedelta(
+        hours=72, milliseconds=10
+    )
+    assert value(F("moment") - F("moment")) == datetime.timedelta(0)
+    since = ExpressionWrapper(
+        F("moment") - Value(moment - datetime.timedelta(minutes=90)), DurationField()
+    )
+    assert value(since) == datetime.timedelta(minutes=90)
+    assert value(F("clock") - Value(datetime.time(10, 0))) == datetime.timedelta(
+        minutes=30, seconds=15, microseconds=250000
+    )
+    nulls = AllTypes.objects.exclude(pk=row.pk).annotate(v=F("moment") + F("duration"))
+    assert list(nulls.values_list("v", flat=True)) == [None]
+    later = AllTypes.objects.filter(moment__lt=F("moment") + Value(datetime.timedelta(seconds=1)))
+    assert list(later.values_list("pk", flat=True)) == [row.pk]
+    assert not AllTypes.objects.filter(moment__lt=F("moment") - Value(datetime.timedelta(days=1)))

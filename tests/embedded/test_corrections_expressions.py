@@ -319,3 +319,15 @@ def test_bitwise_operators(mongo_db, expression, expected):
 def test_bitwise_operators_refuse_other_types(mongo_db, operand):
     with pytest.raises(OperationFailure):
         project(mongo_db.c, {"$bitAnd": [1, operand]}, x=None)
+
+
+def test_date_minus_a_long_is_a_date(mongo_db):
+    """$subtract: a date minus a number (int, long or double) is the date that many
+    milliseconds earlier, whatever produced the number ($toLong here)."""
+    moment = datetime.datetime(2020, 1, 10, 12, 0)
+    value = project(mongo_db.c, {"$subtract": ["$d", {"$toLong": 86_400_000}]}, d=moment)
+    assert value == datetime.datetime(2020, 1, 9, 12, 0)
+    matched = mongo_db.c.aggregate(
+        [{"$match": {"$expr": {"$lt": [{"$subtract": ["$d", {"$toLong": 1000}]}, "$d"]}}}]
+    )
+    assert len(list(matched)) == 1
