@@ -28,7 +28,7 @@ from .. import sequences
 from ..commands import MongoCommand, to_json
 from ..operations import document_key
 from . import aggregates
-from .expressions import ExpressionCompiler, Scope
+from .expressions import INTEGER_TYPES, ExpressionCompiler, Scope
 from .joins import aliases_used
 from .pipeline import FlatScope, SelectBuilder, SelectPlan, group_stages
 from .where import MATCH_NOTHING, WhereCompiler
@@ -38,11 +38,16 @@ from .where import MATCH_NOTHING, WhereCompiler
 STORE_CONVERSIONS = {
     "FloatField": "$toDouble",
     "DecimalField": "$toDecimal",
+    # A computed number stored in an integer column is rounded, as SQL's assignment cast does
+    # (an integer division is already truncated toward zero).
+    **dict.fromkeys(INTEGER_TYPES, "$toLong"),
 }
 
 
 def stored_as(field, expression):
     operator = STORE_CONVERSIONS.get(field.get_internal_type())
+    if operator == "$toLong":
+        return {operator: {"$round": [expression, 0]}}
     return expression if operator is None else {operator: expression}
 
 

@@ -344,6 +344,12 @@ def test_computed_update_is_stored_as_the_fields_type(library):
     document = AllTypes.objects.values("floating", "decimal").get(pk=row.pk)
     assert document == {"floating": 3.0, "decimal": Decimal("6")}
     assert isinstance(document["floating"], float)
+    # Into an integer column: an integer division truncates, other numbers are rounded, and
+    # the validator (int/long only) accepts what is stored.
+    AllTypes.objects.filter(pk=row.pk).update(small=F("small") / 2, big=F("floating") * 1.5)
+    assert AllTypes.objects.values_list("small", "big").get(pk=row.pk) == (1, 4)
+    AllTypes.objects.filter(pk=row.pk).update(small=(F("small") - 8) / 2)
+    assert AllTypes.objects.values_list("small", flat=True).get(pk=row.pk) == -3  # -7/2
 
 
 def test_prefetch_related_of_a_forward_foreign_key(library):
