@@ -209,6 +209,7 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         fields = self.query.fields
         objs = self.query.objs
         documents = []
+        self.computed_values = {}
         for obj in objs:
             document = {}
             for field in fields:
@@ -216,26 +217,40 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
                 if isinstance(value, DatabaseDefault):
                     value = value.expression
                 value = self.prepare_value(field, value)
+                key = document_key(field)
                 if hasattr(value, "resolve_expression"):
-                    value = self.insert_constant(field, value)
-                document[document_key(field)] = value
+                    value = self.insert_constant(field, value, (len(documents), key))
+                document[key] = value
             documents.append(document)
         return MongoCommand(opts.db_table, "insert_many", documents, ordered=True), documents
 
-    def insert_constant(self, field, expression):
-        """The value of an expression inserted into a new document (db_default, Value, Now).
+    def insert_constant(self, field, expression, place):
+        """The value of an expression inserted into a new document.
 
-        A document that does not exist yet has no columns to compute from; what can be
-        evaluated here is. Anything else names itself in a NotSupportedError.
+        Value, Now and database defaults are known here. Other expressions (``Lower(Value(..))``,
+        a ``Subquery``) cannot read the new document's columns (Django forbids F() in inserts),
+        so the server evaluates them all in one ``$documents`` pipeline before the insert
+        (``computed_values``: place -> expression).
         """
         if isinstance(expression, Value):
             return field.get_db_prep_save(expression.value, connection=self.connection)
         if isinstance(expression, Now):
             return field.get_db_prep_save(timezone.now(), connection=self.connection)
-        raise NotSupportedError(
-            f"{self.query.get_meta().label}.{field.name}: {type(expression).__name__}() as an "
-            "inserted value is not supported by the MongoDB backend yet"
-        )
+        self.computed_values[place] = (field, expression)
+        return None
+
+    def compute_values(self, documents):
+        """Evaluate the inserted expressions on the server and put them in ``documents``."""
+        if not self.computed_values:
+            return
+        compiler = ExpressionCompiler(self, Scope(None))
+        project = {}
+        for index, (field, expression) in enumerate(self.computed_values.values()):
+            project[f"v{index}"] = stored_as(field, compiler.compile(expression))
+        pipeline = [{"$documents": [{}]}, *compiler.prelude, {"$project": project}]
+        (row,) = self.connection.execute_command(MongoCommand(None, "aggregate", pipeline))
+        for index, (position, key) in enumerate(self.computed_values):
+            documents[position][key] = row.get(f"v{index}")
 
     def execute_sql(self, returning_fields=None):
         opts = self.query.get_meta()
@@ -245,6 +260,7 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         command, documents = self.insert_command()
         if not documents:
             return []
+        self.compute_values(documents)
         if auto_field is not None and auto_field not in fields:
             first = sequences.reserve(
                 self.connection, opts.db_table, len(documents), [auto_field.column]
