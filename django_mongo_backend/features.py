@@ -91,7 +91,7 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supports_over_clause = False
     supports_aggregate_filter_clause = False
     supports_temporal_subtraction = True  # dates: $subtract in ms; times: parsed from text
-    supports_any_value = True  # $max of the group's non-null values
+    supports_any_value = True  # the group's first non-null value
     supports_bit_aggregations = True  # values collected, folded with $bitAnd/$bitOr/$bitXor
     supports_subqueries_in_group_by = False
     supports_boolean_expr_in_select_clause = True

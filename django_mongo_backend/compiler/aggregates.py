@@ -144,10 +144,10 @@ def _string_agg(aggregate, compiler, name, accumulators):
 
 
 def _any_value(aggregate, compiler, name, accumulators):
-    """ANY_VALUE: some non-null value of the group ($max ignores nulls)."""
+    """ANY_VALUE: a non-null value of the group, the first one met (as SQL engines pick)."""
     value, _star, _condition = _input(aggregate, compiler)
-    accumulators[name] = ({"$max": value}, None)
-    return f"${name}"
+    accumulators[name] = (_collected(value), [])
+    return {"$arrayElemAt": [_non_null(name), 0]}
 
 
 AGGREGATES = {

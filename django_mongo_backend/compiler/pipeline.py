@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 from django.db import NotSupportedError
 from django.db.models.aggregates import Aggregate
-from django.db.models.expressions import Col, Ref
+from django.db.models.expressions import Col, Ref, Subquery
 from django.db.models.sql.constants import LOUTER
 from django.db.models.sql.datastructures import BaseTable
+from django.db.models.sql.query import Query
 from django.db.models.sql.where import AND, WhereNode
 
 from ..errors import MigrationError
@@ -286,10 +287,13 @@ class SelectBuilder:
         if group_by is None:
             return []
         keys = []
-        candidates = [expression for expression, _sql, _alias in columns]
         if group_by is not True:
-            candidates = list(group_by) + candidates
-        for expression in candidates:
+            # values(): Django groups by these expressions as they are (an Exists stays an
+            # Exists, not the outer columns it reads).
+            for expression in group_by:
+                if not expression.contains_aggregate and expression not in keys:
+                    keys.append(expression)
+        for expression, _sql, _alias in columns:
             if expression.contains_aggregate:
                 continue
             for column in expression.get_group_by_cols():
@@ -323,8 +327,9 @@ class SelectBuilder:
         group_id = {f"k{i}": self.expressions.compile(key) for i, key in enumerate(keys)}
         self._flush_prelude(pipeline)
         pipeline.extend(group_stages(group_id if keys else None, accumulators))
-        if grouped.prelude:
-            raise NotSupportedError("a subquery evaluated after GROUP BY")
+        # Subqueries evaluated after the group read the grouped columns (GroupedScope).
+        pipeline.extend(grouped.prelude)
+        grouped.prelude.clear()
         if having is not None:
             pipeline.append({"$match": {"$expr": having}})
         projected.update(computed)
@@ -376,6 +381,28 @@ class FlatScope(Scope):
             ) from None
 
 
+class GroupedScope(Scope):
+    """The query's columns as a subquery after ``$group`` sees them (``OuterRef``): only the
+    grouped ones exist, under ``_id.kN``."""
+
+    def __init__(self, base, keys):
+        super().__init__(
+            base.base_alias, base.prefixes, local_aliases=base.local_aliases, outer=base.outer
+        )
+        self.keys = keys
+
+    def reference(self, alias, field):
+        for column, path in self.keys.items():
+            if isinstance(column, Col) and column.alias == alias and column.target == field:
+                return path
+        raise NotSupportedError(
+            f"a subquery after GROUP BY reads {alias}.{field.column}, which is not grouped"
+        )
+
+    def never_null(self, alias, field):
+        return False
+
+
 class GroupedExpressionCompiler(ExpressionCompiler):
     """Compiles expressions evaluated after ``$group``: keys and accumulators by reference."""
 
@@ -391,6 +418,13 @@ class GroupedExpressionCompiler(ExpressionCompiler):
             return path
         if isinstance(expression, Ref):
             return self.compile(expression.source)
+        if isinstance(expression, Subquery | Query):
+            base = self.scope
+            self.scope = GroupedScope(base, self.keys)
+            try:
+                return super().compile(expression)
+            finally:
+                self.scope = base
         return super().compile(expression)
 
     def accumulate(self, aggregate):
