@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import DatabaseError, IntegrityError, NotSupportedError
-from django.db.models import Avg, Count, F, Max, Min, Q, Sum
+from django.db.models import Avg, Count, F, Max, Min, OuterRef, Q, Subquery, Sum
 
 from tests.testapp.models import Author, Book, Chapter, Tag
 
@@ -291,7 +291,7 @@ def test_text_functions(library):
 
 
 def test_exists_subquery_and_outer_ref(library):
-    from django.db.models import Exists, OuterRef, Subquery
+    from django.db.models import Exists, Subquery
 
     books = Book.objects.filter(author=OuterRef("pk"))
     with_books = Author.objects.filter(Exists(books.filter(pages__gt=60)))
@@ -309,7 +309,7 @@ def test_exists_subquery_and_outer_ref(library):
 
 
 def test_admin_style_duplicate_free_search_across_many_to_many(library):
-    from django.db.models import Exists, OuterRef
+    from django.db.models import Exists
 
     tag = Tag.objects.create(name="sci-fi")
     library["books"][0].tags.add(tag)
@@ -371,7 +371,7 @@ def test_json_field_lookups_match_json_semantics():
 
 
 def test_subquery_that_can_match_nothing_is_a_value_not_an_empty_result(library):
-    from django.db.models import Exists, OuterRef, Subquery
+    from django.db.models import Exists, Subquery
 
     authors = Author.objects.annotate(
         has=Exists(Book.objects.none()),
@@ -640,4 +640,30 @@ def test_inserted_values_computed_by_the_server(django_assert_num_queries):
         ("ann", 30),
         ("BOB", 30),
         ("cy", None),
+    ]
+
+
+def test_values_group_by_keeps_an_exists_as_its_key(library):
+    from django.db.models import Exists, Max
+
+    tag = Tag.objects.create(name="t")
+    library["books"][0].tags.add(tag)  # Alpha (Ann) has a tag, beta (Ann) has none
+    tagged = Exists(Book.tags.through.objects.filter(book=OuterRef("pk")))
+    rows = Book.objects.values("author__name").annotate(tagged=tagged, most=Max("pages"))
+    assert sorted((r["author__name"], r["tagged"], r["most"]) for r in rows) == [
+        ("Ann", False, 50),
+        ("Ann", True, 100),
+        ("Bob", False, 10),
+        ("Cy", False, 300),
+    ]
+    # A subquery after the group reads the grouped column.
+    counted = Author.objects.annotate(n=Count("books")).annotate(
+        top=Subquery(
+            Book.objects.filter(author=OuterRef("pk")).order_by("-pages").values("pages")[:1]
+        )
+    )
+    assert sorted(counted.values_list("name", "n", "top")) == [
+        ("Ann", 2, 100),
+        ("Bob", 1, 10),
+        ("Cy", 1, 300),
     ]
