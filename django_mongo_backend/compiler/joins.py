@@ -34,8 +34,7 @@ def join_stages(query, scope, expressions):
             "foreignField": document_key(foreign_field),
             "as": alias,
         }
-        if join.filtered_relation is not None:
-            lookup.update(_filtered_relation(join, alias, scope, expressions))
+        lookup.update(_join_condition(join, alias, scope, expressions))
         stages.append({"$lookup": lookup})
         stages.append(
             {
@@ -48,8 +47,9 @@ def join_stages(query, scope, expressions):
     return stages
 
 
-def _filtered_relation(join, alias, scope, expressions):
-    """FilteredRelation: the ON clause's extra condition, as the $lookup's pipeline.
+def _join_condition(join, alias, scope, expressions):
+    """The ON clause beyond the key equality, as the $lookup's pipeline: the relation's own
+    restriction (a GenericRelation's content type) and a FilteredRelation's condition.
 
     The joined collection's fields are local to the pipeline; columns of the query's other
     aliases come in through ``let``. Only TRUE joins, as in SQL (UNKNOWN does not).
@@ -57,14 +57,24 @@ def _filtered_relation(join, alias, scope, expressions):
     from .expressions import ExpressionCompiler, Scope
     from .where import WhereCompiler
 
+    conditions = []
+    restriction = join.join_field.get_extra_restriction(alias, join.parent_alias)
+    if restriction is not None:
+        conditions.append(restriction)
+    if join.filtered_relation is not None:
+        conditions.append(join.filtered_relation.resolved_condition)
+    if not conditions:
+        return {}
     inner = Scope(alias, local_aliases={alias}, outer=scope)
     compiler = ExpressionCompiler(expressions.compiler, inner)
-    condition = WhereCompiler(compiler).expression(join.filtered_relation.resolved_condition)
+    where = WhereCompiler(compiler)
+    tests = [where.expression(condition) for condition in conditions]
     if compiler.prelude:
         raise NotSupportedError(
-            f"FilteredRelation {join.filtered_relation.alias!r}: a condition with a subquery is "
-            "not supported by the MongoDB backend yet"
+            f"a join condition with a subquery ({join.table_name}) is not supported by the "
+            "MongoDB backend yet"
         )
+    condition = tests[0] if len(tests) == 1 else {"$and": tests}
     stages = {"pipeline": [{"$match": {"$expr": condition}}]}
     if inner.let:
         stages["let"] = dict(inner.let)
