@@ -1,4 +1,5 @@
-"""nox sessions. ``./dev.sh test`` runs the default ones: tests for each Django, then lint."""
+"""nox sessions. ``./dev.sh test`` runs the default ones: tests for each Django, the CI subset of
+Django's own suite, then lint."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint"]
+nox.options.sessions = ["tests", "django_suite_ci", "lint"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
@@ -54,6 +55,14 @@ def django_suite(session, django):
     """
     session.install("-e", ".[embedded]", DJANGO_VERSIONS[django], *DJANGO_SUITE_REQUIREMENTS)
     session.run("python", "tests/django_suite/run.py", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def django_suite_ci(session):
+    """The CI-sized subset of Django's suite (run.py's CI_APPS) on the latest Django: every
+    test must pass or be skipped with a reason in features.py, so regressions fail CI."""
+    session.install("-e", ".[embedded]", DJANGO_VERSIONS[LATEST_DJANGO], *DJANGO_SUITE_REQUIREMENTS)
+    session.run("python", "tests/django_suite/run.py", "ci", "--no-sqlite", "--strict", "-v", "1")
 
 
 @nox.session(python=PYTHON)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db.backends.base.features import BaseDatabaseFeatures
 from django.utils.functional import cached_property
 
+from .suite_skips import SKIPS
+
 
 class DatabaseFeatures(BaseDatabaseFeatures):
     minimum_database_version = (7, 0)
@@ -139,18 +141,5 @@ class DatabaseFeatures(BaseDatabaseFeatures):
             return str(connection.server_info.get("gitVersion", "")).startswith("mongoeco")
 
     # Django's own test suite (tests/django_suite): what cannot pass here, and why.
-    django_test_skips = {
-        "MongoDB has no savepoints and aborts a transaction on a write error: the test catches "
-        "an IntegrityError inside TestCase's transaction and then queries again": {
-            "get_or_create.tests.GetOrCreateTests.test_get_or_create_invalid_params",
-            "get_or_create.tests.GetOrCreateTestsWithManualPKs."
-            "test_create_with_duplicate_primary_key",
-            "get_or_create.tests.GetOrCreateTestsWithManualPKs.test_savepoint_rollback",
-            "get_or_create.tests.GetOrCreateThroughManyToMany.test_something",
-            "get_or_create.tests.UpdateOrCreateTests.test_integrity",
-            "get_or_create.tests.UpdateOrCreateTests.test_manual_primary_key_test",
-            "get_or_create.tests.UpdateOrCreateTestsWithManualPKs."
-            "test_create_with_duplicate_primary_key",
-        },
-    }
+    django_test_skips = SKIPS  # suite_skips.py: each test under its reason
     django_test_expected_failures = set()
