@@ -90,6 +90,28 @@ FILTERS = {
     "regex": _regex_filter,
     "iregex": _regex_filter,
 }
+#: Text lookups: on a number they match its text (SQL casts the column), so on numeric fields
+#: they run as an expression over ``$toString`` instead of a query-language ``$regex``.
+TEXT_LOOKUPS = frozenset(
+    {"iexact", "contains", "icontains", "startswith", "istartswith", "endswith", "iendswith"}
+    | {"regex", "iregex"}
+)
+NUMERIC_TYPES = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+        "FloatField",
+        "DecimalField",
+    }
+)
+
 #: Lookups whose prepared right-hand side is a list of values (``in`` is prepared apart, since
 #: it also drops NULLs).
 ITERABLE_VALUES = frozenset({"range"})
@@ -156,7 +178,7 @@ def _pattern_by_position(lhs, rhs, name):
 def _regex_expression(lhs, rhs, lookup):
     test = {
         "$regexMatch": {
-            "input": lhs,
+            "input": {"$toString": lhs},
             "regex": rhs,
             "options": "i" if lookup.lookup_name == "iregex" else "",
         }

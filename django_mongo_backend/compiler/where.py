@@ -140,6 +140,10 @@ class WhereCompiler:
         if (
             builder is None
             or not isinstance(lhs, Col)
+            or (
+                lookup.lookup_name in lookups.TEXT_LOOKUPS
+                and lhs.output_field.get_internal_type() in lookups.NUMERIC_TYPES
+            )
             or not self.expressions.scope.is_local(lhs.alias)
             or not (is_direct_value(rhs) or (isinstance(rhs, Query) and not is_correlated(rhs)))
         ):
@@ -227,6 +231,12 @@ class WhereCompiler:
         rhs = lookup.rhs
         name = lookup.lookup_name
         if isinstance(rhs, Query):
+            db = getattr(rhs, "_db", None)
+            if db is not None and db != self.connection.alias:
+                raise ValueError(
+                    "Subqueries aren't allowed across different databases. Force the inner "
+                    "query to be evaluated using `list(inner_query)`."
+                )
             values = self.subquery_values(rhs)
             if name == "in":
                 present = [value for value in values if value is not None]
@@ -237,6 +247,8 @@ class WhereCompiler:
                 raise NotSupportedError("a subquery used as a value returned more than one row")
             return values[0] if values else None
         if name == "isnull":
+            if not isinstance(rhs, bool):
+                raise ValueError("The QuerySet value for an isnull lookup must be True or False.")
             return rhs
         if isinstance(lookup, IntegerFieldOverflow) and isinstance(rhs, int):
             # Django's rule for integers no column can hold: "= 2**64" matches nothing,

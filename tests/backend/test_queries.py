@@ -667,3 +667,14 @@ def test_values_group_by_keeps_an_exists_as_its_key(library):
         ("Bob", 1, 10),
         ("Cy", 1, 300),
     ]
+
+
+def test_text_lookups_on_numbers_match_their_text_and_isnull_takes_a_bool(library):
+    assert list(Book.objects.filter(pages__startswith="1").values_list("pages", flat=True)) == [
+        100,
+        10,
+    ]
+    assert Book.objects.filter(pages__regex=r"^5\d$").get().pages == 50
+    assert Book.objects.filter(pages__iexact="300").get().title == "Delta"
+    with pytest.raises(ValueError, match="True or False"):
+        list(Author.objects.filter(age__isnull="yes"))
