@@ -89,6 +89,8 @@ def _now(compiler, expression, args):
 
 def _cast(compiler, expression, args):
     target = expression.output_field.get_internal_type()
+    if target == "JSONField":
+        return args[0]  # stored values already are JSON values (documents, arrays, scalars)
     operator = CAST_OPERATORS.get(target)
     if operator is None:
         raise NotSupportedError(f"Cast to {target} is not supported on MongoDB")
