@@ -95,7 +95,7 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supports_temporal_subtraction = True  # dates: $subtract in ms; times: parsed from text
     supports_any_value = True  # the group's first non-null value
     supports_bit_aggregations = True  # values collected, folded with $bitAnd/$bitOr/$bitXor
-    supports_subqueries_in_group_by = False
+    supports_subqueries_in_group_by = True  # after $group they read the grouped keys
     supports_boolean_expr_in_select_clause = True
     supports_comparing_boolean_expr = True
     supports_regex_backreferencing = False
@@ -107,13 +107,13 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supports_order_by_nulls_modifier = False
     requires_explicit_null_ordering_when_grouping = False
     can_use_chunked_reads = True
-    allow_sliced_subqueries_with_in = False
+    allow_sliced_subqueries_with_in = True  # the subquery runs first, or in $lookup, sliced
     greatest_least_ignores_nulls = True
     supports_explaining_query_execution = True
     supported_explain_formats = {"JSON"}
     supports_logical_xor = False
     supports_json_field_contains = True  # compiler/json.py: PostgreSQL's @> and <@ rules
-    has_json_object_function = False
+    has_json_object_function = True  # JSONObject -> $arrayToObject
 
     # Tests.
     can_clone_databases = True
