@@ -18,6 +18,7 @@ The primary key of every model is stored as the document's ``_id``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import decimal
 import json
@@ -216,9 +217,16 @@ class DatabaseOperations(BaseDatabaseOperations):
 
     def convert_decimalfield_value(self, value, expression, connection):
         if isinstance(value, Decimal128):
-            return value.to_decimal()
-        if isinstance(value, float | int) and not isinstance(value, bool):
-            return Decimal(str(value))
+            value = value.to_decimal()
+        elif isinstance(value, float | int) and not isinstance(value, bool):
+            value = Decimal(str(value))
+        field = getattr(expression, "target", None)
+        places = getattr(field, "decimal_places", None)
+        if isinstance(value, Decimal) and places is not None and value.is_finite():
+            # A column reads back with its decimal places, as from a NUMERIC(p, s) column
+            # (Decimal128 keeps the digits it was given: 8 stays 8, not 8.000).
+            with contextlib.suppress(decimal.InvalidOperation):
+                value = value.quantize(Decimal(1).scaleb(-places), context=field.context)
         return value
 
     def convert_jsonfield_value(self, value, expression, connection):

@@ -10,7 +10,7 @@ import pytest
 from django.db import DataError, connection
 from django.test import override_settings
 
-from tests.testapp.models import AllTypes, UUIDKeyed
+from tests.testapp.models import AllTypes, Author, UUIDKeyed
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +100,12 @@ def test_uuid_primary_key():
 def test_integer_too_large_for_bson_is_a_data_error():
     with pytest.raises(DataError):
         AllTypes.objects.create(big=2**64)
+
+
+def test_decimal_columns_read_back_with_their_decimal_places():
+    from tests.testapp.models import Book
+
+    author = Author.objects.create(name="a")
+    book = Book.objects.create(title="t", author=author, price=Decimal("8"))
+    price = Book.objects.get(pk=book.pk).price
+    assert price == Decimal("8") and price.as_tuple().exponent == -2  # 8.00, as NUMERIC(8, 2)
