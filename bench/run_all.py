@@ -39,6 +39,7 @@ ROW_TITLES = {
     "group_by": "5b values().annotate()",
     "compile": "6 compile 20 querysets",
 }
+DEFAULT_ORDER = [harness.OURS, harness.DMB, harness.SQLITE, harness.DJONGO]
 SHORT = {
     harness.OURS: "this backend",
     harness.DMB: "django-mongodb-backend",
@@ -68,7 +69,7 @@ def machine():
     }
 
 
-def run_backend(backend, python, uri, args, workdir):
+def run_backend(backend, python, uri, args, workdir, timeout):
     """Run one backend's scenarios in a subprocess; its results dict (rows may be errors)."""
     out = Path(workdir) / f"{backend}.json"
     errors = Path(workdir) / f"{backend}.log"
@@ -89,7 +90,7 @@ def run_backend(backend, python, uri, args, workdir):
     timed_out = False
     with errors.open("w") as stderr:
         try:
-            subprocess.run(command, stdout=stderr, stderr=stderr, timeout=args.timeout, check=False)
+            subprocess.run(command, stdout=stderr, stderr=stderr, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             timed_out = True
     elapsed = time.perf_counter() - started
@@ -101,7 +102,7 @@ def run_backend(backend, python, uri, args, workdir):
     for row in ROW_ORDER:
         if row not in data["results"]:
             if timed_out:
-                reason = f"not reached: the backend's {args.timeout:.0f} s budget ran out"
+                reason = f"not reached: the backend's {timeout:.0f} s budget ran out"
             else:
                 reason = data.get("failure") or "no result (see the log)"
             data["results"][row] = {"error": reason}
@@ -270,11 +271,15 @@ def chart(results, backends, path):
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peer-python", action="append", default=[], metavar="NAME=PYTHON")
-    parser.add_argument("--backends", default=",".join(harness.BACKENDS))
+    # The slowest peer last, so the deadline cuts it rather than the others.
+    parser.add_argument("--backends", default=",".join(DEFAULT_ORDER))
     parser.add_argument("--scale", type=float, default=1.0, help="size factor (0.1 to try)")
     parser.add_argument("--repeat", type=int, default=5, help="runs per timing (median)")
     parser.add_argument("--budget", type=float, default=25.0, help="s per timing at most")
-    parser.add_argument("--timeout", type=float, default=170.0, help="s per backend at most")
+    parser.add_argument("--timeout", type=float, default=200.0, help="s per backend at most")
+    parser.add_argument(
+        "--deadline", type=float, default=470.0, help="s for all backends (nox -s bench < 10 min)"
+    )
     parser.add_argument("--out-dir", default=str(BENCH_DIR / "results"))
     parser.add_argument("--uri", help="an existing server instead of a new embedded one")
     return parser.parse_args(argv)
@@ -297,8 +302,12 @@ def main(argv=None):
     try:
         with tempfile.TemporaryDirectory(prefix="bench-run-") as workdir:
             for backend in backends:
-                log(f"[{backend}] running...")
-                results[backend] = run_backend(backend, pythons.get(backend), uri, args, workdir)
+                left = args.deadline - (time.perf_counter() - started)
+                timeout = max(30.0, min(args.timeout, left))
+                log(f"[{backend}] running (at most {timeout:.0f} s)...")
+                results[backend] = run_backend(
+                    backend, pythons.get(backend), uri, args, workdir, timeout
+                )
                 if results[backend].get("failure"):
                     log((Path(workdir) / f"{backend}.log").read_text()[-3000:])
     finally:

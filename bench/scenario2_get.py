@@ -36,7 +36,7 @@ def run(bench):
             doc = find_one({pk_key: pk})
             from_db("default", fields, [doc.get(k) for k in keys])
 
-    result = bench.compare(orm, raw, repeat=max(1, bench.repeat // 2 + 1))
+    result = bench.compare(orm, raw, repeat=max(1, bench.repeat // 2))
     result.update(bench.commands(lambda: Item.objects.get(pk=pks[0])))
     result["label"] = f"get() x{gets:,}"
     return {"get": result}
