@@ -309,14 +309,17 @@ def versions(backend):
 
 
 def start_server():
-    """An embedded server in a temporary directory: (uri, stop)."""
+    """An embedded server in a temporary directory: (uri, stop); stop() also removes it."""
     from django_mongo_backend.embedded import launcher
 
     dbpath = tempfile.mkdtemp(prefix="bench-server-")
     info = launcher.ensure_server(dbpath)
 
     def stop():
+        import shutil
+
         launcher.stop_server(dbpath)
+        shutil.rmtree(dbpath, ignore_errors=True)
 
     return launcher.uri_for(info), stop
 
