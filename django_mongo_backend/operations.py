@@ -29,6 +29,7 @@ from bson import Decimal128
 from django.conf import settings
 from django.db import DataError, NotSupportedError
 from django.db.backends.base.operations import BaseDatabaseOperations
+from django.db.models.expressions import Col
 from django.utils import timezone
 
 from .commands import MongoCommand
@@ -181,10 +182,21 @@ class DatabaseOperations(BaseDatabaseOperations):
 
     def get_db_converters(self, expression):
         converters = super().get_db_converters(expression)
-        converter = self._converters.get(expression.output_field.get_internal_type())
+        internal_type = expression.output_field.get_internal_type()
+        if (
+            internal_type in self._validated_types
+            and isinstance(expression, Col)
+            and self.connection.enforce_schema
+        ):
+            return converters  # the validator already holds the column to the Python type
+        converter = self._converters.get(internal_type)
         if converter is not None:
             converters.append(getattr(self, converter))
         return converters
+
+    #: Column types whose stored BSON type the ENFORCE_SCHEMA validator fixes (double, bool),
+    #: so reading them needs no per-row conversion (computed values still get one).
+    _validated_types = frozenset({"FloatField", "BooleanField"})
 
     _converters = {
         "DateTimeField": "convert_datetimefield_value",

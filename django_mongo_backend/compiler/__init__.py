@@ -144,7 +144,7 @@ class SQLCompiler(sql.SQLCompiler):
             with self.connection.wrap_mongo_errors():
                 for document in cursor:
                     cursor.close()
-                    return plan.read_row(document)[: self.col_count]
+                    return plan.row_reader()(document)[: self.col_count]
             return None
         if result_type == NO_RESULTS:
             self._run(plan).close()
@@ -154,16 +154,17 @@ class SQLCompiler(sql.SQLCompiler):
         cursor = self._run(plan, batch_size=chunk_size if chunked_fetch else None)
         if chunked_fetch:
             return self._chunks(cursor, plan, chunk_size)
-        read_row = plan.read_row
+        read_row = plan.row_reader()
         with self.connection.wrap_mongo_errors():
             return [[read_row(document) for document in cursor]]
 
     def _chunks(self, cursor, plan, chunk_size):
         with self.connection.wrap_mongo_errors():
             chunk = []
+            read_row = plan.row_reader()
             try:
                 for document in cursor:
-                    chunk.append(plan.read_row(document))
+                    chunk.append(read_row(document))
                     if len(chunk) >= chunk_size:
                         yield chunk
                         chunk = []
