@@ -1073,6 +1073,25 @@ def _patch_date_minus_number():
             module._subtract_values = _date_minus_wrapped_numbers(module._subtract_values)
 
 
+def _expression_as_date_operand(evaluate):
+    def run(operator, document, spec, variables, **kwargs):
+        if isinstance(spec, dict) and len(spec) == 1 and next(iter(spec)).startswith("$"):
+            spec = {"date": spec}  # an expression object, not the {date, timezone} form
+        return evaluate(operator, document, spec, variables, **kwargs)
+
+    run.__wrapped__ = evaluate
+    return run
+
+
+def _patch_date_part_operands():
+    """``{$month: {$let: ...}}``: a date-part operator's argument may be any expression,
+    including an expression object; mongoeco read every object as ``{date, timezone}`` and
+    failed with "requires a date expression"."""
+    current = date_expressions._evaluate_localized_date_operand
+    if not hasattr(current, "__wrapped__"):
+        date_expressions._evaluate_localized_date_operand = _expression_as_date_operand(current)
+
+
 #: Constants the $group code generator may spell as Python source.
 _SOURCE_CONSTANTS = (type(None), bool, int, float, str)
 
@@ -1131,6 +1150,7 @@ PATCHES = (
     _patch_date_format,
     _patch_group_code_literals,
     _patch_date_minus_number,
+    _patch_date_part_operands,
 )
 
 

@@ -331,3 +331,13 @@ def test_date_minus_a_long_is_a_date(mongo_db):
         [{"$match": {"$expr": {"$lt": [{"$subtract": ["$d", {"$toLong": 1000}]}, "$d"]}}}]
     )
     assert len(list(matched)) == 1
+
+
+def test_date_part_operator_takes_an_expression_object(mongo_db):
+    """$month (and the other date parts) take any date expression, an expression object such
+    as $let included, besides the {date, timezone} document."""
+    moment = datetime.datetime(2020, 3, 10, 12, 0)
+    expression = {"$month": {"$let": {"vars": {"d": "$d"}, "in": "$$d"}}}
+    assert project(mongo_db.c, expression, d=moment) == 3
+    matched = mongo_db.c.aggregate([{"$match": {"$expr": {"$eq": [expression, 3]}}}])
+    assert len(list(matched)) == 1
