@@ -245,7 +245,10 @@ class SelectBuilder:
             if alias:
                 select_keys[alias] = key or f"__c{index}"
         compiler = post_group or self.expressions
-        for index, (order, _is_ref) in enumerate(self.compiler.order_by_expressions):
+        ordering = (
+            self._group_ordering() if post_group is not None else self.compiler.order_by_expressions
+        )
+        for index, (order, _is_ref) in enumerate(ordering):
             expression = order.expression
             if isinstance(expression, Ref) and expression.refs in select_keys and not post_group:
                 key = select_keys[expression.refs]
@@ -304,14 +307,16 @@ class SelectBuilder:
         if group_by is None:
             return []
         keys = []
+        grouped_as_is = set()
         if group_by is not True:
             # values(): Django groups by these expressions as they are (an Exists stays an
             # Exists, not the outer columns it reads).
             for expression in group_by:
                 if not expression.contains_aggregate and expression not in keys:
                     keys.append(expression)
+                grouped_as_is.add(getattr(expression, "source", expression))
         for expression, _sql, _alias in columns:
-            if expression.contains_aggregate:
+            if expression.contains_aggregate or expression in grouped_as_is:
                 continue
             for column in expression.get_group_by_cols():
                 if column not in keys:
@@ -321,12 +326,19 @@ class SelectBuilder:
             for column in self.compiler.having.get_group_by_cols():
                 if column not in keys:
                     keys.append(column)
-        for order, _is_ref in self.compiler.order_by_expressions:
+        for order, _is_ref in self._group_ordering():
             if not order.contains_aggregate:
                 for column in order.get_group_by_cols():
                     if not isinstance(column, Ref) and column not in keys:
                         keys.append(column)
         return keys
+
+    def _group_ordering(self):
+        """ORDER BY of a grouped query: Django drops the model's Meta.ordering there (it would
+        change the groups), keeping only an explicit order_by()."""
+        if getattr(self.compiler, "_meta_ordering", None):
+            return []
+        return self.compiler.order_by_expressions
 
     def _grouped(self, pipeline, columns):
         keys = self._group_keys(columns)
@@ -427,6 +439,10 @@ class GroupedExpressionCompiler(ExpressionCompiler):
         super().__init__(builder.compiler, builder.scope, aggregate_slot=self.accumulate)
         self.builder = builder
         self.keys = {key: f"$_id.k{index}" for index, key in enumerate(keys)}
+        for key, path in list(self.keys.items()):
+            # values() groups by a Ref to an annotation; the select reads the annotation.
+            if isinstance(key, Ref):
+                self.keys.setdefault(key.source, path)
         self.accumulators = accumulators
 
     def compile(self, expression):

@@ -678,3 +678,16 @@ def test_text_lookups_on_numbers_match_their_text_and_isnull_takes_a_bool(librar
     assert Book.objects.filter(pages__iexact="300").get().title == "Delta"
     with pytest.raises(ValueError, match="True or False"):
         list(Author.objects.filter(age__isnull="yes"))
+
+
+def test_group_by_ignores_meta_ordering_and_an_annotation_is_grouped_once(library):
+    from django.db.models import Exists
+
+    # Author orders by name; grouping by age must not also group by name (Django drops
+    # Meta.ordering from GROUP BY queries).
+    Author.objects.create(name="Dee", age=30)
+    by_age = Author.objects.values("age").annotate(n=Count("pk"))
+    assert sorted((row["age"] or 0, row["n"]) for row in by_age) == [(0, 1), (30, 2), (45, 1)]
+    has_books = Exists(Book.objects.filter(author=OuterRef("pk")))
+    breakdown = Author.objects.values_list(has_books).annotate(n=Count("*"))
+    assert dict(breakdown) == {True: 3, False: 1}
