@@ -130,9 +130,21 @@ class DatabaseOperations(BaseDatabaseOperations):
             return None
         return datetime.datetime(value.year, value.month, value.day)
 
+    def check_database_time_zone(self):
+        """BSON dates are UTC instants: a database TIME_ZONE other than UTC (Django's setting
+        for databases that store local wall-clock times) has no meaning here, and ignoring it
+        would read and write shifted datetimes."""
+        name = self.connection.settings_dict.get("TIME_ZONE")
+        if name not in (None, "UTC"):
+            raise NotSupportedError(
+                f"settings.DATABASES[{self.connection.alias!r}]['TIME_ZONE'] = {name!r}: MongoDB "
+                "stores datetimes as UTC instants; remove the setting (or set it to 'UTC')."
+            )
+
     def adapt_datetimefield_value(self, value):
         if value is None or hasattr(value, "resolve_expression"):
             return value
+        self.check_database_time_zone()
         if timezone.is_aware(value):
             if not settings.USE_TZ:
                 raise ValueError(
@@ -183,6 +195,8 @@ class DatabaseOperations(BaseDatabaseOperations):
     def get_db_converters(self, expression):
         converters = super().get_db_converters(expression)
         internal_type = expression.output_field.get_internal_type()
+        if internal_type == "DateTimeField":
+            self.check_database_time_zone()
         if (
             internal_type in self._validated_types
             and isinstance(expression, Col)

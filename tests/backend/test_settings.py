@@ -113,3 +113,23 @@ def test_embedded_host_becomes_a_mongodb_uri(tmp_path):
         assert uri.startswith("mongodb://127.0.0.1:")
     finally:
         launcher.stop_server(tmp_path)
+
+
+@pytest.mark.django_db
+def test_a_database_time_zone_other_than_utc_is_refused_not_ignored():
+    import datetime
+
+    from django.db import NotSupportedError, connection
+
+    from tests.testapp.models import AllTypes
+
+    original = connection.settings_dict.get("TIME_ZONE")
+    connection.settings_dict["TIME_ZONE"] = "Asia/Bangkok"
+    try:
+        with pytest.raises(NotSupportedError, match="TIME_ZONE"):
+            list(AllTypes.objects.values_list("moment", flat=True))
+        # (last: an error leaving save()'s atomic block ends the test's transaction)
+        with pytest.raises(NotSupportedError, match="UTC instants"):
+            AllTypes.objects.create(moment=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC))
+    finally:
+        connection.settings_dict["TIME_ZONE"] = original
