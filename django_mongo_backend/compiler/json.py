@@ -352,7 +352,16 @@ def json_exact(lookup, compiler):
     """``data=value``: the whole JSON value equals ``value``. (A query-language ``$eq`` would
     also match an array merely containing it.) ``data=None`` matches a JSON null."""
     value = compiler.compile(lookup.lhs)
-    if lookup.rhs is None:
+    if lookup.rhs is None or type(lookup.rhs).__name__ == "JSONNull":
+        target = getattr(lookup.lhs, "target", None)
+        if getattr(target, "null", False):
+            # Both a JSON null and SQL NULL are stored as BSON null: matching one would
+            # match the other too.
+            raise NotSupportedError(
+                f"{target.model._meta.label}.{target.name}: a nullable JSONField cannot tell "
+                "a JSON null from SQL NULL on MongoDB (both are stored as null); filter with "
+                "__isnull=True for either."
+            )
         return {"$eq": [value, None]}, []
     rhs = _rhs(lookup, compiler)
     return {"$eq": [value, rhs]}, _guards(value, rhs)

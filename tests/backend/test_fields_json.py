@@ -136,3 +136,14 @@ def test_values_order_and_kt(documents):
 def test_whole_field_icontains_is_refused(documents):
     with pytest.raises(NotSupportedError, match="icontains"):
         list(Document.objects.filter(data__icontains="x"))
+
+
+def test_json_null_of_a_nullable_field_is_refused_not_conflated_with_sql_null():
+    from django.db import NotSupportedError
+
+    from tests.testapp.models import AllTypes
+
+    AllTypes.objects.create(data=None)
+    with pytest.raises(NotSupportedError, match="JSON null from SQL NULL"):
+        list(AllTypes.objects.filter(data=None))
+    assert AllTypes.objects.filter(data__isnull=True).count() == 1
