@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from .expressions import null_guards
+from .expressions import INTEGER_TYPES, null_guards
 
 
 def regex_for(lookup_name, value):
@@ -96,21 +96,7 @@ TEXT_LOOKUPS = frozenset(
     {"iexact", "contains", "icontains", "startswith", "istartswith", "endswith", "iendswith"}
     | {"regex", "iregex"}
 )
-NUMERIC_TYPES = frozenset(
-    {
-        "AutoField",
-        "BigAutoField",
-        "SmallAutoField",
-        "IntegerField",
-        "BigIntegerField",
-        "SmallIntegerField",
-        "PositiveIntegerField",
-        "PositiveBigIntegerField",
-        "PositiveSmallIntegerField",
-        "FloatField",
-        "DecimalField",
-    }
-)
+NUMERIC_TYPES = INTEGER_TYPES | {"FloatField", "DecimalField"}
 
 #: Lookups whose prepared right-hand side is a list of values (``in`` is prepared apart, since
 #: it also drops NULLs).

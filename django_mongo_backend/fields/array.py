@@ -376,10 +376,14 @@ class ArrayRhsMixin:
         field = self.lhs.output_field
         return field.get_db_prep_value(list(self.rhs), connection, prepared=True)
 
-    def mql_rhs(self, compiler):
+    def mql_rhs(self, compiler, *, drop_nulls=False):
+        """An expression for the right-hand side; ``drop_nulls`` leaves NULL elements out of a
+        constant list (a NULL element is never equal to anything)."""
         values = self.mql_values(compiler.connection)
         if values is None:
             return compiler.compile(self.rhs)
+        if drop_nulls:
+            values = [value for value in values if value is not None]
         return {"$literal": values}
 
     def array_match(self, where, positive, build):
@@ -427,11 +431,7 @@ class ArrayContainedBy(ArrayRhsMixin, Lookup):
 
     def as_mql(self, compiler):
         array = compiler.compile(self.lhs)
-        values = self.mql_values(compiler.connection)
-        if values is not None:
-            rhs = {"$literal": [value for value in values if value is not None]}
-        else:
-            rhs = compiler.compile(self.rhs)
+        rhs = self.mql_rhs(compiler, drop_nulls=True)
         return {"$setIsSubset": [array, rhs]}, [_is_not_null(array)]
 
     def as_mql_match(self, where, positive):
@@ -455,11 +455,7 @@ class ArrayOverlap(ArrayRhsMixin, Lookup):
 
     def as_mql(self, compiler):
         array = compiler.compile(self.lhs)
-        values = self.mql_values(compiler.connection)
-        if values is not None:
-            rhs = {"$literal": [value for value in values if value is not None]}
-        else:
-            rhs = compiler.compile(self.rhs)
+        rhs = self.mql_rhs(compiler, drop_nulls=True)
         test = {"$gt": [{"$size": {"$setIntersection": [array, rhs]}}, 0]}
         return test, [_is_not_null(array)]
 
