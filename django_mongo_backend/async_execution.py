@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import logging
 import os
-import time
 import weakref
 
 import pymongo
@@ -33,11 +31,8 @@ from asgiref.sync import AsyncToSync
 from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperation
 from django.db import NotSupportedError
 
-from . import errors
 from .commands import MongoCommand
 from .sequences import SCHEMA_COLLECTION
-
-logger = logging.getLogger("django_mongo_backend")
 
 #: Command methods that do not change data: a run that only sent these may still fall back.
 READ_METHODS = frozenset({"aggregate", "find", "find_one", "count_documents", "command"})
@@ -186,21 +181,9 @@ async def execute(wrapper, command):
     Recorded in ``wrapper.queries`` and logged like the synchronous path; pymongo's errors
     become Django's.
     """
-    from .base import MONGO_ERRORS
-
     database = async_database(wrapper)
-    logged = wrapper.queries_logged
-    started = time.monotonic() if logged else 0.0
-    try:
+    with wrapper.recording(command, path=", async"):
         return await _run(command, database)
-    except MONGO_ERRORS as error:
-        raise errors.translate(error, address=wrapper._address()) from error
-    finally:
-        if logged:
-            duration = time.monotonic() - started
-            wrapper.queries_log.append({"sql": str(command), "time": f"{duration:.3f}"})
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("%s (%s, async)", command, wrapper.alias)
 
 
 async def _run(command, database):

@@ -15,6 +15,7 @@ Settings (all Djongo-compatible, plus Django's usual keys):
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import logging.config
@@ -442,10 +443,17 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         self.ensure_connection()
         self.validate_no_broken_transaction()
         session = self._session() if transactional else None
+        with self.recording(command):
+            return command.run(self.connection.database, session)
+
+    @contextlib.contextmanager
+    def recording(self, command, *, path=""):
+        """Around one command, on the sync or the async path (``path`` says which in the log):
+        time it into ``connection.queries``, log it, turn pymongo's errors into Django's."""
         logged = self.queries_logged
         started = time.monotonic() if logged else 0.0
         try:
-            return command.run(self.connection.database, session)
+            yield
         except MONGO_ERRORS as error:
             raise errors.translate(
                 error, address=self._address(), collection=command.collection
@@ -455,7 +463,7 @@ class DatabaseWrapper(BaseDatabaseWrapper):
                 duration = time.monotonic() - started
                 self.queries_log.append({"sql": str(command), "time": f"{duration:.3f}"})
             if logger.isEnabledFor(logging.DEBUG):
-                logger.debug("%s (%s)", command, self.alias)
+                logger.debug("%s (%s%s)", command, self.alias, path)
 
     def wrap_mongo_errors(self):
         """A context manager translating errors raised while iterating a cursor."""
