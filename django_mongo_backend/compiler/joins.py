@@ -54,9 +54,6 @@ def _join_condition(join, alias, scope, expressions):
     The joined collection's fields are local to the pipeline; columns of the query's other
     aliases come in through ``let``. Only TRUE joins, as in SQL (UNKNOWN does not).
     """
-    from .expressions import ExpressionCompiler, Scope
-    from .where import WhereCompiler
-
     conditions = []
     restriction = join.join_field.get_extra_restriction(alias, join.parent_alias)
     if restriction is not None:
@@ -65,6 +62,9 @@ def _join_condition(join, alias, scope, expressions):
         conditions.append(join.filtered_relation.resolved_condition)
     if not conditions:
         return {}
+    from .expressions import ExpressionCompiler, Scope
+    from .where import WhereCompiler
+
     inner = Scope(alias, local_aliases={alias}, outer=scope)
     compiler = ExpressionCompiler(expressions.compiler, inner)
     where = WhereCompiler(compiler)
