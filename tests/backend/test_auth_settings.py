@@ -17,8 +17,8 @@ import pymongo
 import pytest
 from django.db import DatabaseError, OperationalError
 
-from django_mongo_backend.base import DatabaseWrapper
 from django_mongo_backend.embedded import launcher
+from tests.backend.wrappers import unconnected_wrapper
 
 USER = "app"
 PASSWORD = "p@ss:wörd/1"  # characters a URI must escape
@@ -43,15 +43,7 @@ def address(server):
 
 
 def wrapper(**settings):
-    settings.setdefault("ENGINE", "django_mongo_backend")
-    settings.setdefault("NAME", NAME)
-    for key in ("HOST", "PORT", "USER", "PASSWORD"):
-        settings.setdefault(key, "")
-    settings.setdefault("OPTIONS", {})
-    for key, value in {"TIME_ZONE": None, "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False}.items():
-        settings.setdefault(key, value)
-    settings.setdefault("AUTOCOMMIT", True)
-    return DatabaseWrapper(settings, alias="auth_probe")
+    return unconnected_wrapper("auth_probe", **{"NAME": NAME, **settings})
 
 
 def tables(db, django_db_blocker):

@@ -8,18 +8,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import OperationalError
 
-from django_mongo_backend.base import DatabaseWrapper
-
-
-def wrapper(**settings):
-    settings.setdefault("ENGINE", "django_mongo_backend")
-    for key in ("HOST", "PORT", "USER", "PASSWORD"):
-        settings.setdefault(key, "")
-    settings.setdefault("OPTIONS", {})
-    for key, value in {"TIME_ZONE": None, "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False}.items():
-        settings.setdefault(key, value)
-    settings.setdefault("AUTOCOMMIT", True)
-    return DatabaseWrapper(settings, alias="probe")
+from tests.backend.wrappers import unconnected_wrapper as wrapper
 
 
 def test_empty_name_is_improperly_configured_naming_the_alias():

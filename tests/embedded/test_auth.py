@@ -266,18 +266,23 @@ def _client_final(password, mechanism, user, first_bare, server_first):
     return final, base64.b64encode(verifier).decode()
 
 
+def _sasl_start(client, mechanism, first_bare):
+    """Send the client-first message; return the reply and the server-first message."""
+    start = client.admin.command(
+        {
+            "saslStart": 1,
+            "mechanism": mechanism,
+            "payload": Binary(b"n,," + first_bare.encode()),
+        }
+    )
+    return start, bytes(start["payload"]).decode()
+
+
 def test_conversation_without_skip_empty_exchange_ends_on_an_empty_step(uri):
     client = _client(uri, maxPoolSize=1)  # one connection: the conversation is per connection
     try:
         first_bare = "n=alice,r=clientnonce123"
-        start = client.admin.command(
-            {
-                "saslStart": 1,
-                "mechanism": "SCRAM-SHA-256",
-                "payload": Binary(b"n,," + first_bare.encode()),
-            }
-        )
-        server_first = bytes(start["payload"]).decode()
+        start, server_first = _sasl_start(client, "SCRAM-SHA-256", first_bare)
         assert server_first.startswith("r=clientnonce123")
         final, expected = _client_final(
             PASSWORD, "SCRAM-SHA-256", "alice", first_bare, server_first
@@ -307,14 +312,7 @@ def test_proof_for_another_nonce_is_refused(uri):
     client = _client(uri, maxPoolSize=1)
     try:
         first_bare = "n=alice,r=clientnonce456"
-        start = client.admin.command(
-            {
-                "saslStart": 1,
-                "mechanism": "SCRAM-SHA-1",
-                "payload": Binary(b"n,," + first_bare.encode()),
-            }
-        )
-        server_first = bytes(start["payload"]).decode()
+        start, server_first = _sasl_start(client, "SCRAM-SHA-1", first_bare)
         forged = server_first.replace("r=clientnonce456", "r=clientnonce456X", 1)
         final, _ = _client_final(PASSWORD, "SCRAM-SHA-1", "alice", first_bare, forged)
         with pytest.raises(OperationFailure) as caught:

@@ -10,20 +10,11 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import OperationalError
 
-from django_mongo_backend.base import DatabaseWrapper
+from tests.backend.wrappers import unconnected_wrapper as wrapper
 
 from .figures import record
 
 UNREACHABLE = {"host": "127.0.0.1", "port": 9, "serverSelectionTimeoutMS": 200}
-
-
-def wrapper(**settings):
-    settings.setdefault("ENGINE", "django_mongo_backend")
-    for key in ("HOST", "PORT", "USER", "PASSWORD"):
-        settings.setdefault(key, "")
-    settings.setdefault("OPTIONS", {})
-    settings.update(TIME_ZONE=None, CONN_MAX_AGE=0, CONN_HEALTH_CHECKS=False, AUTOCOMMIT=True)
-    return DatabaseWrapper(settings, alias="probe")
 
 
 IMPROPER = {
