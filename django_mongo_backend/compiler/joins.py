@@ -4,6 +4,14 @@ Each joined alias becomes a sub-document under the alias name. ``$lookup`` with
 ``localField``/``foreignField`` matches equal values (and uses the foreign index); ``$unwind``
 then yields one document per match, as a SQL join yields one row per match. LEFT OUTER joins
 keep documents without a match (``preserveNullAndEmptyArrays``); INNER joins drop them.
+
+SQL never joins on NULL (``NULL = NULL`` is not true), but ``$lookup`` equality matches a null
+or missing local key with every foreign document whose key is null or missing. A local key is
+null when its column is nullable, and missing when its alias was outer-joined and found
+nothing. When the foreign key can be null too, the join's pipeline first drops foreign
+documents whose key is null (``{key: {$ne: null}}``, a query-language match that MongoDB
+applies together with ``localField``/``foreignField``, 5.0+): non-null keys join as before,
+through the foreign index.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ def join_stages(query, scope, expressions):
     """The stages joining every alias in use; ``expressions`` (the query's ExpressionCompiler)
     compiles FilteredRelation conditions."""
     stages = []
+    outer_joined = set()
     for alias, join in query.alias_map.items():
         if isinstance(join, BaseTable) or not query.alias_refcount.get(alias):
             continue
@@ -35,6 +44,12 @@ def join_stages(query, scope, expressions):
             "as": alias,
         }
         lookup.update(_join_condition(join, alias, scope, expressions))
+        local_may_be_null = local_field.null or join.parent_alias in outer_joined
+        if local_may_be_null and foreign_field.null:
+            guard = {"$match": {document_key(foreign_field): {"$ne": None}}}
+            lookup["pipeline"] = [guard, *lookup.get("pipeline", [])]
+        if join.join_type == LOUTER or join.parent_alias in outer_joined:
+            outer_joined.add(alias)
         stages.append({"$lookup": lookup})
         stages.append(
             {
