@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mongoeco.wire.surface import WIRE_SUPPORTED_COMMANDS
 
-from . import commands
+from . import commands, limits
 from .errors import server_error
 
 #: Commands a client may send: mongoeco's own and the ones the server layer answers.
@@ -13,6 +13,7 @@ KNOWN_COMMANDS = frozenset(WIRE_SUPPORTED_COMMANDS) | frozenset(commands.OWN_COM
 
 def rewrite_command(body):
     """Return the command document mongoeco should execute in place of ``body``."""
+    limits.check_command(body)  # mongod validates the command's BSON before looking it up
     command_name = next(iter(body), None)
     if isinstance(command_name, str) and command_name not in KNOWN_COMMANDS:
         # mongoeco answers "unsupported wire command" without a code; drivers key on 59.

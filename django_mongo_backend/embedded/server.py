@@ -27,6 +27,7 @@ from . import (
     errors,
     fastpaths,
     joins,
+    limits,
     operators,
     rewrites,
     updates,
@@ -39,6 +40,7 @@ joins.install()
 comparisons.install()  # after fastpaths: it wraps the engine methods they set
 updates.install()
 catalog.install()
+limits.install()  # after operators and fastpaths: it wraps functions they replace
 
 logger = logging.getLogger("django_mongo_backend.embedded")
 
