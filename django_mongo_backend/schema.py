@@ -23,6 +23,7 @@ from django.db.transaction import TransactionManagementError
 from . import sequences
 from .commands import MongoCommand, to_json
 from .compiler.constraints import check_clause
+from .compiler.float_text import double_text
 from .operations import document_key
 
 #: ``connection.data_types`` value -> the BSON types a stored value may have (None: any).
@@ -406,7 +407,11 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
                 "data migration instead."
             )
         key = document_key(new_field)
-        self._update(model, {key: {"$ne": None}}, [{"$set": {key: {operator: f"${key}"}}}])
+        converted = {operator: f"${key}"}
+        if operator == "$toString" and old_types == ("double",):
+            # SQL's text of a double ($toString keeps six digits: "%g").
+            converted = double_text(f"${key}")
+        self._update(model, {key: {"$ne": None}}, [{"$set": {key: converted}}])
 
     def _rekey_indexes(self, model, old_key, new_key):
         """Rebuild, under the same names, the indexes that name a renamed key."""

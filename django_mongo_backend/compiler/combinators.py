@@ -18,7 +18,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import DatabaseError, NotSupportedError
 from django.db.models.expressions import Col, Ref
 
-from .expressions import is_not_null
+from .expressions import is_not_null, null_if_missing
 
 BRANCH = "__branch"
 
@@ -41,7 +41,7 @@ def combined_plan(builder, plan_class):
     for index, plan in others:
         branch = [*plan.pipeline, _projection(plan, index)]
         pipeline.append({"$unionWith": {"coll": plan.collection, "pipeline": branch}})
-    keys = {f"c{i}": f"$c{i}" for i in range(width)}
+    keys = {f"c{i}": null_if_missing(f"$c{i}") for i in range(width)}
     if combinator == "union" and not query.combinator_all:
         pipeline.append({"$group": {"_id": keys}})
         pipeline.append({"$replaceRoot": {"newRoot": "$_id"}})

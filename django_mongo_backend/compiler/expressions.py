@@ -85,6 +85,23 @@ def is_not_null(expression):
     return {"$gt": [expression, NULL_GUARD]}
 
 
+def null_if_missing(expression):
+    """``expression``, with a missing value made null (``$ifNull: [expression, null]``).
+
+    A SQL NULL is a value; MongoDB's *missing* (a field an outer join left absent, an array
+    element out of bounds) is none. Where a value is stored under a key, missing drops the key:
+    ``{k: ..., v: "$missing"}`` loses ``v`` (and ``$arrayToObject`` then fails, code 40392),
+    and a compound ``$group`` ``_id`` keeps a missing key apart from a null one (two groups
+    where SQL has one NULL group). Array literals need no wrapping: MongoDB stores a missing
+    element as null (ExpressionArray::evaluate).
+    """
+    if isinstance(expression, NonNull) or not may_be_null(expression):
+        return expression
+    if isinstance(expression, dict) and "$literal" in expression:
+        return expression
+    return {"$ifNull": [expression, None]}
+
+
 class NonNull(str):
     """A field path known never to be null or missing: comparisons need no null guard."""
 

@@ -13,7 +13,7 @@ from django.db import NotSupportedError
 from django.db.models import functions as fn
 from django.db.models.functions import datetime as dt
 
-from . import timezones
+from . import float_text, timezones
 
 
 def _null_if_any_null(args, result):
@@ -94,7 +94,17 @@ def _cast(compiler, expression, args):
     operator = CAST_OPERATORS.get(target)
     if operator is None:
         raise NotSupportedError(f"Cast to {target} is not supported on MongoDB")
+    if operator == "$toString" and _source_type(expression) == "FloatField":
+        # $toString keeps six digits of a double ("%g"): SQL's text keeps them all.
+        return float_text.double_text(args[0])
     return {operator: args[0]}  # each returns null for null, as CAST does
+
+
+def _source_type(expression):
+    try:
+        return expression.source_expressions[0].output_field.get_internal_type()
+    except Exception:
+        return None
 
 
 CAST_OPERATORS = {
@@ -224,7 +234,13 @@ def _pad(side):
 
 def _json_object(compiler, expression, args):
     # Keys are data: $arrayToObject takes them as values, so "$where" stays a key.
-    pairs = [{"k": args[index], "v": args[index + 1]} for index in range(0, len(args), 2)]
+    # A missing value (an outer join found nothing) would drop "v": null it (SQL's NULL).
+    from .expressions import null_if_missing
+
+    pairs = [
+        {"k": args[index], "v": null_if_missing(args[index + 1])}
+        for index in range(0, len(args), 2)
+    ]
     return {"$arrayToObject": [pairs]}
 
 

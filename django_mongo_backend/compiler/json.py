@@ -34,6 +34,8 @@ from functools import partial
 from django.db import NotSupportedError
 from django.db.models.fields import json as django_json
 
+from .float_text import double_text
+
 NUMBER_TYPES = ["int", "long", "double", "decimal"]
 
 
@@ -158,6 +160,8 @@ def as_text(value):
             "$switch": {
                 "branches": [
                     {"case": {"$eq": [_type(ref), "string"]}, "then": ref},
+                    # A double as SQL writes it ($toString keeps six digits, "%g").
+                    {"case": {"$eq": [_type(ref), "double"]}, "then": double_text(ref)},
                     {"case": {"$in": [_type(ref), NUMBER_TYPES]}, "then": {"$toString": ref}},
                     {
                         "case": {"$eq": [_type(ref), "bool"]},

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from .expressions import INTEGER_TYPES, null_guards
+from .float_text import double_text
 
 
 def regex_for(lookup_name, value):
@@ -91,7 +92,8 @@ FILTERS = {
     "iregex": _regex_filter,
 }
 #: Text lookups: on a number they match its text (SQL casts the column), so on numeric fields
-#: they run as an expression over ``$toString`` instead of a query-language ``$regex``.
+#: they run as an expression over the number's text (``_text``) instead of a query-language
+#: ``$regex``.
 TEXT_LOOKUPS = frozenset(
     {"iexact", "contains", "icontains", "startswith", "istartswith", "endswith", "iendswith"}
     | {"regex", "iregex"}
@@ -125,6 +127,19 @@ def _isnull_expression(lhs, rhs, lookup):
     return (null if lookup.rhs else {"$not": [null]}), []
 
 
+def _text(lhs, lookup):
+    """The text a pattern lookup reads: SQL casts a number to text first. A double is
+    written as SQL writes it (``float_text``: ``$toString`` would keep six digits, so
+    ``score__startswith="3.1415"`` would miss 3.14159265)."""
+    try:
+        internal_type = lookup.lhs.output_field.get_internal_type()
+    except Exception:
+        internal_type = None
+    if internal_type == "FloatField":
+        return double_text(lhs)
+    return {"$toString": lhs}
+
+
 def _pattern_expression(lhs, rhs, lookup):
     name = lookup.lookup_name
     if not (isinstance(rhs, dict) and "$literal" in rhs):
@@ -133,7 +148,7 @@ def _pattern_expression(lhs, rhs, lookup):
         return _pattern_by_position(lhs, rhs, name), null_guards(lhs, rhs)
     test = {
         "$regexMatch": {
-            "input": {"$toString": lhs},
+            "input": _text(lhs, lookup),
             "regex": {"$literal": regex_for(name, rhs["$literal"])},
             "options": "i" if name.startswith("i") else "",
         }
@@ -164,7 +179,7 @@ def _pattern_by_position(lhs, rhs, name):
 def _regex_expression(lhs, rhs, lookup):
     test = {
         "$regexMatch": {
-            "input": {"$toString": lhs},
+            "input": _text(lhs, lookup),
             "regex": rhs,
             "options": "i" if lookup.lookup_name == "iregex" else "",
         }

@@ -22,7 +22,7 @@ from django.db.models.sql.where import AND, WhereNode
 
 from ..errors import MigrationError
 from .combinators import combined_plan
-from .expressions import ExpressionCompiler, Scope, is_not_null
+from .expressions import ExpressionCompiler, Scope, is_not_null, null_if_missing
 from .joins import aliases_used, join_stages
 from .where import MATCH_NOTHING, WhereCompiler
 
@@ -278,11 +278,11 @@ class SelectBuilder:
     def _distinct(self, pipeline, columns):
         keys, readers = {}, []
         for index, (expression, _sql, _alias) in enumerate(columns):
-            keys[f"c{index}"] = self.expressions.compile(expression)
+            keys[f"c{index}"] = null_if_missing(self.expressions.compile(expression))
             readers.append(((f"c{index}",), None))
         computed = {}
         order = self._order_keys(computed, columns, flat=True)
-        keys.update(computed)
+        keys.update({key: null_if_missing(value) for key, value in computed.items()})
         self._flush_prelude(pipeline)
         pipeline.append({"$group": {"_id": keys}})
         pipeline.append({"$replaceRoot": {"newRoot": "$_id"}})
@@ -353,7 +353,9 @@ class SelectBuilder:
             having = grouped.condition(self.compiler.having)
         computed = {}
         order = self._order_keys(computed, columns, flat=True, post_group=grouped)
-        group_id = {f"k{i}": self.expressions.compile(key) for i, key in enumerate(keys)}
+        group_id = {
+            f"k{i}": null_if_missing(self.expressions.compile(key)) for i, key in enumerate(keys)
+        }
         self._flush_prelude(pipeline)
         pipeline.extend(group_stages(group_id if keys else None, accumulators))
         # Subqueries evaluated after the group read the grouped columns (GroupedScope).

@@ -7,22 +7,27 @@ behaving like null, or on ``$toString``'s formatting of doubles.
 from __future__ import annotations
 
 import pytest
-from django.db.models import Count
+from django.db.models import CharField, Count, F
+from django.db.models.functions import Cast, JSONObject
 
-from tests.testapp.models import Author, Book
+from tests.testapp.models import AllTypes, Author, Book
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def orphans():
-    """Books without an editor, and one edited book."""
+    """Books without an editor (their ``editor`` is missing after the outer join), one edited
+    by Bob (his ``age`` is null) and one edited by Ann."""
     ann = Author.objects.create(name="Ann", age=30)
     bob = Author.objects.create(name="Bob", age=None)
     first = Book.objects.create(title="First", author=ann, pages=1)
     second = Book.objects.create(title="Second", author=ann, pages=2)
     edited = Book.objects.create(title="Edited", author=bob, editor=ann, pages=3)
-    return {"ann": ann, "bob": bob, "first": first, "second": second, "edited": edited}
+    by_bob = Book.objects.create(title="By Bob", author=ann, editor=bob, pages=4)
+    return {"ann": ann, "bob": bob, "first": first, "second": second, "edited": edited} | {
+        "by_bob": by_bob
+    }
 
 
 # -- joins never match a NULL key ----------------------------------------------------------
@@ -41,9 +46,116 @@ def test_reverse_join_through_a_null_foreign_key(orphans):
     """``author LEFT JOIN book AS edited ... LEFT JOIN author AS editor2 ...`` read from
     the other side: the edited books of each book's editor."""
     rows = Book.objects.values_list("title", "editor__edited__title").order_by("title")
-    assert list(rows) == [("Edited", "Edited"), ("First", None), ("Second", None)]
+    assert list(rows) == [
+        ("By Bob", "By Bob"),
+        ("Edited", "Edited"),
+        ("First", None),
+        ("Second", None),
+    ]
 
 
 def test_count_of_a_reverse_join_after_an_empty_outer_join(orphans):
     counts = Book.objects.values_list("title").annotate(n=Count("editor__edited"))
-    assert sorted(counts) == [("Edited", 1), ("First", 0), ("Second", 0)]
+    assert sorted(counts) == [("By Bob", 1), ("Edited", 1), ("First", 0), ("Second", 0)]
+
+
+# -- a missing value is stored as null -----------------------------------------------------
+
+
+def test_json_object_of_a_column_an_outer_join_left_missing(orphans):
+    """``{k: "x", v: "$editor.name"}`` loses ``v`` when ``editor`` is missing, and
+    ``$arrayToObject`` then fails with code 40392 (MongoDB manual, $arrayToObject: each
+    document must have a ``k`` and a ``v`` field). SQL gives ``{"editor": null}``."""
+    rows = Book.objects.annotate(j=JSONObject(editor=F("editor__name"), n=F("pages")))
+    assert sorted(rows.values_list("title", "j")) == [
+        ("By Bob", {"editor": "Bob", "n": 4}),
+        ("Edited", {"editor": "Ann", "n": 3}),
+        ("First", {"editor": None, "n": 1}),
+        ("Second", {"editor": None, "n": 2}),
+    ]
+
+
+def test_group_by_a_column_missing_on_some_rows_and_null_on_others(orphans):
+    """SQL has one NULL group; a compound ``$group`` ``_id`` keeps a missing key apart from a
+    null one (``expandId`` in MongoDB's group_processor_base.cpp), which would give two."""
+    rows = Book.objects.values("editor__age").annotate(n=Count("pk")).order_by("editor__age")
+    assert list(rows) == [{"editor__age": None, "n": 3}, {"editor__age": 30, "n": 1}]
+    pairs = (
+        Book.objects.values_list("editor__age", "author__name")
+        .annotate(n=Count("pk"))
+        .order_by("editor__age", "author__name")
+    )
+    assert list(pairs) == [(None, "Ann", 3), (30, "Bob", 1)]
+
+
+def test_distinct_over_a_column_missing_on_some_rows(orphans):
+    rows = Book.objects.values_list("editor__age", "author__name").distinct()
+    assert sorted(rows, key=repr) == [(30, "Bob"), (None, "Ann")]
+
+
+def test_union_of_a_missing_and_a_null_value(orphans):
+    missing = Book.objects.filter(editor__isnull=True).values_list("editor__age")
+    null = Author.objects.filter(age__isnull=True).values_list("age")
+    assert list(missing.union(null)) == [(None,)]
+
+
+# -- a double's text is SQL's, not $toString's ----------------------------------------------
+
+#: double -> SQLite's CAST(x AS TEXT) ("%!.15g": 15 significant digits, ".0" after a whole
+#: number, a two-digit exponent outside [1e-4, 1e15)). MongoDB's $toString gives C's "%g" (six
+#: digits): "3.14159", "1.23457e+06" (performFormatDouble in MongoDB's expression.cpp).
+DOUBLE_TEXT = {
+    3.14159265: "3.14159265",
+    1234567.0: "1234567.0",
+    0.1: "0.1",
+    1e-7: "1.0e-07",
+    1e21: "1.0e+21",
+    -2.5: "-2.5",
+    100.0: "100.0",
+    0.1 + 0.2: "0.3",
+    1 / 3: "0.333333333333333",
+    123456789012345.6: "123456789012346.0",
+    1e15: "1.0e+15",
+    0.0001: "0.0001",
+    2.5e-5: "2.5e-05",
+    -0.0: "0.0",
+}
+
+
+@pytest.fixture
+def doubles():
+    return {
+        AllTypes.objects.create(floating=value).pk: text for value, text in DOUBLE_TEXT.items()
+    } | {AllTypes.objects.create(floating=None).pk: None}
+
+
+def test_cast_of_a_double_to_text(doubles):
+    rows = AllTypes.objects.annotate(t=Cast("floating", CharField())).values_list("pk", "t")
+    assert dict(rows) == doubles
+
+
+def test_text_lookups_on_a_float_column_read_all_its_digits(doubles):
+    def pks(**lookup):
+        return set(AllTypes.objects.filter(**lookup).values_list("pk", flat=True))
+
+    by_text = {text: pk for pk, text in doubles.items()}
+    assert pks(floating__startswith="3.1415926") == {by_text["3.14159265"]}
+    assert pks(floating__contains="234567.0") == {by_text["1234567.0"]}
+    assert pks(floating__iendswith="E+21") == {by_text["1.0e+21"]}
+    assert pks(floating__regex=r"^0\.3$") == {by_text["0.3"]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_alter_field_from_float_to_text_keeps_the_digits(doubles):
+    """ALTER ... TYPE text writes the value's SQL text (the schema editor's conversion)."""
+    from django.db import connection
+    from django.db import models as m
+
+    old = AllTypes._meta.get_field("floating")
+    new = m.CharField(max_length=40, null=True)
+    new.set_attributes_from_name("floating")
+    new.model = AllTypes
+    with connection.schema_editor() as editor:
+        editor._convert_values(AllTypes, old, new)
+    stored = connection.connection.database[AllTypes._meta.db_table].find({}, {"floating": 1})
+    assert {document["_id"]: document["floating"] for document in stored} == doubles
