@@ -20,6 +20,7 @@ import decimal
 import math
 import operator as python_operator
 import re
+import sys
 from zoneinfo import ZoneInfo
 
 from mongoeco.compat import MONGODB_DIALECT_70
@@ -46,6 +47,8 @@ from mongoeco.core.bson_scalars import (
 from mongoeco.core.collation import compare_with_collation
 from mongoeco.errors import OperationFailure
 from mongoeco.types import Decimal128, UndefinedType
+
+from . import missing, regex, strings
 
 #: Decimal128 carries 34 significant digits; intermediate results keep a few more.
 DECIMAL128_DIGITS = 34
@@ -831,22 +834,6 @@ def _in(document, spec, variables, dialect, ctx):
     )
 
 
-# -- $last -------------------------------------------------------------------------------------
-
-
-def _last(document, spec, variables, dialect, ctx):
-    """``$last`` (expression): the last element of an array; null for null or missing. (MongoDB
-    leaves the field out for an empty array; mongoeco's evaluator cannot, so it is null, as
-    mongoeco's own ``$first`` does.)"""
-    (arg,) = _args("$last", spec, 1, 1)
-    value = ctx.evaluate_expression(document, arg, variables)
-    if value is None or isinstance(value, UndefinedType):
-        return None
-    if not isinstance(value, list):
-        raise _fail(f"$last's argument must be an array, but is {_type_name(value)}", 28689)
-    return value[-1] if value else None
-
-
 # -- engine-wide numeric corrections -----------------------------------------------------------
 
 #: Decimal128 arithmetic: 34 significant digits, ties to even (Python's default keeps 28).
@@ -1137,7 +1124,6 @@ OPERATORS = {
     "$log": _log,
     **{name: _comparison(name) for name in _COMPARE},
     "$in": _in,
-    "$last": _last,
     **{name: _bitwise(name, *entry) for name, entry in BITWISE_OPERATORS.items()},
 }
 
@@ -1154,10 +1140,16 @@ PATCHES = (
 )
 
 
+#: This module and the ones holding the rest of the evaluation corrections, each with its
+#: ``OPERATORS`` and ``PATCHES``.
+EVALUATION_MODULES = (sys.modules[__name__], strings, missing, regex)
+
+
 def install():
-    """Register every operator in ``OPERATORS`` with mongoeco's expression evaluator and apply
+    """Register every module's ``OPERATORS`` with mongoeco's expression evaluator and apply its
     ``PATCHES``; calling it again changes nothing."""
-    for name, handler in OPERATORS.items():
-        register_aggregation_expression_operator(name, handler)
-    for patch in PATCHES:
-        patch()
+    for module in EVALUATION_MODULES:
+        for name, handler in module.OPERATORS.items():
+            register_aggregation_expression_operator(name, handler)
+        for patch in module.PATCHES:
+            patch()

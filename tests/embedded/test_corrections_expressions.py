@@ -188,6 +188,24 @@ def test_last_array_expression(mongo_db):
     assert project(mongo_db.c, expression, a=[1, 2, 3]) == {"last": 3, "null": None}
 
 
+def test_first_and_last_of_an_empty_array_are_missing(mongo_db):
+    """``$first``/``$last`` (expressions) of an empty array return no value (manual, $first
+    (array operator): "If the operand is an empty array, $first does not return a value"), so
+    ``$project`` leaves the field out; a non-array is error 28689."""
+    mongo_db.c.insert_one({"_id": 1, "a": [], "b": [1, 2]})
+    stage = {
+        "_id": 0,
+        "first_empty": {"$first": "$a"},
+        "last_empty": {"$last": "$a"},
+        "first": {"$first": "$b"},
+        "null": {"$first": "$missing"},
+    }
+    assert list(mongo_db.c.aggregate([{"$project": stage}])) == [{"first": 1, "null": None}]
+    with pytest.raises(OperationFailure) as failure:
+        list(mongo_db.c.aggregate([{"$project": {"x": {"$first": 5}}}]))
+    assert failure.value.code == 28689
+
+
 def test_push_and_add_to_set_skip_missing_and_remove(mongo_db):
     """$push and $addToSet add nothing for a missing value or ``$$REMOVE`` (which is how a
     conditional leaves a value out); null is a value and is added. This is what a distinct count

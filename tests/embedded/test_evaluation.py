@@ -1,0 +1,211 @@
+"""Expressions evaluated as MongoDB 7.0 evaluates them where Python or SQL would answer otherwise:
+number formatting, ASCII-only case mapping, and missing values kept apart from null. Each test
+names the server source or manual page that states the rule, and passes on MongoDB.
+"""
+
+from __future__ import annotations
+
+import pytest
+from bson import Decimal128
+from pymongo.errors import OperationFailure
+
+from .test_corrections import project, safe_ids
+
+# -- numbers as strings ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (3.14159265, "3.14159"),
+        (1234567.0, "1.23457e+06"),
+        (100000.0, "100000"),
+        (2.5, "2.5"),
+        (0.1, "0.1"),
+        (1e300, "1e+300"),
+        (1.5e-7, "1.5e-07"),
+        (-0.0, "-0"),
+        (float("nan"), "NaN"),
+        (float("inf"), "Infinity"),
+        (float("-inf"), "-Infinity"),
+    ],
+    ids=safe_ids,
+)
+def test_to_string_of_a_double_is_printf_g(mongo_db, value, expected):
+    """``$toString``/``$convert`` to string of a double: ``performFormatDouble``
+    (src/mongo/db/pipeline/expression.cpp) names Infinity, -Infinity, NaN and -0, and streams
+    any other double into mongo's StringBuilder, whose ``operator<<(double)`` is
+    ``snprintf("%g")`` (src/mongo/bson/util/builder.h): six significant digits, not Python's
+    shortest round-trip repr."""
+    expression = {
+        "to_string": {"$toString": "$x"},
+        "convert": {"$convert": {"input": "$x", "to": "string"}},
+    }
+    assert project(mongo_db.c, expression, x=value) == {
+        "to_string": expected,
+        "convert": expected,
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1.50", "1.50"),
+        ("1E+3", "1E+3"),
+        ("0.0000001", "1E-7"),
+        ("-0", "-0"),
+        ("123456789012345678901234567890.5", "123456789012345678901234567890.5"),
+        ("-NaN", "NaN"),
+        ("-Infinity", "-Infinity"),
+    ],
+    ids=safe_ids,
+)
+def test_to_string_of_a_decimal(mongo_db, value, expected):
+    """A Decimal128 as ``Decimal128::toString`` (src/mongo/platform/decimal128.cpp) writes it:
+    every digit and the exponent kept, scientific notation when the exponent is positive or the
+    adjusted exponent is below -6, any NaN spelled ``NaN``."""
+    assert project(mongo_db.c, {"$toString": "$x"}, x=Decimal128(value)) == expected
+
+
+def test_string_operators_coerce_a_double_with_printf_g(mongo_db):
+    """``$toLower``/``$toUpper`` take any value ``Value::coerceToString``
+    (src/mongo/db/exec/document_value/value.cpp) takes: a double goes through the same ``%g``
+    stream, without ``$toString``'s names for the special values; null is ""."""
+    expression = {
+        "double": {"$toLower": "$x"},
+        "inf": {"$toUpper": "$inf"},
+        "int": {"$toLower": "$n"},
+        "null": {"$toUpper": "$nothing"},
+    }
+    document = {"x": 1234567.0, "inf": float("inf"), "n": 42}
+    assert project(mongo_db.c, expression, **document) == {
+        "double": "1.23457e+06",
+        "inf": "INF",
+        "int": "42",
+        "null": "",
+    }
+
+
+# -- ASCII-only case mapping -----------------------------------------------------------------------
+
+
+def test_to_lower_and_to_upper_map_ascii_letters_only(mongo_db):
+    """``$toLower``/``$toUpper`` apply ``boost::to_lower``/``to_upper`` to the UTF-8 bytes
+    (src/mongo/db/pipeline/expression.cpp); the manual: "only has a well-defined behavior for
+    strings of ASCII characters". Non-ASCII letters stay as they are."""
+    expression = {"lower": {"$toLower": "$s"}, "upper": {"$toUpper": "$s"}}
+    assert project(mongo_db.c, expression, s="ÉLAN élan Straße") == {
+        "lower": "Élan élan straße",
+        "upper": "ÉLAN éLAN STRAßE",
+    }
+
+
+def test_strcasecmp_folds_ascii_letters_only(mongo_db):
+    """``$strcasecmp`` compares the ASCII-uppercased UTF-8 bytes (``boost::to_upper_copy`` then
+    ``std::string::compare``): "abc" equals "ABC", but "é" is not "É" (0xC3 0xA9 sorts after
+    0xC3 0x89)."""
+    expression = {
+        "ascii": {"$strcasecmp": ["abc", "ABC"]},
+        "accented": {"$strcasecmp": ["é", "É"]},
+        "reversed": {"$strcasecmp": ["É", "é"]},
+        "null": {"$strcasecmp": ["$nothing", ""]},
+    }
+    assert project(mongo_db.c, expression) == {
+        "ascii": 0,
+        "accented": 1,
+        "reversed": -1,
+        "null": 0,
+    }
+
+
+# -- missing is not null ---------------------------------------------------------------------------
+
+
+def test_group_by_compound_id_keeps_missing_apart_from_null(mongo_db):
+    """A ``$group`` ``_id`` document with several fields is a vector of their values
+    (``computeGroupKey``, src/mongo/db/pipeline/group_processor_base.cpp): a missing value is not
+    null, so ``{b: 1}`` and ``{a: null, b: 1}`` are two groups, and the missing field is left out
+    of the output ``_id`` (``expandId``)."""
+    mongo_db.c.insert_many([{"_id": 1, "b": 1}, {"_id": 2, "a": None, "b": 1}])
+    groups = mongo_db.c.aggregate(
+        [{"$group": {"_id": {"a": "$a", "b": "$b"}, "n": {"$sum": 1}}}, {"$sort": {"_id": 1}}]
+    )
+    assert [group["_id"] for group in groups] == [{"a": None, "b": 1}, {"b": 1}]
+
+
+def test_group_by_one_expression_makes_missing_null(mongo_db):
+    """With ONE ``_id`` expression, a field path or a one-field document, a missing value is
+    null (``computeGroupKey``: ``retValue.missing() ? Value(BSONNULL)``): one group, whose
+    ``_id`` is null or ``{a: null}``."""
+    mongo_db.c.insert_many([{"_id": 1, "b": 1}, {"_id": 2, "a": None, "b": 1}])
+    scalar = list(mongo_db.c.aggregate([{"$group": {"_id": "$a", "n": {"$sum": 1}}}]))
+    document = list(mongo_db.c.aggregate([{"$group": {"_id": {"a": "$a"}, "n": {"$sum": 1}}}]))
+    assert scalar == [{"_id": None, "n": 2}]
+    assert document == [{"_id": {"a": None}, "n": 2}]
+
+
+def test_add_to_set_of_documents_keeps_missing_apart_from_null(mongo_db):
+    """``$addToSet: {a: "$a", b: "$b"}`` adds the documents the object expression builds
+    (``ExpressionObject`` leaves a missing field out): ``{b: 1}`` and ``{a: null, b: 1}`` are two
+    elements."""
+    mongo_db.c.insert_many([{"_id": 1, "b": 1}, {"_id": 2, "a": None, "b": 1}])
+    (result,) = mongo_db.c.aggregate(
+        [{"$group": {"_id": None, "s": {"$addToSet": {"a": "$a", "b": "$b"}}}}]
+    )
+    assert sorted(result["s"], key=len) == [{"b": 1}, {"a": None, "b": 1}]
+
+
+def test_object_expression_leaves_missing_fields_out(mongo_db):
+    """An object expression has no field for an expression that is missing (manual, $project:
+    "if the expression evaluates to $$REMOVE, the field is excluded"; a missing field path is the
+    same missing value), in ``$project``, ``$addFields`` and ``$replaceRoot`` alike."""
+    mongo_db.c.insert_one({"_id": 1, "b": 1})
+    spec = {"k": "$missing", "r": "$$REMOVE", "b": "$b", "n": {"$literal": None}}
+    projected = mongo_db.c.aggregate([{"$project": {"_id": 0, "o": spec}}])
+    added = mongo_db.c.aggregate([{"$addFields": {"o": spec}}])
+    replaced = mongo_db.c.aggregate([{"$replaceRoot": {"newRoot": spec}}])
+    assert list(projected) == [{"o": {"b": 1, "n": None}}]
+    assert list(added) == [{"_id": 1, "b": 1, "o": {"b": 1, "n": None}}]
+    assert list(replaced) == [{"b": 1, "n": None}]
+
+
+def test_array_to_object_refuses_a_pair_whose_value_is_missing(mongo_db):
+    """``[{k: "x", v: "$missing"}]`` builds ``{k: "x"}``, which ``$arrayToObject`` refuses with
+    error 40392, "requires an object keys of 'k' and 'v'. Found incorrect number of keys:1"
+    (``ExpressionArrayToObject``, src/mongo/db/pipeline/expression.cpp)."""
+    mongo_db.c.insert_one({"_id": 1})
+    with pytest.raises(OperationFailure) as failure:
+        list(
+            mongo_db.c.aggregate(
+                [{"$project": {"o": {"$arrayToObject": [[{"k": "x", "v": "$missing"}]]}}}]
+            )
+        )
+    assert failure.value.code == 40392
+    assert "Found incorrect number of keys:1" in str(failure.value)
+    (result,) = mongo_db.c.aggregate(
+        [{"$project": {"_id": 0, "o": {"$arrayToObject": [[{"k": "x", "v": None}]]}}}]
+    )
+    assert result == {"o": {"x": None}}
+
+
+def test_array_elem_at_past_the_end_is_missing(mongo_db):
+    """``$arrayElemAt`` past either end of its array returns a missing value (manual: "If the
+    idx exceeds the array bounds, $arrayElemAt does not return a result"), so ``$project`` has
+    no field; ``$$REMOVE`` likewise; a null array is null."""
+    mongo_db.c.insert_one({"_id": 1})
+    (result,) = mongo_db.c.aggregate(
+        [
+            {
+                "$project": {
+                    "_id": 0,
+                    "past_end": {"$arrayElemAt": [[1], 5]},
+                    "before_start": {"$arrayElemAt": [[1], -2]},
+                    "last": {"$arrayElemAt": [[1, 2], -1]},
+                    "remove": "$$REMOVE",
+                    "null_array": {"$arrayElemAt": ["$nothing", 0]},
+                    "in_object": {"x": {"$arrayElemAt": [[], 0]}, "y": {"$literal": 1}},
+                }
+            }
+        ]
+    )
+    assert result == {"last": 2, "null_array": None, "in_object": {"y": 1}}
