@@ -5,8 +5,11 @@ tables, so registering an operator here adds it (``$sin``, ``$not``...) or repla
 version of it (``$ceil`` returning an int for a double...). A few corrections cannot be made
 per operator and patch the mongoeco helpers they live in (``PATCHES``: Decimal128 precision,
 Decimal128 conversions, truthiness of numeric zeros, ``$push``/``$addToSet`` of missing values,
-``$dateToString`` specifiers). ``install()`` applies everything; the server calls it once at
-import time. All of it is written against mongoeco 4.11.0 (``MONGOECO_VERSION``).
+``$dateToString`` specifiers). Three sibling modules hold the rest of the evaluation
+corrections, each with its own ``OPERATORS`` and ``PATCHES``: ``strings`` (numbers as strings,
+ASCII case mapping), ``missing`` (a missing value kept apart from null) and ``regex`` (PCRE2).
+``install()`` applies everything; the server calls it once at import time. All of it is written
+against mongoeco 4.11.0 (``MONGOECO_VERSION``).
 
 Values reach these handlers as mongoeco decodes BSON: ``int`` (or ``BsonInt32``/``BsonInt64``),
 ``float`` (or ``BsonDouble``), mongoeco's ``Decimal128`` (or ``BsonDecimal128``), ``None`` for

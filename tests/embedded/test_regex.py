@@ -6,6 +6,7 @@ in version 6.1, MongoDB uses the PCRE2 library"). Python's ``re`` differs on eac
 from __future__ import annotations
 
 import pytest
+from bson.regex import Regex
 from pymongo.errors import OperationFailure
 
 from .test_corrections import project
@@ -69,6 +70,15 @@ def test_regex_is_pcre2_without_ucp(mongo_db, pattern, text, options, expected):
     pattern starts with ``(*UCP)``; caseless matching folds Unicode letters; ``\\z``,
     ``\\x{hh}``, possessive quantifiers and ``\\k<name>`` are PCRE2 syntax."""
     assert matches(mongo_db.c, pattern, text, options) is expected
+
+
+def test_a_bson_regular_expression_value_is_pcre2_too(mongo_db):
+    """A BSON regular expression as the filter value (``{s: /^\\d+$/}``) or inside ``$in`` goes
+    to the same matcher as ``$regex``: ``\\d`` is ASCII."""
+    mongo_db.c.insert_many([{"_id": 1, "s": "١٢٣"}, {"_id": 2, "s": "123"}])
+    digits = Regex(r"^\d+$")
+    assert [doc["_id"] for doc in mongo_db.c.find({"s": digits})] == [2]
+    assert [doc["_id"] for doc in mongo_db.c.find({"s": {"$in": [digits]}})] == [2]
 
 
 def test_regex_find_all_reports_ascii_digits_only(mongo_db):
