@@ -85,7 +85,8 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     has_select_for_update_skip_locked = False
     has_select_for_update_of = False
     can_distinct_on_fields = False
-    # Combined querysets: $unionWith, then $group for the set semantics (compiler/combinators).
+    # Combined querysets: $unionWith, then $group for the set semantics; inside a transaction
+    # (which refuses $unionWith) one aggregate per queryset, combined by the client.
     supports_select_union = True
     supports_select_intersection = True
     supports_select_difference = True
@@ -93,7 +94,7 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supports_over_clause = False
     supports_aggregate_filter_clause = False
     supports_temporal_subtraction = True  # dates: $subtract in ms; times: parsed from text
-    supports_any_value = True  # the group's first non-null value
+    supports_any_value = True  # $max: a non-null value of the group, no array collected
     supports_bit_aggregations = True  # values collected, folded with $bitAnd/$bitOr/$bitXor
     supports_subqueries_in_group_by = True  # after $group they read the grouped keys
     supports_boolean_expr_in_select_clause = True

@@ -115,9 +115,12 @@ class SQLCompiler(sql.SQLCompiler):
         except EmptyResultSet:
             return "<empty result: no command is sent>", ()
         # Django renders str(query) as "sql % params": keep a literal % in values intact.
-        return str(MongoCommand(plan.collection, "aggregate", plan.pipeline)).replace("%", "%%"), ()
+        return str(plan.command()).replace("%", "%%"), ()
 
     def mql(self):
+        """The single pipeline of the query; a combined query shows its ``$unionWith`` form
+        even inside a transaction (where it runs as one aggregate per queryset)."""
+        self.outside_transaction = True
         plan = self.build_select()
         return {"aggregate": plan.collection, "pipeline": plan.pipeline}
 
@@ -127,9 +130,7 @@ class SQLCompiler(sql.SQLCompiler):
         options = dict(plan.options)
         if batch_size:
             options["batchSize"] = batch_size
-        return self.connection.execute_command(
-            MongoCommand(plan.collection, "aggregate", plan.pipeline, **options)
-        )
+        return self.connection.execute_command(plan.command(**options))
 
     def execute_sql(
         self, result_type=MULTI, chunked_fetch=False, chunk_size=GET_ITERATOR_CHUNK_SIZE
@@ -183,9 +184,16 @@ class SQLCompiler(sql.SQLCompiler):
 
     def explain_query(self):
         """MongoDB's explain output for the pipeline, as JSON (``explain(verbosity=...)``
-        takes MongoDB's verbosity modes)."""
+        takes MongoDB's verbosity modes).
+
+        MongoDB refuses ``explain`` inside a multi-document transaction (manual,
+        "Transactions and Operations"), so it runs outside the open one, if any, on the
+        committed data; and a combined query is explained as it compiles outside one (with
+        ``$unionWith``).
+        """
         info = self.query.explain_info
         self.connection.ops.explain_query_prefix(info.format, **info.options)
+        self.outside_transaction = True
         try:
             plan = self.build_select()
         except EmptyResultSet:
@@ -194,7 +202,8 @@ class SQLCompiler(sql.SQLCompiler):
         verbosity = info.options.get("verbosity", "queryPlanner")
         command = {"aggregate": plan.collection or 1, "pipeline": plan.pipeline, "cursor": {}}
         result = self.connection.execute_command(
-            MongoCommand(None, "command", "explain", command, verbosity=verbosity)
+            MongoCommand(None, "command", "explain", command, verbosity=verbosity),
+            transactional=False,
         )
         yield to_json(result)
 
@@ -383,7 +392,12 @@ class SQLAggregateCompiler(sql.SQLAggregateCompiler, SQLCompiler):
 
     def build_select(self):
         inner = self.query.inner_query.get_compiler(self.using, elide_empty=self.elide_empty)
+        inner.outside_transaction = getattr(self, "outside_transaction", False)
         plan = inner.build_select()
+        if plan.combination is not None:  # count() of a combined query in a transaction
+            self.col_count = 1
+            combination = plan.combination.counted(self.query.annotation_select)
+            return SelectPlan(plan.collection, [], [(("a0",), None)], combination=combination)
         keys_by_field, refs, project = {}, {}, {}
         # A combined inner query (count() of a union) may select nothing itself: its rows are
         # the parts' columns.

@@ -4,9 +4,20 @@
 (name -> (accumulator spec, value on empty input)) and returns the expression that reads the
 aggregate's value after the ``$group``. SQL ignores NULL inputs; ``SUM`` of no values is NULL
 (``$sum`` says 0), ``COUNT`` is 0; ``filter=Q(...)`` keeps only matching inputs.
+
+No aggregate keeps an array per group where it can be helped: ``$addToSet`` and ``$push``
+accumulators are refused by MongoDB beyond 100 MB per group (ExceededMemoryLimit), so a
+``DISTINCT`` aggregate is a ``Distinct`` spec that ``group_stages`` turns into a second
+``$group`` (first by the group keys and the value, then by the group keys), and ANY_VALUE is
+a ``$max``. Arrays remain where a second ``$group`` cannot express the query: DISTINCT
+aggregates of different values in one group, or next to an aggregate that cannot be merged
+across the first group's partitions (AVG, STDDEV, BIT_*, STRING_AGG; those last two collect
+their values by nature).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.db import NotSupportedError
 from django.db.models import aggregates as agg
@@ -27,14 +38,20 @@ def _input(aggregate, compiler):
     return value, source is None or isinstance(source, Star), condition
 
 
+@dataclass(frozen=True)
+class Distinct:
+    """An aggregate of the distinct non-null values of ``value``: ``operator`` is ``$count``
+    or the accumulator (``$sum``, ``$avg``) applied to them. ``group_stages`` compiles it."""
+
+    value: object
+    operator: str
+
+
 def _count(aggregate, compiler, name, accumulators):
     value, star, condition = _input(aggregate, compiler)
     if aggregate.distinct:
-        accumulators[name] = (
-            {"$addToSet": {"$cond": [is_not_null(value), value, "$$REMOVE"]}},
-            [],
-        )
-        return {"$size": f"${name}"}
+        accumulators[name] = (Distinct(value, "$count"), 0)
+        return f"${name}"
     if star:
         counted = 1 if condition is None else {"$cond": [condition, 1, 0]}
     else:
@@ -47,14 +64,12 @@ def _with_values(operator, *, null_when_empty):
     def build(aggregate, compiler, name, accumulators):
         value, _star, _condition = _input(aggregate, compiler)
         if getattr(aggregate, "distinct", False):
-            accumulators[name] = (
-                {"$addToSet": {"$cond": [is_not_null(value), value, "$$REMOVE"]}},
-                [],
-            )
-            result = {operator: f"${name}"}
-            if null_when_empty:
-                result = {"$cond": [{"$gt": [{"$size": f"${name}"}, 0]}, result, None]}
-            return result
+            accumulators[name] = (Distinct(value, operator), None)
+            if not null_when_empty:
+                return f"${name}"
+            counter = f"{name}n"
+            accumulators[counter] = (Distinct(value, "$count"), 0)
+            return {"$cond": [{"$gt": [f"${counter}", 0]}, f"${name}", None]}
         accumulators[name] = ({operator: value}, None if operator != "$sum" else 0)
         if not null_when_empty:
             return f"${name}"
@@ -144,10 +159,11 @@ def _string_agg(aggregate, compiler, name, accumulators):
 
 
 def _any_value(aggregate, compiler, name, accumulators):
-    """ANY_VALUE: a non-null value of the group, the first one met (as SQL engines pick)."""
+    """ANY_VALUE: a non-null value of the group; SQL leaves the choice to the engine, and
+    ``$max`` (which skips nulls) picks one without collecting the group's values."""
     value, _star, _condition = _input(aggregate, compiler)
-    accumulators[name] = (_collected(value), [])
-    return {"$arrayElemAt": [_non_null(name), 0]}
+    accumulators[name] = ({"$max": value}, None)
+    return f"${name}"
 
 
 AGGREGATES = {
@@ -179,3 +195,68 @@ def compile_aggregate(aggregate, compiler, name, accumulators):
     raise NotSupportedError(
         f"the {type(aggregate).__name__} aggregate is not supported by the MongoDB backend yet"
     )
+
+
+# -- the $group stages ----------------------------------------------------------------------
+
+#: Accumulators whose result over a group is the same accumulator over partial results.
+MERGEABLE = {"$sum", "$min", "$max"}
+#: How the fallback reads a Distinct from the set of the group's distinct values.
+OVER_SET = {"$count": "$size", "$sum": "$sum", "$avg": "$avg", "$min": "$min", "$max": "$max"}
+
+
+def group_stages(group_id, accumulators):
+    """``$group`` stages; with no keys, exactly one result row even for no input (as SQL)."""
+    stages = _grouping(group_id, {name: spec for name, (spec, _empty) in accumulators.items()})
+    if group_id is not None:
+        return stages
+    # $group over no documents yields none; $facet always yields one document, so fill in
+    # what each accumulator gives on no input.
+    empty = {name: {"$literal": value} for name, (_spec, value) in accumulators.items()}
+    return [
+        {"$facet": {"g": stages}},
+        {"$replaceRoot": {"newRoot": {"$ifNull": [{"$arrayElemAt": ["$g", 0]}, empty]}}},
+    ]
+
+
+def _grouping(group_id, specs):
+    distinct = {name: spec for name, spec in specs.items() if isinstance(spec, Distinct)}
+    if not distinct:
+        return [{"$group": {"_id": group_id, **specs}}]
+    others = {name: spec for name, spec in specs.items() if name not in distinct}
+    values = {repr(spec.value) for spec in distinct.values()}
+    if len(values) == 1 and all(_mergeable(spec) for spec in others.values()):
+        return _two_groups(group_id, distinct, others)
+    return _distinct_sets(group_id, distinct, others)
+
+
+def _mergeable(spec):
+    return len(spec) == 1 and next(iter(spec)) in MERGEABLE
+
+
+def _two_groups(group_id, distinct, others):
+    """Group by (keys, value), then by keys: each distinct value is one document of the
+    second group. The other accumulators run in the first and are merged in the second."""
+    value = next(iter(distinct.values())).value
+    second = {}
+    for name, spec in distinct.items():
+        if spec.operator == "$count":
+            second[name] = {"$sum": {"$cond": [is_not_null("$_id.v"), 1, 0]}}
+        else:
+            second[name] = {spec.operator: "$_id.v"}
+    for name, spec in others.items():
+        second[name] = {next(iter(spec)): f"${name}"}
+    return [
+        {"$group": {"_id": {"k": group_id, "v": value}, **others}},
+        {"$group": {"_id": "$_id.k", **second}},
+    ]
+
+
+def _distinct_sets(group_id, distinct, others):
+    """The fallback: each group collects its set of distinct values."""
+    sets = {
+        name: {"$addToSet": {"$cond": [is_not_null(spec.value), spec.value, "$$REMOVE"]}}
+        for name, spec in distinct.items()
+    }
+    read = {name: {OVER_SET[spec.operator]: f"${name}"} for name, spec in distinct.items()}
+    return [{"$group": {"_id": group_id, **others, **sets}}, {"$addFields": read}]

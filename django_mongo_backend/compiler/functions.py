@@ -27,8 +27,26 @@ def _operator(name, *, unary=True):
     return build
 
 
-def _concat(compiler, expression, args):
-    # Django's Concat treats NULL as '' (ConcatPair coalesces on every backend).
+def _concat_operands(expression):
+    """The values of a Concat: Django pairs them (``ConcatPair(a, ConcatPair(b, ...))``), one
+    level per value; read back flat."""
+    operands = []
+    pending = [expression]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, fn.Concat | fn.ConcatPair):
+            pending.extend(reversed(node.get_source_expressions()))
+        else:
+            operands.append(node)
+    return operands
+
+
+def _concat(compiler, expression):
+    """One flat ``$concat``: a nested one per pair would add three BSON levels per value, and
+    MongoDB refuses a command nested deeper than 200 (BSONDepth::kDefaultMaxAllowableDepth)
+    — about 60 values. Django's Concat treats NULL as '' (ConcatPair coalesces on every
+    backend), so each value is guarded; the concatenated pairs never are NULL."""
+    args = compiler.compile_many(_concat_operands(expression))
     return {"$concat": [{"$ifNull": [arg, ""]} for arg in args]}
 
 
@@ -253,8 +271,6 @@ FUNCTIONS = {
     fn.Lower: lambda c, e, a: _null_if_any_null(a, {"$toLower": a[0]}),
     fn.Upper: lambda c, e, a: _null_if_any_null(a, {"$toUpper": a[0]}),
     fn.Length: lambda c, e, a: _null_if_any_null(a, {"$strLenCP": a[0]}),
-    fn.Concat: lambda c, e, a: a[0],  # Concat wraps a ConcatPair chain
-    fn.ConcatPair: _concat,
     fn.Coalesce: _coalesce,
     fn.Substr: _substr,
     fn.Left: _left,
@@ -304,8 +320,18 @@ if hasattr(fn, "JSONArray"):  # Django 5.2+
     FUNCTIONS[fn.JSONArray] = _json_array
 
 
+#: Functions that compile their own source expressions (``(compiler, expression) -> ...``).
+SELF_COMPILED = {
+    fn.Concat: _concat,
+    fn.ConcatPair: _concat,
+}
+
+
 def compile_function(compiler, expression):
     for klass in type(expression).__mro__:
+        builder = SELF_COMPILED.get(klass)
+        if builder is not None:
+            return builder(compiler, expression)
         builder = FUNCTIONS.get(klass)
         if builder is not None:
             args = compiler.compile_many(expression.get_source_expressions())

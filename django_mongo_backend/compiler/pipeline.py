@@ -20,10 +20,13 @@ from django.db.models.sql.datastructures import BaseTable
 from django.db.models.sql.query import Query
 from django.db.models.sql.where import AND, WhereNode
 
+from ..commands import MongoCommand
 from ..errors import MigrationError
+from .aggregates import group_stages
 from .combinators import combined_plan
 from .expressions import ExpressionCompiler, Scope, is_not_null, null_if_missing
 from .joins import aliases_used, join_stages
+from .limits import check_sort
 from .where import MATCH_NOTHING, WhereCompiler
 
 MISSING = object()
@@ -58,6 +61,15 @@ class SelectPlan:
     readers: list  # per column: (path tuple, field required by ENFORCE_SCHEMA or None)
     enforce_collection: str | None = None
     options: dict = field(default_factory=dict)
+    # Inside a transaction a combined query is no pipeline but one per queryset, combined by
+    # the client (combinators.ClientCombination).
+    combination: object = None
+
+    def command(self, **options):
+        """The command that reads this plan's rows."""
+        if self.combination is not None:
+            return self.combination.command(self.collection)
+        return MongoCommand(self.collection, "aggregate", self.pipeline, **options)
 
     def row_reader(self):
         """``read_row``, or a faster equivalent when every column is a top-level key: a
@@ -265,6 +277,7 @@ class SelectBuilder:
                 self.null_flags[null_key] = {"$cond": [is_not_null(f"${key}"), 1, 0]}
                 sort[null_key] = 1 if order.nulls_first else -1
             sort.setdefault(key, -1 if descending else 1)
+        check_sort(sort, ordering)
         return sort
 
     def _sort(self, pipeline, sort):
@@ -379,21 +392,6 @@ class SelectBuilder:
             pipeline.append({"$skip": low})
         if high is not None:
             pipeline.append({"$limit": high - low})
-
-
-def group_stages(group_id, accumulators):
-    """``$group`` stages; with no keys, exactly one result row even for no input (as SQL)."""
-    group = {"_id": group_id}
-    group.update({name: spec for name, (spec, _empty) in accumulators.items()})
-    if group_id is not None:
-        return [{"$group": group}]
-    # $group over no documents yields none; $facet always yields one document, so fill in
-    # what each accumulator gives on no input.
-    empty = {name: {"$literal": value} for name, (_spec, value) in accumulators.items()}
-    return [
-        {"$facet": {"g": [{"$group": group}]}},
-        {"$replaceRoot": {"newRoot": {"$ifNull": [{"$arrayElemAt": ["$g", 0]}, empty]}}},
-    ]
 
 
 class FlatScope(Scope):
