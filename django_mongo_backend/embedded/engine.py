@@ -18,7 +18,26 @@ isolation, first committer wins):
 - commit applies the overlay's changed documents to the file in one SQLite write transaction,
   after checking that none of them changed since the snapshot; if one did, it fails with
   ``WriteConflict`` (112) and the ``TransientTransactionError`` label, so drivers retry;
-- abort drops the overlay. Nothing else ever waits for an open transaction.
+- abort drops the overlay.
+
+Like MongoDB (WiredTiger), a transaction's write takes a lock on each document it changes,
+held until the transaction ends (``_claim``):
+
+- another transaction writing that document, or a transaction writing a document changed by
+  someone else since its snapshot, fails at once with ``WriteConflict`` (and is aborted);
+- a write outside any transaction waits until the transaction commits or aborts, then runs
+  (``_write_waiting``); with ``maxTimeMS`` (``write_deadline``) it gives up with
+  ``MaxTimeMSExpired`` (50). A SQLite trigger on the documents table finds the locked document
+  and rolls that write back before anything changes; the write is then run again.
+
+Reads never wait: they see their snapshot or the last commit. The backend's sequence
+reservations, written outside the transaction while it is open from the same thread, only wait
+if the transaction itself wrote the same sequence document.
+
+A transaction older than ``transaction_lifetime_limit`` seconds (MongoDB's
+``transactionLifetimeLimitSeconds``, 60 by default) is aborted when anything runs into it: a
+statement of its own session (``transaction_expired``), a writer waiting for its locks, or a new
+transaction starting.
 
 Durability: WAL with ``synchronous=NORMAL`` (the engine's default) survives the process being
 killed at any point; only an OS crash or power loss can lose the last commits.
@@ -30,9 +49,12 @@ evaluates aggregation stages on the loop thread, where one heavy pipeline stalls
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import itertools
 import logging
+import os
 import threading
+import time
 from dataclasses import dataclass, field
 
 from mongoeco.core.codec import DocumentCodec
@@ -42,12 +64,35 @@ from mongoeco.errors import OperationFailure
 from mongoeco.session import ClientSession
 
 from .engine_options import engine_options
+from .errors import server_error
 
 logger = logging.getLogger("django_mongo_backend.embedded")
 
 WRITE_CONFLICT = 112
 NOT_IN_TRANSACTION = 263  # OperationNotSupportedInTransaction
 TRANSIENT = ("TransientTransactionError",)
+
+#: MongoDB's ``transactionLifetimeLimitSeconds`` default; the environment variable (or the
+#: server's ``--transaction-lifetime-limit-seconds``) changes it for one server.
+DEFAULT_TRANSACTION_LIFETIME_LIMIT = 60.0
+LIFETIME_LIMIT_VARIABLE = "DJANGO_MONGO_EMBEDDED_TRANSACTION_LIFETIME_LIMIT"
+
+#: The monotonic deadline (from ``maxTimeMS``) of the command running outside a transaction:
+#: how long its writes may wait for transactions' document locks. None: no limit.
+write_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "write_deadline", default=None
+)
+#: Set while a write outside any transaction runs: the write guard records here the
+#: transaction owning the document it ran into.
+_waiting_write: contextvars.ContextVar[_BlockedWrite | None] = contextvars.ContextVar(
+    "waiting_write", default=None
+)
+_GUARD_FUNCTION = "django_mongo_document_lock_guard"
+_GUARD_TRIGGERS = {"INSERT": "NEW", "UPDATE": "OLD", "DELETE": "OLD"}
+_COMMITTED_ROWS = (
+    "SELECT storage_key, document FROM documents WHERE db_name = ? AND coll_name = ? "
+    "AND storage_key IN ({})"
+)
 
 _DOCUMENT_ROWS = "SELECT storage_key, document FROM documents WHERE db_name = ? AND coll_name = ?"
 _DOCUMENT_ROW = (
@@ -67,9 +112,13 @@ def create_engine(dbpath):
     """The engine serving ``dbpath`` (a directory), or an in-memory one when it is None."""
     from .server import DATA_FILE
 
-    return ConcurrentSQLiteEngine(
+    engine = ConcurrentSQLiteEngine(
         str(dbpath / DATA_FILE) if dbpath is not None else ":memory:", **engine_options()
     )
+    limit = os.environ.get(LIFETIME_LIMIT_VARIABLE)
+    if limit:
+        engine.transaction_lifetime_limit = float(limit)
+    return engine
 
 
 class WriteConflict(OperationFailure):
@@ -85,6 +134,17 @@ class WriteConflict(OperationFailure):
         self.code_name = "WriteConflict"
 
 
+class _DocumentLocked(Exception):
+    """Raised by the write guard inside SQLite: the write is rolled back, then retried."""
+
+
+@dataclass(eq=False)
+class _BlockedWrite:
+    """What a write outside any transaction ran into: the transaction owning the document."""
+
+    owner: _Transaction | None = None
+
+
 @dataclass(eq=False)
 class _Transaction:
     """One session's open transaction: its snapshot, its overlay and what it copied."""
@@ -97,6 +157,13 @@ class _Transaction:
     copied_rows: dict = field(default_factory=dict)
     failure: Exception | None = None
     lock: asyncio.Lock | None = None
+    started: float = field(default_factory=time.monotonic)
+    #: (db, coll, storage_key) of every document this transaction changed: its locks.
+    claimed: set = field(default_factory=set)
+    #: Locks released: committed, aborted or expired.
+    released: bool = False
+    #: Aborted by the server for outliving the transaction lifetime limit.
+    expired: bool = False
 
 
 class _OverlayEngine(SQLiteEngine):
@@ -143,6 +210,10 @@ def _routed(name, kind):
         async def method(self, db_name, coll_name, *args, **kwargs):
             transaction = self._transaction_of(_session_of(args, kwargs))
             if transaction is None:
+                if kind == "write":
+                    return await self._write_waiting(
+                        lambda: base(self, db_name, coll_name, *args, **kwargs)
+                    )
                 return await base(self, db_name, coll_name, *args, **kwargs)
             if kind == "ddl":
                 raise OperationFailure(
@@ -153,7 +224,10 @@ def _routed(name, kind):
                 await self._copy_into_overlay(transaction, db_name, coll_name)
             if (db_name, coll_name) in transaction.copied_rows:
                 overlay_method = getattr(transaction.overlay, name)
-                return await overlay_method(db_name, coll_name, *args, **kwargs)
+                result = await overlay_method(db_name, coll_name, *args, **kwargs)
+                if kind == "write":
+                    await self._claim(transaction, db_name, coll_name)
+                return result
             return await base(self, db_name, coll_name, *args, **kwargs)
 
     method.__name__ = name
@@ -194,6 +268,10 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
         super().__init__(path, **options)
         self._transactions: dict[str, _Transaction] = {}
         self._transactions_lock = threading.Lock()
+        #: (db, coll, storage_key) -> the open transaction that changed that document.
+        self._document_locks: dict[tuple, _Transaction] = {}
+        self._document_locks_lock = threading.Lock()
+        self.transaction_lifetime_limit = DEFAULT_TRANSACTION_LIFETIME_LIMIT
         runtime = self._session_runtime
         runtime.start_session_transaction = self._start_transaction
         runtime.commit_session_transaction = self._commit_transaction
@@ -232,9 +310,26 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
     def _owns_transaction(self, context):
         return self._transaction_of(context) is not None
 
+    def transaction_expired(self, session):
+        """Whether ``session``'s transaction was (or now is) aborted for its age."""
+        transaction = self._transactions.get(session.session_id)
+        return transaction is not None and (transaction.expired or self._expire_if_old(transaction))
+
+    def _expire_if_old(self, transaction):
+        if transaction.released or transaction.expired:
+            return transaction.expired
+        if time.monotonic() - transaction.started <= self.transaction_lifetime_limit:
+            return False
+        logger.info("aborting a transaction older than %ss", self.transaction_lifetime_limit)
+        transaction.expired = True
+        self._discard(transaction)
+        return True
+
     def _start_transaction(self, session):
         if self._connection is None:
             raise OperationFailure("the storage engine is not connected")
+        for other in list(self._transactions.values()):
+            self._expire_if_old(other)
         snapshot = None
         if self._path != ":memory:":
             snapshot = self._create_sqlite_connection()
@@ -266,6 +361,7 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
                 # the same way, and end the transaction so the driver's retry starts afresh.
                 transaction.failure = conflict
                 session._state.transaction.active = False
+                self._discard(transaction)
         if transaction.failure is not None:
             raise transaction.failure
         with self._transactions_lock:
@@ -274,6 +370,12 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
         self._session_runtime.sync_session_state(session, transaction_active=False)
 
     def _discard(self, transaction):
+        with self._document_locks_lock:
+            for lock in transaction.claimed:
+                if self._document_locks.get(lock) is transaction:
+                    del self._document_locks[lock]
+            transaction.claimed = set()
+            transaction.released = True
         if transaction.snapshot is not None:
             try:
                 transaction.snapshot.close()
@@ -283,6 +385,110 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
         overlay, transaction.overlay = transaction.overlay, None
         if overlay is not None:
             overlay._disconnect_sync()
+
+    # -- document locks ------------------------------------------------------------------
+
+    def _connect_sync(self):
+        super()._connect_sync()
+        connection = self._connection
+        connection.create_function(_GUARD_FUNCTION, 3, self._guard_write)
+        for event, row in _GUARD_TRIGGERS.items():
+            connection.execute(
+                f"CREATE TEMP TRIGGER IF NOT EXISTS django_mongo_lock_guard_{event.lower()} "
+                f"BEFORE {event} ON main.documents BEGIN SELECT {_GUARD_FUNCTION}("
+                f"{row}.db_name, {row}.coll_name, {row}.storage_key); END"
+            )
+
+    def _guard_write(self, db_name, coll_name, storage_key):
+        """Called by SQLite before a row of ``documents`` changes: refuse locked documents.
+
+        Only writes outside any transaction are guarded (``_write_waiting`` sets
+        ``_waiting_write``); committing transactions and internal work pass.
+        """
+        waiting = _waiting_write.get()
+        if waiting is None:
+            return None
+        owner = self._document_locks.get((db_name, coll_name, storage_key))
+        if owner is not None:
+            waiting.owner = owner
+            raise _DocumentLocked(storage_key)
+        return None
+
+    async def _write_waiting(self, write):
+        """Run ``write`` (outside any transaction), waiting out the locks it runs into."""
+        waiting = _BlockedWrite()
+        token = _waiting_write.set(waiting)
+        try:
+            while True:
+                waiting.owner = None
+                try:
+                    return await write()
+                except Exception:
+                    if waiting.owner is None:
+                        raise
+                await self._wait_for_release(waiting.owner)
+        finally:
+            _waiting_write.reset(token)
+
+    async def _wait_for_release(self, owner):
+        deadline = write_deadline.get()
+        delay = 0.002
+        while not owner.released and not self._expire_if_old(owner):
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise server_error(50, "MaxTimeMSExpired", "operation exceeded time limit")
+                delay = min(delay, remaining)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    async def _claim(self, transaction, db_name, coll_name):
+        """Lock the documents the transaction's last write changed, or fail with WriteConflict.
+
+        A document locked by another open transaction, or changed by a commit since this
+        transaction's snapshot, conflicts: MongoDB reports both at the write.
+        """
+        key = (db_name, coll_name)
+        copied = transaction.copied_rows[key]
+        current = await self._run_blocking(transaction.overlay.rows, db_name, coll_name)
+        written = {
+            (db_name, coll_name, storage_key)
+            for storage_key in copied.keys() | current.keys()
+            if copied.get(storage_key) != current.get(storage_key)
+        }
+        new = written - transaction.claimed
+        if not new:
+            return
+        with self._document_locks_lock:
+            owners = {self._document_locks.get(lock) for lock in new} - {None, transaction}
+        for owner in owners:
+            self._expire_if_old(owner)
+        with self._document_locks_lock:
+            for lock in new:
+                if self._document_locks.get(lock, transaction) is not transaction:
+                    raise WriteConflict(f"{db_name}.{coll_name}")
+            for lock in new:
+                self._document_locks[lock] = transaction
+            transaction.claimed = transaction.claimed | new
+        storage_keys = [storage_key for _db, _coll, storage_key in new]
+        committed = await self._run_blocking(
+            self._committed_rows_sync, db_name, coll_name, storage_keys
+        )
+        baseline = transaction.snapshot_rows[key]
+        if any(
+            committed.get(storage_key) != baseline.get(storage_key) for storage_key in storage_keys
+        ):
+            raise WriteConflict(f"{db_name}.{coll_name}")
+
+    def _committed_rows_sync(self, db_name, coll_name, storage_keys):
+        rows = {}
+        with self._lock:
+            conn = self._connection
+            for start in range(0, len(storage_keys), 500):
+                chunk = storage_keys[start : start + 500]
+                query = _COMMITTED_ROWS.format(", ".join("?" * len(chunk)))
+                rows.update(conn.execute(query, (db_name, coll_name, *chunk)))
+        return rows
 
     # -- the overlay ---------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from . import (
     limits,
     operators,
     rewrites,
+    transactions,
     updates,
 )
 from .auth import HELLO_COMMANDS, ScramAuthService
@@ -67,6 +68,7 @@ class CorrectingExecutor(WireCommandExecutor):
         self.server = server
 
     def _build_request_context(self, body, *, connection, db_name=None, on_normalized=None):
+        transactions.refuse_stages(self, body)  # the pipeline as sent, before any rewrite
         body = rewrites.rewrite_command(body)
         command_name = next(iter(body), None)
         if command_name in commands.OWN_COMMANDS:
@@ -91,25 +93,29 @@ class CorrectingExecutor(WireCommandExecutor):
             # One gate for every command (mongoeco leaves commitTransaction and abortTransaction
             # ungated): before authentication only what MongoDB allows runs.
             self._auth.require_authenticated(context.connection, context.command_name)
-            if isinstance(context, OwnCommandContext):
-                handler = commands.OWN_COMMANDS[context.command_name]
-                return await handler(self, context)
-            if context.command_name == "saslStart":
-                # The user is looked up on the command's database ($db), which mongoeco's
-                # command document no longer carries.
-                body = {**context.command_document, "db": context.db_name}
-                return self._auth.sasl_start(body, connection=context.connection)
-            result = await super().execute_prepared(context)
-            if context.command_name in HELLO_COMMANDS:
-                result = self._auth.complete_hello(
-                    context.raw_body, result, connection=context.connection
-                )
-            return result
+            # MongoDB's transaction rules (txnNumber, refusals, aborts) around every command.
+            return await transactions.run_statement(self, context, self._execute_command)
         except Exception as error:
             corrected = errors.correct_error(error, context)
             if corrected is error:
                 raise
             raise corrected from error
+
+    async def _execute_command(self, context):
+        if isinstance(context, OwnCommandContext):
+            handler = commands.OWN_COMMANDS[context.command_name]
+            return await handler(self, context)
+        if context.command_name == "saslStart":
+            # The user is looked up on the command's database ($db), which mongoeco's
+            # command document no longer carries.
+            body = {**context.command_document, "db": context.db_name}
+            return self._auth.sasl_start(body, connection=context.connection)
+        result = await super().execute_prepared(context)
+        if context.command_name in HELLO_COMMANDS:
+            result = self._auth.complete_hello(
+                context.raw_body, result, connection=context.connection
+            )
+        return result
 
 
 class EmbeddedServer(AsyncMongoEcoProxyServer):

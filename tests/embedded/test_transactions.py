@@ -1,20 +1,45 @@
-"""Concurrent transactions: snapshot isolation, own writes, aborts, write conflicts.
+"""Concurrent transactions: snapshot isolation, own writes, aborts, write conflicts, locks.
 
 MongoDB runs transactions of several sessions at once; reads outside a transaction see only
-committed data, a transaction reads from its snapshot and sees its own writes, and of two
-transactions writing the same document one fails with ``WriteConflict`` (code 112) labelled
-``TransientTransactionError``, which ``with_transaction`` retries
-(https://www.mongodb.com/docs/manual/core/transactions-production-consideration/).
+committed data, a transaction reads from its snapshot and sees its own writes. A transaction's
+write locks the document until the transaction ends
+(https://www.mongodb.com/docs/manual/core/transactions-production-consideration/, "In-progress
+Transactions and Write Conflicts"): another transaction writing it, or a transaction writing a
+document changed since its snapshot, fails at once with ``WriteConflict`` (112) labelled
+``TransientTransactionError``, which ``with_transaction`` retries; a write outside any
+transaction waits for the transaction to end. Failed statements abort the transaction: later
+ones get ``NoSuchTransaction`` (251), also transient (driver specification tests
+``source/transactions/tests/unified/errors.yml`` and ``abort.yml``).
 Every test also holds against a real replica set (``MONGODB_URI``).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 
 import pymongo
 import pytest
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import (
+    BulkWriteError,
+    DuplicateKeyError,
+    ExecutionTimeout,
+    OperationFailure,
+)
+
+TRANSIENT = "TransientTransactionError"
+
+
+def assert_no_such_transaction(error):
+    assert error.code == 251
+    assert error.details["codeName"] == "NoSuchTransaction"
+    assert error.has_error_label(TRANSIENT)
+
+
+def assert_write_conflict(error):
+    assert error.code == 112
+    assert error.details["codeName"] == "WriteConflict"
+    assert error.has_error_label(TRANSIENT)
 
 
 @pytest.fixture
@@ -95,8 +120,8 @@ def test_transactions_writing_different_documents_both_commit(coll, other_client
     assert coll.count_documents({"_id": {"$in": ["a", "b"]}}) == 2
 
 
-def test_conflicting_write_fails_with_write_conflict_and_transient_label(coll, other_client):
-    """MongoDB reports it at the write, the embedded server at commit: either is allowed."""
+def test_a_transaction_writing_a_document_another_one_wrote_conflicts_at_once(coll, other_client):
+    """errors.yml "write conflict commit": the second writer fails, its commit finds no txn."""
     others = other_client[coll.database.name].things
     first = coll.database.client.start_session()
     second = other_client.start_session()
@@ -105,28 +130,41 @@ def test_conflicting_write_fails_with_write_conflict_and_transient_label(coll, o
     coll.update_one({"_id": 1}, {"$set": {"n": 10}}, session=first)
     with pytest.raises(OperationFailure) as raised:
         others.update_one({"_id": 1}, {"$set": {"n": 20}}, session=second)
-        first.commit_transaction()
+    assert_write_conflict(raised.value)
+    first.commit_transaction()
+    with pytest.raises(OperationFailure) as raised:
         second.commit_transaction()
-    assert raised.value.code == 112
-    assert raised.value.has_error_label("TransientTransactionError")
-    if first.in_transaction:
-        first.commit_transaction()
+    assert_no_such_transaction(raised.value)
     assert coll.find_one({"_id": 1})["n"] == 10
 
 
-def test_a_write_conflict_at_commit_leaves_no_partial_writes(coll, other_client):
+def test_two_transactions_inserting_one_id_conflict(coll, other_client):
+    others = other_client[coll.database.name].things
+    with coll.database.client.start_session() as first, other_client.start_session() as second:
+        first.start_transaction()
+        second.start_transaction()
+        coll.insert_one({"_id": "same", "by": "first"}, session=first)
+        with pytest.raises(OperationFailure) as raised:
+            others.insert_one({"_id": "same", "by": "second"}, session=second)
+        assert_write_conflict(raised.value)
+        first.commit_transaction()
+    assert coll.find_one({"_id": "same"}) == {"_id": "same", "by": "first"}
+
+
+def test_writing_a_document_changed_since_the_snapshot_conflicts_and_writes_nothing(
+    coll, other_client
+):
     others = other_client[coll.database.name].things
     with coll.database.client.start_session() as session:
         session.start_transaction()
-        coll.insert_one({"_id": "partial"}, session=session)
-        coll.update_one({"_id": 3}, {"$set": {"n": 30}}, session=session)
-        try:
-            others.update_one({"_id": 3}, {"$set": {"n": 33}})
+        coll.insert_one({"_id": "partial"}, session=session)  # the snapshot is taken here
+        others.update_one({"_id": 3}, {"$set": {"n": 33}})
+        with pytest.raises(OperationFailure) as raised:
+            coll.update_one({"_id": 3}, {"$set": {"n": 30}}, session=session)
+        assert_write_conflict(raised.value)
+        with pytest.raises(OperationFailure) as raised:
             session.commit_transaction()
-        except OperationFailure as error:
-            assert error.code == 112
-        else:
-            pytest.fail("the commit must conflict")
+        assert_no_such_transaction(raised.value)
     assert coll.find_one({"_id": "partial"}) is None
     assert coll.find_one({"_id": 3})["n"] == 33
 
@@ -137,14 +175,127 @@ def test_with_transaction_retries_a_write_conflict(coll, other_client):
 
     def callback(session):
         attempts.append(1)
-        coll.update_one({"_id": 4}, {"$inc": {"n": 1}}, session=session)
+        coll.find_one({"_id": 0}, session=session)  # the snapshot is taken here
         if len(attempts) == 1:  # someone else changes the document meanwhile, once
             others.update_one({"_id": 4}, {"$inc": {"n": 100}})
+        coll.update_one({"_id": 4}, {"$inc": {"n": 1}}, session=session)
 
     with coll.database.client.start_session() as session:
         session.with_transaction(callback)
-    assert len(attempts) >= 2
+    assert len(attempts) == 2
     assert coll.find_one({"_id": 4})["n"] == 4 + 100 + 1
+
+
+def _in_thread(function):
+    outcome = {}
+
+    def run():
+        try:
+            outcome["result"] = function()
+        except Exception as error:  # reported by the test
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+@pytest.mark.parametrize("end", ["commit", "abort"])
+def test_a_write_outside_transactions_waits_for_the_transaction_to_end(coll, other_client, end):
+    others = other_client[coll.database.name].things
+    with coll.database.client.start_session() as session:
+        session.start_transaction()
+        coll.update_one({"_id": 1}, {"$set": {"n": 10}}, session=session)
+        thread, outcome = _in_thread(lambda: others.update_one({"_id": 1}, {"$inc": {"n": 1}}))
+        thread.join(timeout=0.5)
+        assert thread.is_alive(), outcome
+        assert others.find_one({"_id": 1})["n"] == 1  # reads do not wait
+        getattr(session, f"{end}_transaction")()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert outcome["result"].modified_count == 1
+    assert coll.find_one({"_id": 1})["n"] == (11 if end == "commit" else 2)
+
+
+def test_a_waiting_write_gives_up_at_its_max_time_ms(coll, other_client):
+    others = other_client[coll.database.name]
+    with coll.database.client.start_session() as session:
+        session.start_transaction()
+        coll.delete_one({"_id": 2}, session=session)
+        started = time.monotonic()
+        with pytest.raises(ExecutionTimeout) as raised:
+            others.command(
+                "update",
+                "things",
+                updates=[{"q": {"_id": 2}, "u": {"$set": {"n": -2}}}],
+                maxTimeMS=300,
+            )
+        assert raised.value.code == 50
+        assert raised.value.details["codeName"] == "MaxTimeMSExpired"
+        assert time.monotonic() - started < 10
+        others.things.update_one({"_id": 3}, {"$set": {"n": 30}})  # other documents are free
+        session.commit_transaction()
+    assert coll.find_one({"_id": 2}) is None
+    assert coll.find_one({"_id": 3})["n"] == 30
+
+
+def test_a_duplicate_key_error_aborts_the_transaction(coll):
+    """abort.yml "abort ignores TransactionAborted": E11000, then NoSuchTransaction."""
+    with coll.database.client.start_session() as session:
+        session.start_transaction()
+        coll.insert_one({"_id": "kept?"}, session=session)
+        with pytest.raises(DuplicateKeyError) as raised:
+            coll.insert_one({"_id": 1}, session=session)
+        assert raised.value.code == 11000
+        assert not raised.value.has_error_label(TRANSIENT)
+        with pytest.raises(OperationFailure) as raised:
+            coll.insert_one({"_id": "later"}, session=session)
+        assert_no_such_transaction(raised.value)
+        session.abort_transaction()  # the driver ignores the server's answer
+    assert coll.count_documents({"_id": {"$in": ["kept?", "later"]}}) == 0
+
+
+def test_a_write_error_makes_the_commit_fail_with_no_such_transaction(coll):
+    with coll.database.client.start_session() as session:
+        session.start_transaction()
+        coll.update_one({"_id": 0}, {"$set": {"n": -1}}, session=session)
+        with pytest.raises(BulkWriteError) as raised:
+            coll.insert_many([{"_id": "fresh"}, {"_id": 0}], session=session)
+        assert [error["code"] for error in raised.value.details["writeErrors"]] == [11000]
+        with pytest.raises(OperationFailure) as raised:
+            session.commit_transaction()
+        assert_no_such_transaction(raised.value)
+    assert coll.find_one({"_id": 0})["n"] == 0
+    assert coll.find_one({"_id": "fresh"}) is None
+
+
+def test_a_failed_command_aborts_the_transaction(coll):
+    """Any statement that fails aborts (``invokeWithSessionCheckedOut``'s guard)."""
+    with coll.database.client.start_session() as session:
+        session.start_transaction()
+        coll.insert_one({"_id": "gone"}, session=session)
+        with pytest.raises(OperationFailure) as raised:
+            coll.find_one({"$bogus": 1}, session=session)
+        assert raised.value.code == 2  # BadValue: unknown top level operator
+        with pytest.raises(OperationFailure) as raised:
+            coll.find_one({}, session=session)
+        assert_no_such_transaction(raised.value)
+        with pytest.raises(OperationFailure) as raised:
+            session.commit_transaction()
+        assert_no_such_transaction(raised.value)
+    assert coll.find_one({"_id": "gone"}) is None
+
+
+def test_a_new_transaction_after_an_aborted_one_starts_afresh(coll):
+    with coll.database.client.start_session() as session:
+        session.start_transaction()
+        with pytest.raises(DuplicateKeyError):
+            coll.insert_one({"_id": 1}, session=session)
+        session.abort_transaction()
+        session.start_transaction()
+        coll.insert_one({"_id": "second"}, session=session)
+        session.commit_transaction()
+    assert coll.find_one({"_id": "second"}) == {"_id": "second"}
 
 
 def test_threads_incrementing_one_counter_in_transactions_lose_nothing(coll, mongo_uri):
