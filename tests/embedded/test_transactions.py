@@ -15,6 +15,7 @@ Every test also holds against a real replica set (``MONGODB_URI``).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -353,3 +354,61 @@ def test_unique_indexes_hold_inside_a_transaction(coll):
         if session.in_transaction:
             session.abort_transaction()
     assert coll.find_one({"_id": "dup"}) is None
+
+
+@pytest.fixture
+def short_lived_uri(tmp_path, monkeypatch):
+    """A server whose transactions live one second (``transactionLifetimeLimitSeconds``).
+
+    On real MongoDB the parameter is set at runtime (``setParameter``); the embedded server
+    reads it from its environment when it starts.
+    """
+    uri = os.environ.get("MONGODB_URI")
+    if uri:
+        client = pymongo.MongoClient(uri)
+        parameter = "transactionLifetimeLimitSeconds"
+        old = client.admin.command("getParameter", 1, **{parameter: 1})[parameter]
+        client.admin.command("setParameter", 1, **{parameter: 1})
+        yield uri
+        client.admin.command("setParameter", 1, **{parameter: old})
+        client.close()
+        return
+    from django_mongo_backend.embedded import engine, launcher
+
+    monkeypatch.setenv(engine.LIFETIME_LIMIT_VARIABLE, "1")
+    dbpath = tmp_path / "short-lived"
+    yield launcher.uri_for(launcher.ensure_server(dbpath))
+    launcher.stop_server(dbpath)
+
+
+def test_a_transaction_outliving_its_lifetime_limit_is_aborted(short_lived_uri):
+    """The server aborts it (a write waiting for its lock then runs); it ends in 251."""
+    client = pymongo.MongoClient(short_lived_uri)
+    other = pymongo.MongoClient(short_lived_uri)
+    try:
+        things = client.t_lifetime.things
+        things.drop()
+        things.insert_many([{"_id": 1, "n": 1}, {"_id": 2, "n": 2}])
+        with client.start_session() as session:
+            session.start_transaction()
+            things.update_one({"_id": 1}, {"$set": {"n": 10}}, session=session)
+            started = time.monotonic()
+            other.t_lifetime.things.update_one({"_id": 1}, {"$inc": {"n": 1}})
+            assert 0.5 < time.monotonic() - started < 30
+            with pytest.raises(OperationFailure) as raised:
+                things.find_one({}, session=session)
+            assert_no_such_transaction(raised.value)
+            with pytest.raises(OperationFailure) as raised:
+                session.commit_transaction()
+            assert_no_such_transaction(raised.value)
+
+            session.start_transaction()
+            things.update_one({"_id": 2}, {"$set": {"n": 20}}, session=session)
+            time.sleep(3)
+            with pytest.raises(OperationFailure) as raised:
+                session.commit_transaction()
+            assert_no_such_transaction(raised.value)
+        assert [doc["n"] for doc in things.find({}, sort=[("_id", 1)])] == [2, 2]
+    finally:
+        client.close()
+        other.close()
