@@ -66,6 +66,19 @@ def django_suite_ci(session):
 
 
 @nox.session(python=PYTHON)
+def spec_tests(session):
+    """MongoDB's driver specification tests (unified format) against the embedded server.
+
+    Not run by default (about 30 s). The JSON tests come from the installed pymongo's sdist
+    (``pip download``, cached; never vendored); tests/spec/run.py prints the table, writes
+    tests/spec/results.json and, with ``--strict``, fails when the failures drift from
+    tests/spec/expectations.py. Arguments go to run.py (directories, ``--json PATH``, ``-v``).
+    """
+    session.install("-e", ".[embedded]")
+    session.run("python", "-m", "tests.spec.run", "--strict", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def lint(session):
     session.install("ruff")
     session.run("ruff", "check", ".")
