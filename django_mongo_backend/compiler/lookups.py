@@ -19,16 +19,50 @@ import re
 from .expressions import INTEGER_TYPES, null_guards
 from .float_text import double_text
 
+#: The end of the text: ``$`` alone also matches before a final newline (PCRE and Python),
+#: where LIKE 'abc' does not match 'abc\n'.
+END = "$(?!\\n)"
+#: What a pattern must escape to match a text literally (the backslash first).
+REGEX_METACHARACTERS = "\\^$.|?*+()[]{}"
+
 
 def regex_for(lookup_name, value):
-    value = re.escape(str(value))
-    if lookup_name in ("exact", "iexact"):
-        return f"^{value}$"
-    if lookup_name in ("startswith", "istartswith"):
-        return f"^{value}"
-    if lookup_name in ("endswith", "iendswith"):
-        return f"{value}$"
-    return value
+    return _anchored(lookup_name, re.escape(str(value)))
+
+
+def _anchored(lookup_name, pattern):
+    """``pattern`` anchored as the lookup reads it; ``pattern`` is a string or, for a
+    column, an expression building one."""
+
+    def join(*parts):
+        if all(isinstance(part, str) for part in parts):
+            return "".join(parts)
+        # A string starting with "$" would be read as a field path: literals stay data.
+        return {
+            "$concat": [{"$literal": part} if isinstance(part, str) else part for part in parts]
+        }
+
+    bare = lookup_name.removeprefix("i")
+    if bare == "exact":
+        return join("^", pattern, END)
+    if bare == "startswith":
+        return join("^", pattern)
+    if bare == "endswith":
+        return join(pattern, END)
+    return pattern
+
+
+def _escaped(text):
+    """An expression: the text ``text`` evaluates to, with regex metacharacters escaped."""
+    for character in REGEX_METACHARACTERS:
+        text = {
+            "$replaceAll": {
+                "input": text,
+                "find": {"$literal": character},
+                "replacement": {"$literal": "\\" + character},
+            }
+        }
+    return text
 
 
 def _pattern_filter(path, value, lookup):
@@ -143,8 +177,8 @@ def _text(lhs, lookup):
 def _pattern_expression(lhs, rhs, lookup):
     name = lookup.lookup_name
     if not (isinstance(rhs, dict) and "$literal" in rhs):
-        # A column on the right cannot be escaped inside the pipeline: compare by position
-        # instead (the exact semantics of LIKE with a column operand).
+        # A column on the right: compared by position, or (case-insensitive) as a regex of
+        # its escaped text.
         return _pattern_by_position(lhs, rhs, name), null_guards(lhs, rhs)
     test = {
         "$regexMatch": {
@@ -157,10 +191,15 @@ def _pattern_expression(lhs, rhs, lookup):
 
 
 def _pattern_by_position(lhs, rhs, name):
-    insensitive = name.startswith("i")
-    text = {"$toLower": lhs} if insensitive else lhs
-    needle = {"$toLower": rhs} if insensitive else rhs
-    bare = name.removeprefix("i")
+    if name.startswith("i"):
+        # $toLower folds ASCII letters only; a case-insensitive regex folds every letter
+        # (PCRE2 in UTF mode compares by Unicode case equivalence), as UPPER() LIKE UPPER()
+        # does on PostgreSQL. The column's text is escaped into a literal pattern.
+        return {
+            "$regexMatch": {"input": lhs, "regex": _anchored(name, _escaped(rhs)), "options": "i"}
+        }
+    text, needle = lhs, rhs
+    bare = name
     if bare == "exact":
         return {"$eq": [text, needle]}
     if bare == "contains":

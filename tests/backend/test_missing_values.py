@@ -7,8 +7,8 @@ behaving like null, or on ``$toString``'s formatting of doubles.
 from __future__ import annotations
 
 import pytest
-from django.db.models import CharField, Count, F
-from django.db.models.functions import Cast, JSONObject
+from django.db.models import CharField, Count, F, Subquery
+from django.db.models.functions import Cast, JSONObject, Lower, Upper
 
 from tests.testapp.models import AllTypes, Author, Book
 
@@ -159,3 +159,48 @@ def test_alter_field_from_float_to_text_keeps_the_digits(doubles):
         editor._convert_values(AllTypes, old, new)
     stored = connection.connection.database[AllTypes._meta.db_table].find({}, {"floating": 1})
     assert {document["_id"]: document["floating"] for document in stored} == doubles
+
+
+# -- case: MongoDB's $toLower/$toUpper fold ASCII only; a case-insensitive regex folds all ----
+
+
+@pytest.fixture
+def accents():
+    return [Author.objects.create(name=name, age=age) for name, age in (("ÉLAN", 1), ("élan", 2))]
+
+
+def test_lower_and_upper_fold_ascii_letters_only(accents):
+    """MongoDB's $toLower/$toUpper change ASCII letters only (manual: "$toLower only has a
+    well-defined behavior for strings of ASCII characters"), as SQLite's lower()/upper():
+    documented, not emulated."""
+    rows = Author.objects.annotate(lo=Lower("name"), up=Upper("name")).order_by("age")
+    assert list(rows.values_list("lo", "up")) == [("Élan", "ÉLAN"), ("élan", "éLAN")]
+
+
+def test_case_insensitive_lookups_fold_every_letter(accents):
+    """iexact/icontains/istartswith/iendswith compare as PostgreSQL's UPPER() LIKE UPPER():
+    the constant ones with a case-insensitive ``$regex``, the ones naming a column with a
+    ``$regexMatch`` of its escaped text (PCRE2 in UTF mode folds by Unicode case)."""
+
+    def ages(**lookup):
+        return sorted(Author.objects.filter(**lookup).values_list("age", flat=True))
+
+    assert ages(name__iexact="élan") == [1, 2]
+    assert ages(name__istartswith="ÉL") == [1, 2]
+    assert ages(name__iendswith="LAN") == [1, 2]
+    Author.objects.filter(age=1).update(name="ÉLAN.*")
+    Author.objects.filter(age=2).update(name="élan.*")
+    other = Author.objects.filter(age=2).values("name")
+    assert ages(name__iexact=Subquery(other)) == [1, 2]
+    assert ages(name__iexact=F("name")) == [1, 2]
+    assert ages(name__icontains=Subquery(other)) == [1, 2]
+    assert ages(name__iendswith=Subquery(other)) == [1, 2]
+    Author.objects.filter(age=1).update(name="ÉLANX*")
+    assert ages(name__iexact=Subquery(other)) == [2]  # "." and "*" are literal
+
+
+def test_iexact_does_not_match_before_a_final_newline(accents):
+    """``$`` also matches before a trailing newline; LIKE 'élan' does not match 'élan\\n'."""
+    Author.objects.filter(age=1).update(name="élan\n")
+    assert list(Author.objects.filter(name__iexact="élan").values_list("age", flat=True)) == [2]
+    assert list(Author.objects.filter(name__iendswith="LAN").values_list("age", flat=True)) == [2]

@@ -13,7 +13,15 @@ import re
 NEGATED = r"~|\.exclude\("
 
 #: name -> (regex the source must match, regex the pipeline must match, regression test).
-KNOWN = {}
+KNOWN = {
+    # MongoDB's $toLower/$toUpper fold ASCII letters only (documented in the README); the
+    # oracle folds Unicode as PostgreSQL does.
+    "ascii_case_mapping": (
+        r"\b(Lower|Upper)\(",
+        r"\$to(Lower|Upper)",
+        "test_lower_and_upper_fold_ascii_only",
+    ),
+}
 
 
 def known_cause(source, pipeline):
