@@ -6,6 +6,12 @@ import os
 
 import pytest
 
+# Embedded servers started for this run (by the fixtures below or by the settings' embedded://
+# hosts, which inherit this environment) return what MongoDB leaves unordered in a random order,
+# so a test relying on an unspecified order fails here as it could on MongoDB. Set it to 0 to
+# debug with the engine's stable order.
+os.environ.setdefault("DJANGO_MONGO_EMBEDDED_SHUFFLE", "1")
+
 
 @pytest.fixture(scope="session")
 def embedded_dbpath(tmp_path_factory):

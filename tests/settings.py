@@ -15,6 +15,9 @@ EMBEDDED_DBPATH = os.environ.setdefault(
     os.path.join(tempfile.gettempdir(), f"django-mongo-tests-{os.getpid()}"),
 )
 HOST = MONGODB_URI or f"embedded://{EMBEDDED_DBPATH}"
+# The embedded server shuffles unsorted results and sort ties, as MongoDB may order them
+# (DJANGO_MONGO_EMBEDDED_SHUFFLE=0 keeps the engine's stable order, to debug).
+os.environ.setdefault("DJANGO_MONGO_EMBEDDED_SHUFFLE", "1")
 
 # The suite runs with validators on (the default); DJANGO_MONGO_ENFORCE_SCHEMA=0 runs it off.
 ENFORCE_SCHEMA = os.environ.get("DJANGO_MONGO_ENFORCE_SCHEMA", "1") != "0"

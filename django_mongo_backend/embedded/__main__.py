@@ -3,6 +3,11 @@
 Authentication: ``--user NAME --password-file FILE`` (``-`` reads the password from standard
 input) stores NAME's SCRAM keys in ``DIR/users.json``; from then on every client of DIR must
 authenticate, also after a restart without ``--user``. Passwords never go on the command line.
+
+``--shuffle-unordered`` (or ``DJANGO_MONGO_EMBEDDED_SHUFFLE=1`` in the environment, which servers
+started by ``embedded://`` hosts inherit) returns the results of a read without a sort, and the
+ties of a sort, in a random order, as MongoDB may: code relying on an order MongoDB does not
+promise then fails here too (see ``ordering``).
 """
 
 from __future__ import annotations
@@ -52,6 +57,12 @@ def main(argv=None):
         help="file holding the password of --user ('-': read it from standard input)",
     )
     parser.add_argument(
+        "--shuffle-unordered",
+        action="store_true",
+        help="return unsorted results and sort ties in a random order, as MongoDB may "
+        "(also on with DJANGO_MONGO_EMBEDDED_SHUFFLE=1)",
+    )
+    parser.add_argument(
         "--stop", action="store_true", help="stop the server that owns --dbpath, then exit"
     )
     args = parser.parse_args(argv)
@@ -83,7 +94,13 @@ def main(argv=None):
         if user is not None:
             auth.save_user(dbpath, user)
         asyncio.run(
-            process.serve(dbpath, host=args.host, port=args.port, allow_remote=args.allow_remote)
+            process.serve(
+                dbpath,
+                host=args.host,
+                port=args.port,
+                allow_remote=args.allow_remote,
+                shuffle_unordered=args.shuffle_unordered,
+            )
         )
     finally:
         lock.close()

@@ -124,14 +124,21 @@ def remove_server_info(dbpath):
             (Path(dbpath) / INFO_FILE).unlink()
 
 
-async def serve(dbpath, *, host="127.0.0.1", port=0, ready=None, allow_remote=False):
+async def serve(
+    dbpath, *, host="127.0.0.1", port=0, ready=None, allow_remote=False, shuffle_unordered=False
+):
     """Serve ``dbpath`` until SIGTERM or SIGINT; the lock must already be held.
 
     A non-loopback ``host`` raises RemoteBindRefused unless ``allow_remote``. The users of
-    ``dbpath/users.json`` (see ``auth``), if any, must authenticate.
+    ``dbpath/users.json`` (see ``auth``), if any, must authenticate. ``shuffle_unordered`` (or
+    ``DJANGO_MONGO_EMBEDDED_SHUFFLE=1`` in the environment) returns what MongoDB leaves
+    unordered in a random order (see ``ordering``).
     """
-    from . import auth
+    from . import auth, ordering
     from .server import EmbeddedServer
+
+    if shuffle_unordered:
+        ordering.enable()
 
     users = auth.load_users(dbpath)
     if not is_loopback(host):
@@ -156,6 +163,8 @@ async def serve(dbpath, *, host="127.0.0.1", port=0, ready=None, allow_remote=Fa
         address.port,
         f" (authentication required: {len(users)} user(s))" if users else "",
     )
+    if ordering.is_enabled():
+        logger.info("unsorted results and sort ties are returned in a random order")
     if ready is not None:
         ready(info)
     try:

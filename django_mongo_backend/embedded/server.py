@@ -29,6 +29,7 @@ from . import (
     joins,
     limits,
     operators,
+    ordering,
     rewrites,
     transactions,
     updates,
@@ -42,6 +43,7 @@ comparisons.install()  # after fastpaths: it wraps the engine methods they set
 updates.install()
 catalog.install()
 limits.install()  # after operators and fastpaths: it wraps functions they replace
+ordering.install()  # after joins: it wraps LazyCollection.matching
 
 logger = logging.getLogger("django_mongo_backend.embedded")
 

@@ -42,6 +42,9 @@ def _embedded_dbpath():
     return dbpath
 
 
+# The embedded server shuffles unsorted results and sort ties, as MongoDB may order them, so
+# Django's tests see no order MongoDB does not promise (DJANGO_MONGO_EMBEDDED_SHUFFLE=0: off).
+os.environ.setdefault("DJANGO_MONGO_EMBEDDED_SHUFFLE", "1")
 HOST = MONGODB_URI or f"embedded://{_embedded_dbpath()}"
 
 DATABASES = {
