@@ -12,6 +12,7 @@ from mongoeco.core.schema_validation import compile_collection_validator
 from mongoeco.engines._sqlite_write_scope import sqlite_write_scope
 from mongoeco.wire.executor import WireCommandExecutor
 
+from . import index_identity
 from .catalog import load_collection_options, to_stored
 from .errors import server_error
 
@@ -164,22 +165,6 @@ async def get_more(executor, context):
 
 # -- createIndexes / listIndexes --------------------------------------------------------------
 
-#: Index options that make two indexes on the same key pattern different indexes.
-_INDEX_IDENTITY = ("collation", "partialFilterExpression")
-#: Index options that, with the key pattern, define what an index enforces.
-_INDEX_OPTIONS = ("unique", "sparse", "expireAfterSeconds", *_INDEX_IDENTITY)
-
-
-def _index_key(spec):
-    return list(dict(spec.get("key") or {}).items())
-
-
-def _index_options(spec):
-    """The options of an index document or request; an absent flag and ``false`` are the same."""
-    return {
-        option: None if spec.get(option) is False else spec.get(option) for option in _INDEX_OPTIONS
-    }
-
 
 async def _existing_indexes(executor, db_name, collection):
     database = executor.server.client.get_database(db_name)
@@ -191,34 +176,16 @@ async def _existing_indexes(executor, db_name, collection):
 
 
 async def create_indexes(executor, context):
-    """``createIndexes``: MongoDB refuses an index whose key pattern (with its collation and
-    partial filter) an index of another name already has, and an index of an existing name with
-    other options (code 85 IndexOptionsConflict); mongoeco created the duplicate."""
+    """``createIndexes`` with MongoDB's rule for which indexes may coexist (``index_identity``):
+    mongoeco refused any second index on a key pattern, and accepted an equivalent one of
+    another name."""
     command = context.command_document
     collection, specs = command.get("createIndexes"), command.get("indexes")
     if isinstance(collection, str) and isinstance(specs, list):
         existing = await _existing_indexes(executor, context.db_name, collection)
         for spec in (spec for spec in specs if isinstance(spec, dict)):
-            for index in existing:
-                _check_index_conflict(index, spec)
+            index_identity.check_index_request(spec, existing)
     return await delegate(executor, context)
-
-
-def _check_index_conflict(index, spec):
-    if _index_key(index) != _index_key(spec):
-        return
-    same_identity = all(
-        _index_options(index)[option] == _index_options(spec)[option] for option in _INDEX_IDENTITY
-    )
-    if index["name"] != spec.get("name") and same_identity:
-        message = f"Index already exists with a different name: {index['name']}"
-        raise server_error(85, "IndexOptionsConflict", message)
-    if index["name"] == spec.get("name") and _index_options(index) != _index_options(spec):
-        message = (
-            "An existing index has the same name as the requested index but different "
-            f"options: {spec['name']}"
-        )
-        raise server_error(85, "IndexOptionsConflict", message)
 
 
 def _mongodb_index_document(index):

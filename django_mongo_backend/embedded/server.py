@@ -26,6 +26,7 @@ from . import (
     comparisons,
     errors,
     fastpaths,
+    index_identity,
     joins,
     limits,
     operators,
@@ -44,6 +45,7 @@ updates.install()
 catalog.install()
 limits.install()  # after operators and fastpaths: it wraps functions they replace
 ordering.install()  # after joins: it wraps LazyCollection.matching
+index_identity.install()
 
 logger = logging.getLogger("django_mongo_backend.embedded")
 

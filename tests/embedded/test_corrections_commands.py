@@ -28,11 +28,18 @@ def test_index_on_an_indexed_key_pattern_under_another_name_is_refused(mongo_db)
 
 
 def test_index_with_an_existing_name_and_other_options_is_refused(mongo_db):
-    """Re-creating an index under its name with other options (here ``unique``) is refused with
-    code 85 IndexOptionsConflict."""
+    """Re-creating an index under its name with other options is refused: 86
+    IndexKeySpecsConflict when an identifying option differs (here ``unique``, part of an
+    index's identity since 5.0: ``IndexDescriptor::compareIndexOptions``), 85
+    IndexOptionsConflict when only another option does (here ``expireAfterSeconds``); see
+    ``test_index_identity.py``."""
     mongo_db.a.create_index("q", name="by_q")
     with pytest.raises(OperationFailure) as failure:
         mongo_db.a.create_index("q", name="by_q", unique=True)
+    assert failure.value.code == 86
+    mongo_db.a.create_index("t", name="by_t", expireAfterSeconds=60)
+    with pytest.raises(OperationFailure) as failure:
+        mongo_db.a.create_index("t", name="by_t", expireAfterSeconds=5)
     assert failure.value.code == 85
 
 
