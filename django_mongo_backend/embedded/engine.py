@@ -20,6 +20,16 @@ isolation, first committer wins):
   ``WriteConflict`` (112) and the ``TransientTransactionError`` label, so drivers retry;
 - abort drops the overlay.
 
+Collections and indexes may be created in a transaction (MongoDB 4.4+, manual: "Create
+Collections and Indexes in a Transaction"): ``create`` and ``createIndexes`` on a collection
+the snapshot does not have (or that this transaction created) run in the overlay, as do
+inserts that create their collection implicitly; commit creates the collection (options and
+indexes) in the file first. Two open transactions creating the same namespace conflict
+(``WriteConflict``), as does a commit finding that namespace created meanwhile. An index on a
+collection that existed before fails with 263 unless it already exists (then nothing happens),
+and so does one on a collection this transaction created but already wrote to
+(``runCreateIndexesOnNewCollection`` in the server's ``create_indexes.cpp``).
+
 Like MongoDB (WiredTiger), a transaction's write takes a lock on each document it changes,
 held until the transaction ends (``_claim``):
 
@@ -164,6 +174,8 @@ class _Transaction:
     released: bool = False
     #: Aborted by the server for outliving the transaction lifetime limit.
     expired: bool = False
+    #: (db, coll) the snapshot does not have: created by this transaction if the overlay has it.
+    absent: set = field(default_factory=set)
 
 
 class _OverlayEngine(SQLiteEngine):
@@ -216,16 +228,20 @@ def _routed(name, kind):
                     )
                 return await base(self, db_name, coll_name, *args, **kwargs)
             if kind == "ddl":
-                raise OperationFailure(
-                    f"Cannot run {name} in a multi-document transaction",
-                    code=NOT_IN_TRANSACTION,
-                )
+                creator = _CREATORS.get(name)
+                if creator is None:
+                    raise OperationFailure(
+                        f"Cannot run {name} in a multi-document transaction",
+                        code=NOT_IN_TRANSACTION,
+                    )
+                return await creator(self, transaction, db_name, coll_name, *args, **kwargs)
             if kind == "write":
                 await self._copy_into_overlay(transaction, db_name, coll_name)
             if (db_name, coll_name) in transaction.copied_rows:
                 overlay_method = getattr(transaction.overlay, name)
                 result = await overlay_method(db_name, coll_name, *args, **kwargs)
                 if kind == "write":
+                    await self._reserve_if_created(transaction, db_name, coll_name)
                     await self._claim(transaction, db_name, coll_name)
                 return result
             return await base(self, db_name, coll_name, *args, **kwargs)
@@ -271,6 +287,8 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
         #: (db, coll, storage_key) -> the open transaction that changed that document.
         self._document_locks: dict[tuple, _Transaction] = {}
         self._document_locks_lock = threading.Lock()
+        #: (db, coll) -> the open transaction that created that collection (not committed yet).
+        self._pending_creations: dict[tuple, _Transaction] = {}
         self.transaction_lifetime_limit = DEFAULT_TRANSACTION_LIFETIME_LIMIT
         runtime = self._session_runtime
         runtime.start_session_transaction = self._start_transaction
@@ -376,6 +394,9 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
                     del self._document_locks[lock]
             transaction.claimed = set()
             transaction.released = True
+            for namespace, creator in list(self._pending_creations.items()):
+                if creator is transaction:
+                    del self._pending_creations[namespace]
         if transaction.snapshot is not None:
             try:
                 transaction.snapshot.close()
@@ -520,6 +541,8 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
                     db_name, coll_name, documents, bypass_document_validation=True
                 )
             transaction.snapshot_rows[key] = rows
+            if options is None:
+                transaction.absent.add(key)
             transaction.copied_rows[key] = await self._run_blocking(
                 overlay.rows, db_name, coll_name
             )
@@ -537,7 +560,17 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
         return rows, options, rebuilt
 
     def _apply(self, transaction):
-        """Write the overlay's changes to the file in one SQLite transaction, or conflict."""
+        """Create the transaction's new collections, then write the overlay's changed documents
+        to the file in one SQLite transaction; or conflict (and leave the file as it was)."""
+        created = self._create_collections(transaction)
+        try:
+            self._apply_documents(transaction)
+        except BaseException:
+            for db_name, coll_name in created:
+                self._drop_collection_sync(db_name, coll_name, None)
+            raise
+
+    def _apply_documents(self, transaction):
         changes = []
         for (db_name, coll_name), copied in transaction.copied_rows.items():
             current = transaction.overlay.rows(db_name, coll_name)
@@ -575,6 +608,172 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
                 conn.rollback()
                 self._session_runtime._clear_rollback_sensitive_caches()
                 raise
+
+    # -- collections and indexes created in a transaction --------------------------------
+
+    def _overlay_has_collection(self, transaction, db_name, coll_name):
+        overlay = transaction.overlay
+        if overlay is None:
+            return False
+        with overlay._lock:
+            return overlay._collection_exists_sync(overlay._connection, db_name, coll_name)
+
+    def _exists_sync(self, transaction, db_name, coll_name):
+        """Whether the collection exists in the transaction's snapshot or (now) in the file."""
+        with self._lock:
+            connections = [self._connection]
+            if transaction.snapshot is not None:
+                connections.insert(0, transaction.snapshot)
+            return any(
+                self._collection_exists_sync(conn, db_name, coll_name) for conn in connections
+            )
+
+    def _reserve(self, transaction, db_name, coll_name):
+        """Claim the namespace this transaction creates; another open creator conflicts."""
+        key = (db_name, coll_name)
+        owner = self._pending_creations.get(key)
+        if owner is not None and owner is not transaction:
+            self._expire_if_old(owner)  # releases its namespaces when too old
+        with self._document_locks_lock:
+            owner = self._pending_creations.get(key)
+            if owner is not None and owner is not transaction and not owner.released:
+                # The catalog's message (``registerUncommittedCollection``).
+                raise OperationFailure(
+                    f"Collection namespace '{db_name}.{coll_name}' is already in use.",
+                    code=WRITE_CONFLICT,
+                    details={"codeName": "WriteConflict"},
+                    error_labels=TRANSIENT,
+                )
+            self._pending_creations[key] = transaction
+
+    async def _reserve_if_created(self, transaction, db_name, coll_name):
+        """A write that created its collection in the overlay (an insert, an upsert)."""
+        key = (db_name, coll_name)
+        if key not in transaction.absent or self._pending_creations.get(key) is transaction:
+            return
+        if await self._run_blocking(self._overlay_has_collection, transaction, db_name, coll_name):
+            self._reserve(transaction, db_name, coll_name)
+
+    async def _create_collection_in_transaction(
+        self, transaction, db_name, coll_name, *, options=None, context=None
+    ):
+        """``create`` in a transaction: only a collection that exists nowhere yet."""
+        exists = await self._run_blocking(self._exists_sync, transaction, db_name, coll_name)
+        if exists or await self._run_blocking(
+            self._overlay_has_collection, transaction, db_name, coll_name
+        ):
+            message = f"Collection {db_name}.{coll_name} already exists."
+            raise server_error(48, "NamespaceExists", message)
+        await self._copy_into_overlay(transaction, db_name, coll_name)
+        self._reserve(transaction, db_name, coll_name)
+        await transaction.overlay.create_collection(db_name, coll_name, options=options)
+
+    async def _create_index_in_transaction(
+        self, transaction, db_name, coll_name, keys, *, name=None, context=None, **options
+    ):
+        """``createIndexes`` in a transaction: on a new (or newly created, still empty)
+        collection; on an older one only an index that already exists, which is a no-op."""
+        key = (db_name, coll_name)
+        if key not in transaction.copied_rows:
+            exists = await self._run_blocking(self._exists_sync, transaction, db_name, coll_name)
+            if exists:
+                return await self._existing_index(transaction, db_name, coll_name, keys, name)
+            await self._copy_into_overlay(transaction, db_name, coll_name)
+        elif key not in transaction.absent:
+            return await self._existing_index(transaction, db_name, coll_name, keys, name)
+        if await self._run_blocking(transaction.overlay.rows, db_name, coll_name):
+            message = (
+                f"Cannot create new indexes on non-empty collection {db_name}.{coll_name} in a "
+                "multi-document transaction."
+            )
+            raise server_error(NOT_IN_TRANSACTION, "OperationNotSupportedInTransaction", message)
+        self._reserve(transaction, db_name, coll_name)
+        if not await self._run_blocking(
+            self._overlay_has_collection, transaction, db_name, coll_name
+        ):
+            await transaction.overlay.create_collection(db_name, coll_name)
+        return await transaction.overlay.create_index(
+            db_name, coll_name, keys, name=name, **options
+        )
+
+    async def _existing_index(self, transaction, db_name, coll_name, keys, name):
+        """The name of the existing index ``keys``/``name`` asks for, or 263."""
+        indexes = await self._run_blocking(self._list_indexes_sync, db_name, coll_name, None)
+        wanted = [(field, direction) for field, direction in _key_items(keys)]
+        for index in indexes:
+            if list(index["key"].items()) == wanted and (name is None or index["name"] == name):
+                return index["name"]
+        message = (
+            f"Cannot create new indexes on existing collection {db_name}.{coll_name} in a "
+            "multi-document transaction."
+        )
+        raise server_error(NOT_IN_TRANSACTION, "OperationNotSupportedInTransaction", message)
+
+    def _create_collections(self, transaction):
+        """Create in the file the collections the transaction created; a namespace created
+        meanwhile by someone else is a ``WriteConflict``. Returns the namespaces created."""
+        overlay = transaction.overlay
+        created = []
+        for db_name, coll_name in sorted(transaction.absent):
+            if not self._overlay_has_collection(transaction, db_name, coll_name):
+                continue
+            with overlay._lock, overlay._bind_connection(overlay._connection):
+                options = overlay._collection_options_or_empty_sync(
+                    overlay._connection, db_name, coll_name
+                )
+                indexes = overlay._list_indexes_sync(db_name, coll_name, None)
+            created.append((db_name, coll_name, options, indexes))
+        with self._lock:
+            for db_name, coll_name, _options, _indexes in created:
+                if self._collection_exists_sync(self._connection, db_name, coll_name):
+                    raise WriteConflict(f"{db_name}.{coll_name}")
+        done = []
+        try:
+            for db_name, coll_name, options, indexes in created:
+                self._create_collection_sync(db_name, coll_name, options or None, None)
+                done.append((db_name, coll_name))
+                for index in indexes:
+                    if index["name"] != "_id_":
+                        arguments = {**_INDEX_DEFAULTS, **_index_arguments(index)}
+                        self._create_index_sync(db_name, coll_name, **arguments)
+        except BaseException:
+            for db_name, coll_name in done:
+                self._drop_collection_sync(db_name, coll_name, None)
+            raise
+        return done
+
+
+#: engine DDL method -> how a transaction runs it (the others are refused with 263).
+_CREATORS = {
+    "create_collection": ConcurrentSQLiteEngine._create_collection_in_transaction,
+    "create_index": ConcurrentSQLiteEngine._create_index_in_transaction,
+}
+#: ``_create_index_sync``'s arguments left at their defaults when rebuilding an index.
+_INDEX_DEFAULTS = {
+    "unique": False,
+    "sparse": False,
+    "hidden": False,
+    "collation": None,
+    "partial_filter_expression": None,
+    "expire_after_seconds": None,
+    "weights": None,
+    "default_language": None,
+    "language_override": None,
+    "min_value": None,
+    "max_value": None,
+    "bucket_size": None,
+    "max_time_ms": None,
+    "context": None,
+}
+
+
+def _key_items(keys):
+    """An index key specification (a dict, a list of pairs or a field name) as pairs."""
+    if isinstance(keys, str):
+        return [(keys, 1)]
+    if isinstance(keys, dict):
+        return list(keys.items())
+    return [tuple(item) if not isinstance(item, str) else (item, 1) for item in keys]
 
 
 def _index_arguments(index):

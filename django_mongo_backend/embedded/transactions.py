@@ -104,7 +104,12 @@ SYSTEM_WRITE_CODES = {
     "findAndModify": (50781, "Location50781"),
     "findandmodify": (50781, "Location50781"),
     "createIndexes": NOT_IN_TRANSACTION,
+    "create": NOT_IN_TRANSACTION,
 }
+#: Commands that create collections or indexes: a transaction runs them only with read concern
+#: "local" (manual: "Create Collections and Indexes in a Transaction"; the server's jstest
+#: ``create_collection_and_index_disallowed_with_readconcern.js`` expects InvalidOptions).
+CREATING_COMMANDS = frozenset({"create", "createIndexes"})
 #: Commands that end a transaction: their failures are reported, not turned into aborts.
 ENDING_COMMANDS = frozenset({"commitTransaction", "abortTransaction"})
 
@@ -123,6 +128,8 @@ class _Record:
 
     number: int
     state: str  # "active", "aborted" or "committed"
+    #: The transaction's read concern level, as its first statement gave it (None: default).
+    read_concern: str | None = None
 
 
 _RECORDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -171,8 +178,15 @@ def refusal(command_name, db_name, command_document):
     return None
 
 
-def execution_error(command_name, db_name, command_document):
+def execution_error(command_name, db_name, command_document, read_concern=None):
     """The error MongoDB raises while running the statement (it aborts the transaction)."""
+    if command_name in CREATING_COMMANDS and read_concern not in (None, "local"):
+        return server_error(
+            72,
+            "InvalidOptions",
+            f"Cannot run '{command_name}' in a multi-document transaction with read concern "
+            f"level '{read_concern}': collections and indexes are created only with 'local'",
+        )
     collection = command_document.get(command_name)
     if (
         command_name in SYSTEM_WRITE_CODES
@@ -314,7 +328,9 @@ class _Statement:
         if self.name == "commitTransaction" and record.state == "committed":
             return {"ok": 1.0}
         try:
-            error = execution_error(self.name, context.db_name, context.command_document)
+            error = execution_error(
+                self.name, context.db_name, context.command_document, record.read_concern
+            )
             if error is not None:
                 raise error
             result = await dispatch(context)
@@ -344,7 +360,9 @@ class _Statement:
                 self._abort(record)
                 if session is not None and not session.transaction_active:
                     session.start_transaction()
-            record = self.records[self.key] = _Record(self.number, "active")
+            record = self.records[self.key] = _Record(
+                self.number, "active", _read_concern_level(self.context)
+            )
             return record
         if record is None or record.number != self.number:
             raise _Refused(no_such_transaction(self.number, aborted=False))
@@ -359,6 +377,14 @@ class _Statement:
 
     def _abort(self, record):
         _abort_session(self.executor, self.key, record)
+
+
+def _read_concern_level(context):
+    body = getattr(context, "raw_body", None) or {}
+    read_concern = body.get("readConcern")
+    if isinstance(read_concern, dict) and isinstance(read_concern.get("level"), str):
+        return read_concern["level"]
+    return None
 
 
 def _transient_write_error(result):

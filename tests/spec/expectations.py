@@ -51,10 +51,6 @@ CAUSES = {
     "db-aggregate": (
         "database-level aggregate ({aggregate: 1}, e.g. $listLocalSessions, $documents) unsupported"
     ),
-    "ddl-in-transaction": (
-        "create/createIndexes refused inside transactions (allowed since 4.4) with codeName "
-        "Location263"
-    ),
     "let": (
         "let variables are bound to their unevaluated expression ({$literal: ...} stays a document)"
     ),
@@ -278,9 +274,6 @@ EXPECTED_FAILURES = {
     "transactions/commit: reset session state abort": "cluster-time",
     "transactions/commit: reset session state commit": "cluster-time",
     "transactions/commit: write concern error on commit": "failpoint-commit",
-    "transactions/create-collection: explicitly create collection using create command": "ddl-in-transaction",
-    "transactions/create-index: create index on a collection created within the same transaction": "ddl-in-transaction",
-    "transactions/create-index: create index on a non-existing collection": "ddl-in-transaction",
     "transactions/do-not-retry-read-in-transaction: find does not retry in a transaction": "close-connection",
     "transactions/error-labels-blockConnection: add RetryableWriteError and UnknownTransactionCommitResult labels to connection errors": "failpoint-commit",
     "transactions/error-labels-errorLabels: add RetryableWriteError and UnknownTransactionCommitResult labels to retryable commit errors": "failpoint-commit",

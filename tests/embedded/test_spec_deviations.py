@@ -1,0 +1,130 @@
+"""Deviations MongoDB's driver specification tests found in the embedded server, fixed.
+
+Each test names the rule it checks (manual page, server source or the spec test that found
+it); every one also holds against a real MongoDB 7.0 replica set (``MONGODB_URI``).
+"""
+
+from __future__ import annotations
+
+import pytest
+from pymongo.errors import OperationFailure
+from pymongo.read_concern import ReadConcern
+
+TRANSIENT = "TransientTransactionError"
+
+
+def assert_code(raised, code, code_name):
+    assert raised.value.code == code, raised.value.details
+    assert raised.value.details["codeName"] == code_name
+
+
+# -- collections and indexes created in a transaction -----------------------------------------
+# Manual, "Create Collections and Indexes in a Transaction" (4.4+): explicit ``create`` and
+# ``createIndexes`` on a new collection run in a transaction and take effect at commit; spec
+# tests transactions/create-collection and create-index.
+
+
+def test_create_collection_in_a_transaction_appears_at_commit(mongo_db):
+    client = mongo_db.client
+    with client.start_session() as session:
+        session.start_transaction()
+        mongo_db.create_collection("fresh", session=session, validator={"n": {"$type": "int"}})
+        mongo_db.fresh.insert_one({"_id": 1, "n": 1}, session=session)
+        assert mongo_db.fresh.find_one({}, session=session) == {"_id": 1, "n": 1}
+        assert "fresh" not in mongo_db.list_collection_names()  # not before the commit
+        session.commit_transaction()
+    assert mongo_db.fresh.options() == {"validator": {"n": {"$type": "int"}}}
+    assert list(mongo_db.fresh.find()) == [{"_id": 1, "n": 1}]
+
+
+def test_aborted_transaction_creates_nothing(mongo_db):
+    with mongo_db.client.start_session() as session:
+        session.start_transaction()
+        mongo_db.create_collection("never", session=session)
+        mongo_db.never.create_index("x", session=session)
+        session.abort_transaction()
+    assert "never" not in mongo_db.list_collection_names()
+
+
+def test_create_index_on_new_collections_in_a_transaction(mongo_db):
+    """On a collection that does not exist (created implicitly) or that the transaction
+    created and has not written to yet (``runCreateIndexesOnNewCollection``)."""
+    with mongo_db.client.start_session() as session:
+        session.start_transaction()
+        assert mongo_db.implicit.create_index([("y", -1)], name="y_desc", session=session) == (
+            "y_desc"
+        )
+        mongo_db.create_collection("explicit", session=session)
+        mongo_db.explicit.create_index("x", session=session)
+        mongo_db.explicit.insert_one({"x": 1}, session=session)
+        session.commit_transaction()
+    assert [index["name"] for index in mongo_db.implicit.list_indexes()] == ["_id_", "y_desc"]
+    assert [index["name"] for index in mongo_db.explicit.list_indexes()] == ["_id_", "x_1"]
+
+
+def test_create_existing_collection_in_a_transaction_fails_and_aborts(mongo_db):
+    """jstests/core/txns/create_collection.js: NamespaceExists, and the transaction is gone."""
+    mongo_db.old.insert_one({"_id": 1})
+    with mongo_db.client.start_session() as session:
+        session.start_transaction()
+        with pytest.raises(OperationFailure) as raised:
+            mongo_db.create_collection("old", session=session)
+        assert_code(raised, 48, "NamespaceExists")
+        with pytest.raises(OperationFailure) as raised:
+            mongo_db.old.find_one({}, session=session)
+        assert_code(raised, 251, "NoSuchTransaction")
+
+
+def test_new_index_on_existing_collection_is_refused_in_a_transaction(mongo_db):
+    """``create_indexes.cpp``: an index that does not exist yet on a collection that existed
+    before the transaction needs an exclusive lock: 263."""
+    mongo_db.old.insert_one({"_id": 1})
+    with mongo_db.client.start_session() as session:
+        session.start_transaction()
+        with pytest.raises(OperationFailure) as raised:
+            mongo_db.old.create_index("z", session=session)
+        assert_code(raised, 263, "OperationNotSupportedInTransaction")
+        assert raised.value.details["errmsg"] == (
+            f"Cannot create new indexes on existing collection {mongo_db.name}.old in a "
+            "multi-document transaction."
+        )
+
+
+def test_index_on_a_collection_written_in_the_transaction_is_refused(mongo_db):
+    with mongo_db.client.start_session() as session:
+        session.start_transaction()
+        mongo_db.written.insert_one({"a": 1}, session=session)
+        with pytest.raises(OperationFailure) as raised:
+            mongo_db.written.create_index("a", session=session)
+        assert_code(raised, 263, "OperationNotSupportedInTransaction")
+        assert "non-empty collection" in raised.value.details["errmsg"]
+
+
+def test_creating_in_a_transaction_needs_read_concern_local(mongo_db):
+    """jstests/core/txns/create_collection_and_index_disallowed_with_readconcern.js:
+    InvalidOptions, and the transaction is aborted."""
+    with mongo_db.client.start_session() as session:
+        session.start_transaction(read_concern=ReadConcern("snapshot"))
+        with pytest.raises(OperationFailure) as raised:
+            mongo_db.create_collection("snap", session=session)
+        assert_code(raised, 72, "InvalidOptions")
+        with pytest.raises(OperationFailure) as raised:
+            mongo_db.other.find_one({}, session=session)
+        assert_code(raised, 251, "NoSuchTransaction")
+    assert "snap" not in mongo_db.list_collection_names()
+
+
+def test_two_transactions_creating_one_namespace_conflict(mongo_db):
+    """The catalog refuses a namespace another open transaction created: WriteConflict,
+    labelled for a retry ("Collection namespace ... is already in use")."""
+    client = mongo_db.client
+    with client.start_session() as first, client.start_session() as second:
+        first.start_transaction()
+        second.start_transaction()
+        mongo_db.create_collection("contested", session=first)
+        with pytest.raises(OperationFailure) as raised:
+            mongo_db.create_collection("contested", session=second)
+        assert_code(raised, 112, "WriteConflict")
+        assert raised.value.has_error_label(TRANSIENT)
+        first.commit_transaction()
+    assert "contested" in mongo_db.list_collection_names()
