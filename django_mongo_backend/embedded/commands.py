@@ -15,6 +15,7 @@ from mongoeco.wire.executor import WireCommandExecutor
 from . import index_identity
 from .catalog import load_collection_options, to_stored
 from .errors import server_error
+from .search_indexes import COMMANDS as SEARCH_INDEX_COMMANDS
 
 
 async def delegate(executor, context):
@@ -235,6 +236,7 @@ def _whole_batch(context):
 OWN_COMMANDS = {
     "buildInfo": build_info,
     "buildinfo": build_info,
+    **SEARCH_INDEX_COMMANDS,
     "collMod": coll_mod,
     "renameCollection": rename_collection,
     "getMore": get_more,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mongoeco.wire.surface import WIRE_SUPPORTED_COMMANDS
 
-from . import commands, limits
+from . import commands, limits, search_indexes
 from .errors import server_error
 
 #: Commands a client may send: mongoeco's own and the ones the server layer answers.
@@ -62,6 +62,7 @@ def rewrite_pipeline(pipeline):
             rewritten.append(stage)
             continue
         ((operator, spec),) = stage.items()
+        search_indexes.check_stage(operator)
         if operator == "$count" and _valid_count_field(spec):
             rewritten.extend(_count_stage(spec))
             continue

@@ -128,3 +128,32 @@ def test_two_transactions_creating_one_namespace_conflict(mongo_db):
         assert raised.value.has_error_label(TRANSIENT)
         first.commit_transaction()
     assert "contested" in mongo_db.list_collection_names()
+
+
+# -- Atlas Search index management ------------------------------------------------------------
+# MongoDB 7.0 without a search index management host (any server outside Atlas) refuses the
+# search index commands with CommandNotSupported before anything else
+# (``throwIfNotRunningWithRemoteSearchIndexManagement``, ``search_index_commands.cpp``) and the
+# ``$listSearchIndexes`` stage with 6047401; spec tests index-management/*SearchIndex*.
+
+SEARCH_INDEX_COMMANDS = [
+    {"createSearchIndexes": "coll", "indexes": [{"definition": {"mappings": {}}}]},
+    {"updateSearchIndex": "coll", "name": "x", "definition": {}},
+    {"dropSearchIndex": "coll", "name": "x"},
+]
+
+
+@pytest.mark.parametrize("command", SEARCH_INDEX_COMMANDS, ids=lambda command: next(iter(command)))
+def test_search_index_commands_are_atlas_only(mongo_db, command):
+    with pytest.raises(OperationFailure) as raised:
+        mongo_db.command(command)
+    assert_code(raised, 115, "CommandNotSupported")
+    assert raised.value.details["errmsg"] == "Search index commands are only supported with Atlas."
+
+
+def test_list_search_indexes_stage_is_atlas_only(mongo_db):
+    mongo_db.coll.insert_one({})
+    with pytest.raises(OperationFailure) as raised:
+        list(mongo_db.coll.list_search_indexes())
+    assert raised.value.code == 6047401
+    assert "only allowed on MongoDB Atlas" in raised.value.details["errmsg"]

@@ -39,10 +39,6 @@ CAUSES = {
         "only 'simple' and 'en' collations are supported, and the refusal has no code (a bulk "
         "write error without 'code' even breaks pymongo)"
     ),
-    "search-index": (
-        "search index commands answer CommandNotFound/unsupported stage instead of MongoDB "
-        "7.0's Atlas-only error"
-    ),
     "snapshot": (
         "readConcern snapshot is neither honoured for reads (no point-in-time view) nor refused"
         " for writes and listing commands"
@@ -107,21 +103,6 @@ EXPECTED_FAILURES = {
     "crud/updateMany-collation: UpdateMany when many documents match with collation": "collation",
     "crud/updateMany-let: updateMany with let option": "let",
     "crud/updateOne-collation: UpdateOne when one document matches with collation": "collation",
-    "index-management/createSearchIndex: name provided for an index definition": "search-index",
-    "index-management/createSearchIndex: no name provided for an index definition": "search-index",
-    "index-management/createSearchIndexes: empty index definition array": "search-index",
-    "index-management/createSearchIndexes: name provided for an index definition": "search-index",
-    "index-management/createSearchIndexes: no name provided for an index definition": "search-index",
-    "index-management/dropSearchIndex: sends the correct command": "search-index",
-    "index-management/listSearchIndexes: aggregation cursor options are supported": "search-index",
-    "index-management/listSearchIndexes: when a name is provided, it is present in the filter": "search-index",
-    "index-management/listSearchIndexes: when no name is provided, it does not populate the filter": "search-index",
-    "index-management/searchIndexIgnoresReadWriteConcern: createSearchIndex ignores read and write concern": "search-index",
-    "index-management/searchIndexIgnoresReadWriteConcern: createSearchIndexes ignores read and write concern": "search-index",
-    "index-management/searchIndexIgnoresReadWriteConcern: dropSearchIndex ignores read and write concern": "search-index",
-    "index-management/searchIndexIgnoresReadWriteConcern: listSearchIndexes ignores read and write concern": "search-index",
-    "index-management/searchIndexIgnoresReadWriteConcern: updateSearchIndex ignores the read and write concern": "search-index",
-    "index-management/updateSearchIndex: sends the correct command": "search-index",
     "retryable-writes/aggregate-out-merge: aggregate with $out does not set txnNumber": "out-stage",
     "retryable-writes/bulkWrite-errorLabels: BulkWrite succeeds after PrimarySteppedDown": "error-labels",
     "retryable-writes/bulkWrite-errorLabels: BulkWrite succeeds after WriteConcernError ShutdownInProgress": "error-labels",
