@@ -97,6 +97,32 @@ def _decimal_result(value):
     return Decimal128(_DEC128.plus(value))
 
 
+#: Significant digits MongoDB keeps converting a double to Decimal128.
+DOUBLE_TO_DECIMAL_DIGITS = 15
+_QUANTIZE = decimal.Context(prec=DECIMAL128_DIGITS, rounding=decimal.ROUND_HALF_EVEN)
+
+
+def double_to_decimal128(value):
+    """A double as ``Decimal128(double)`` converts it (src/mongo/platform/decimal128.cpp, whose
+    default precision is ``kRoundTo15Digits``; ``Value::coerceToDecimal`` and ``$convert`` use
+    it): the double's binary value rounded to 34 digits, then quantized, ties to even, to
+    exactly 15 significant digits, trailing zeros kept (``{$toDecimal: 2.5}`` is
+    ``Decimal128("2.50000000000000")`` in the manual). The quantum is 10**(e - 14), ``e`` first
+    the decimal exponent of the double's power of two (``floor(base2 * 0.30103)``), one more
+    when that leaves 16 digits. Zeros, infinities and NaN convert as they are: ``0`` and ``-0``
+    without trailing zeros."""
+    raw = float(unwrap_bson_numeric(value))
+    if raw == 0 or not math.isfinite(raw):
+        return decimal.Decimal(raw)
+    converted = _DEC128.create_decimal_from_float(raw)
+    base2 = math.frexp(raw)[1] - 1
+    base10 = (base2 * 30103) // 100000
+    result = converted.quantize(decimal.Decimal(1).scaleb(base10 - 14), context=_QUANTIZE)
+    if len(result.as_tuple().digits) > DOUBLE_TO_DECIMAL_DIGITS:
+        result = converted.quantize(decimal.Decimal(1).scaleb(base10 - 13), context=_QUANTIZE)
+    return result
+
+
 def _integer_result(value, kind):
     return BsonInt64(value) if kind == "long" else value
 
@@ -867,6 +893,28 @@ def _in_decimal128_context(function):
     return run
 
 
+#: Modules evaluating the arithmetic expressions ($add, $subtract, $multiply, $divide, $mod),
+#: as opposed to accumulators and update operators.
+_EXPRESSION_MODULES = (numeric_expressions, compiled_aggregation)
+
+
+def _doubles_as_decimal128(function):
+    """``function`` with its double operands converted as ``Value::coerceToDecimal`` does
+    (``double_to_decimal128``: 15 digits) whenever another operand is a Decimal128: MongoDB's
+    $add, $subtract, $multiply, $divide and $mod compute in Decimal128 once one operand is one
+    (src/mongo/db/pipeline/expression.cpp), so ``{$add: [NumberDecimal("1"), 0.1]}`` is
+    ``1.100000000000000``, not mongoeco's ``1.1``."""
+
+    def run(*args, **kwargs):
+        if any(isinstance(arg, _DECIMALS) for arg in args):
+            args = [double_to_decimal128(arg) if _kind(arg) == "double" else arg for arg in args]
+        return function(*args, **kwargs)
+
+    run.__wrapped__ = function
+    run.doubles_as_decimal128 = True
+    return run
+
+
 def _always_in_decimal128_context(function):
     """``function`` run with 34-digit decimal arithmetic (floats are unaffected by it)."""
 
@@ -887,6 +935,11 @@ def _patch_decimal_arithmetic():
             function = getattr(module, name, None)
             if function is not None and not hasattr(function, "__wrapped__"):
                 setattr(module, name, _in_decimal128_context(function))
+    for module in _EXPRESSION_MODULES:
+        for name in _ARITHMETIC:
+            function = getattr(module, name, None)
+            if function is not None and not hasattr(function, "doubles_as_decimal128"):
+                setattr(module, name, _doubles_as_decimal128(function))
     # $avg divides its Decimal128 total when a group is finalized, in both $group paths.
     if not hasattr(grouping_stages._finalize_accumulators, "__wrapped__"):
         grouping_stages._finalize_accumulators = _always_in_decimal128_context(
@@ -898,11 +951,28 @@ def _patch_decimal_arithmetic():
         )
 
 
+def _to_decimal_conversion(value):
+    """$convert/$toDecimal of a double or a date, the Decimal128 MongoDB makes of it; None for
+    anything else. A double keeps 15 significant digits (``double_to_decimal128``), NaN and the
+    infinities included, which mongoeco refuses; a date is its milliseconds since the epoch
+    (the manual's $toDecimal table)."""
+    raw = unwrap_bson_numeric(value)
+    if isinstance(raw, float):
+        return double_to_decimal128(raw)
+    if isinstance(raw, datetime.datetime):
+        return decimal.Decimal(scalar_expressions._datetime_to_epoch_millis(raw))
+    return None
+
+
 def _convert_decimal(operator, value, target, **kwargs):
     """$convert/$toDouble/$toInt/$toLong/$toBool/$toDate of a Decimal128, which mongoeco refuses:
     MongoDB truncates toward zero for int and long, rounds to the nearest double, and reads a
-    date as milliseconds since the epoch."""
+    date as milliseconds since the epoch. $convert/$toDecimal of a double or a date: see
+    ``_to_decimal_conversion``."""
     original = _convert_decimal.original
+    if target == "decimal":
+        converted = _to_decimal_conversion(value)
+        return original(operator, value, target, **kwargs) if converted is None else converted
     if not isinstance(value, _DECIMALS) or target not in ("bool", "int", "long", "double", "date"):
         return original(operator, value, target, **kwargs)
     number = _to_decimal(value)
@@ -919,6 +989,53 @@ def _convert_decimal(operator, value, target, **kwargs):
     if not low <= integer <= high:
         raise _fail(f"Conversion would overflow target type in {operator}", 241)
     return integer if target == "int" else BsonInt64(integer)
+
+
+#: ``$convert``'s ``to`` naming Decimal128: its type name or its BSON type number.
+_DECIMAL_TARGETS = ("decimal", 19)
+
+
+def _convert(document, spec, variables, dialect, ctx):
+    """``$convert`` to "decimal" (or 19), which mongoeco's MongoDB 7.0 dialect refuses as an
+    unsupported target though MongoDB has converted to decimal since 4.0 (manual: $convert);
+    every other target is mongoeco's. A null or missing input gives ``onNull`` (default null);
+    a failed conversion gives ``onError`` when there is one, else ConversionFailure (241)."""
+    target = None
+    if isinstance(spec, dict) and "input" in spec and "to" in spec:
+        target = ctx.evaluate_expression(document, spec["to"], variables)
+    if isinstance(target, bool) or target not in _DECIMAL_TARGETS:
+        return scalar_expressions.evaluate_scalar_expression(
+            "$convert",
+            document,
+            spec,
+            variables,
+            dialect=dialect,
+            evaluate_expression=ctx.evaluate_expression,
+            evaluate_expression_with_missing=ctx.evaluate_expression_with_missing,
+            require_expression_args=ctx.require_expression_args,
+            stringify_value=aggregation_runtime._stringify_aggregation_value,
+            bson_document_size=aggregation_runtime._bson_document_size,
+            missing_sentinel=ctx.missing_sentinel,
+        )
+    value = ctx.evaluate_expression_with_missing(document, spec["input"], variables)
+    if value is ctx.missing_sentinel or value is None or isinstance(value, UndefinedType):
+        if "onNull" not in spec:
+            return None
+        return ctx.evaluate_expression(document, spec["onNull"], variables)
+    try:
+        converted = scalar_expressions._convert_aggregation_scalar(
+            "$convert",
+            value,
+            "decimal",
+            stringify_value=aggregation_runtime._stringify_aggregation_value,
+        )
+    except OperationFailure as error:
+        if "onError" in spec:
+            return ctx.evaluate_expression(document, spec["onError"], variables)
+        if error.code is not None:
+            raise
+        raise _fail(str(error), 241) from error
+    return Decimal128(unwrap_bson_numeric(converted))
 
 
 def _patch_decimal_conversions():
@@ -1127,6 +1244,7 @@ OPERATORS = {
     "$log": _log,
     **{name: _comparison(name) for name in _COMPARE},
     "$in": _in,
+    "$convert": _convert,
     **{name: _bitwise(name, *entry) for name, entry in BITWISE_OPERATORS.items()},
 }
 

@@ -134,6 +134,36 @@ def test_cast_of_a_double_to_text(doubles):
     assert dict(rows) == doubles
 
 
+#: Doubles whose shortest text has 16 or 17 digits ending in 5: rounding that text to 15 digits
+#: (ties to even) differs from rounding the double itself, which SQLite does.
+LONG_DOUBLES = (
+    0.1 + 0.2,
+    1 / 3,
+    2 / 3 * 1e10,
+    123456789.12345678,
+    69583.28667684435,
+    7215.400323407825,
+    80.45694845140355,
+    8941481250.060135,
+)
+
+
+def sqlite_text(value):
+    """SQLite's CAST(x AS TEXT) of a finite, non-zero double of magnitude in [1e-4, 1e15)."""
+    text = format(value, ".15g")
+    return text if "." in text else text + ".0"
+
+
+def test_cast_of_a_double_to_text_rounds_the_double_not_its_shortest_text():
+    """The cast rounds the double's own digits to 15, as SQLite's "%!.15g": MongoDB's
+    ``$toDecimal`` of a double is ``Decimal128(double)``, exactly 15 significant digits of its
+    binary value (src/mongo/platform/decimal128.cpp, kRoundTo15Digits), not Python's shortest
+    repr (69583.28667684435 is 69583.2866768443, not ...444)."""
+    pks = {AllTypes.objects.create(floating=value).pk: value for value in LONG_DOUBLES}
+    rows = AllTypes.objects.annotate(t=Cast("floating", CharField())).values_list("pk", "t")
+    assert dict(rows) == {pk: sqlite_text(value) for pk, value in pks.items()}
+
+
 def test_text_lookups_on_a_float_column_read_all_its_digits(doubles):
     def pks(**lookup):
         return set(AllTypes.objects.filter(**lookup).values_list("pk", flat=True))

@@ -5,6 +5,8 @@ names the server source or manual page that states the rule, and passes on Mongo
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from bson import Decimal128
 from pymongo.errors import OperationFailure
@@ -65,6 +67,106 @@ def test_to_string_of_a_decimal(mongo_db, value, expected):
     every digit and the exponent kept, scientific notation when the exponent is positive or the
     adjusted exponent is below -6, any NaN spelled ``NaN``."""
     assert project(mongo_db.c, {"$toString": "$x"}, x=Decimal128(value)) == expected
+
+
+#: double -> the text of its Decimal128 (15 significant digits, trailing zeros kept).
+DOUBLE_TO_DECIMAL = [
+    (2.5, "2.50000000000000"),
+    (-2.5, "-2.50000000000000"),
+    (0.1, "0.100000000000000"),
+    (0.1 + 0.2, "0.300000000000000"),
+    (1 / 3, "0.333333333333333"),
+    (1.234567890123456, "1.23456789012346"),
+    (1.234567890123455, "1.23456789012345"),
+    (0.9999999999999994, "0.999999999999999"),
+    (0.9999999999999996, "1.00000000000000"),
+    (9.999999999999998e15, "1.00000000000000E+16"),
+    (float(2**53), "9.00719925474099E+15"),
+    (1e21, "1.00000000000000E+21"),
+    (100000.0, "100000.000000000"),
+    (1e-6, "0.00000100000000000000"),
+    (1e-7, "1.00000000000000E-7"),
+    (5e-324, "4.94065645841247E-324"),
+    (1.7976931348623157e308, "1.79769313486232E+308"),
+    (0.0, "0"),
+    (-0.0, "-0"),
+    (float("inf"), "Infinity"),
+    (float("-inf"), "-Infinity"),
+    (float("nan"), "NaN"),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), DOUBLE_TO_DECIMAL, ids=safe_ids)
+def test_to_decimal_of_a_double_keeps_15_significant_digits(mongo_db, value, expected):
+    """``$toDecimal``/``$convert`` to decimal of a double is ``Decimal128(double)``, whose
+    default precision is ``kRoundTo15Digits`` (src/mongo/platform/decimal128.cpp): the double
+    quantized to exactly 15 significant digits, ties to even, trailing zeros kept; zeros,
+    infinities and NaN as they are. The manual's $toDecimal table: ``{$toDecimal: 2.5}`` ->
+    ``Decimal128("2.50000000000000")``. ``$toString`` of it is ``Decimal128::toString``
+    (scientific notation when the exponent is positive or the adjusted exponent below -6)."""
+    expression = {
+        "to_decimal": {"$toDecimal": "$x"},
+        "convert": {"$convert": {"input": "$x", "to": "decimal"}},
+        "text": {"$toString": {"$toDecimal": "$x"}},
+    }
+    result = project(mongo_db.c, expression, x=value)
+    assert {name: str(value) for name, value in result.items()} == {
+        "to_decimal": expected,
+        "convert": expected,
+        "text": expected,
+    }
+    assert isinstance(result["to_decimal"], Decimal128)
+
+
+def test_to_decimal_of_a_date_is_its_milliseconds(mongo_db):
+    """The manual's $toDecimal table: a date converts to the number of milliseconds since the
+    epoch (jstests/aggregation/expressions/convert.js: 1970-01-01T00:00:00.123Z -> "123")."""
+    when = datetime.datetime(1970, 1, 1, 0, 0, 0, 123000)
+    assert project(mongo_db.c, {"$toDecimal": "$d"}, d=when) == Decimal128("123")
+
+
+def test_convert_to_decimal_by_number_with_on_null_and_on_error(mongo_db):
+    """``$convert``'s ``to`` may name the type by its number (19 is decimal); ``onNull``
+    answers a null or missing input and ``onError`` a failed conversion (manual: $convert)."""
+    expression = {
+        "by_number": {"$convert": {"input": "$x", "to": 19}},
+        "string": {"$convert": {"input": "1.50", "to": "decimal"}},
+        "on_null": {"$convert": {"input": "$nothing", "to": "decimal", "onNull": "none"}},
+        "on_error": {"$convert": {"input": "abc", "to": "decimal", "onError": "bad"}},
+    }
+    assert project(mongo_db.c, expression, x=0.5) == {
+        "by_number": Decimal128("0.500000000000000"),
+        "string": Decimal128("1.50"),
+        "on_null": "none",
+        "on_error": "bad",
+    }
+    with pytest.raises(OperationFailure) as raised:
+        project(mongo_db.c, {"$convert": {"input": "abc", "to": "decimal"}})
+    assert raised.value.code == 241
+
+
+def test_arithmetic_with_a_decimal_converts_doubles_to_15_digits(mongo_db):
+    """Once an operand is a Decimal128, $add, $subtract, $multiply, $divide and $mod compute in
+    Decimal128, each double converted by ``Value::coerceToDecimal`` = ``Decimal128(double)``
+    (15 significant digits; src/mongo/db/pipeline/expression.cpp and
+    src/mongo/db/exec/document_value/value.cpp): 1 + 0.1 is 1.100000000000000, not 1.1."""
+    expression = {
+        "add": {"$add": ["$d", "$x"]},
+        "add_doubles_first": {"$add": ["$x", "$x", "$d"]},
+        "subtract": {"$subtract": ["$d", "$x"]},
+        "multiply": {"$multiply": ["$x", "$d"]},
+        "divide": {"$divide": ["$x", "$d"]},
+        "mod": {"$mod": ["$x", "$d"]},
+    }
+    result = project(mongo_db.c, expression, d=Decimal128("1"), x=0.1)
+    assert {name: str(value) for name, value in result.items()} == {
+        "add": "1.100000000000000",
+        "add_doubles_first": "1.200000000000000",
+        "subtract": "0.900000000000000",
+        "multiply": "0.100000000000000",
+        "divide": "0.100000000000000",
+        "mod": "0.100000000000000",
+    }
 
 
 def test_string_operators_coerce_a_double_with_printf_g(mongo_db):
