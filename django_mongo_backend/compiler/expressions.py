@@ -59,6 +59,12 @@ CONNECTORS = {
     "|": "$bitOr",
     "#": "$bitXor",
 }
+#: Connectors whose operator takes any number of arguments, applied left to right, null when
+#: any argument is null or missing ($add, $multiply, $bitAnd, $bitOr, $bitXor): a left-deep
+#: chain ``a + b + c`` is one ``$add: [a, b, c]`` with the same result (the server folds its
+#: arguments in order), where nesting one operator per term would pass MongoDB's 200 BSON
+#: levels near 100 terms.
+ASSOCIATIVE = frozenset({"+", "*", "&", "|", "#"})
 #: Bit shifts: MongoDB has no shift operator. ``a << n`` is ``a * 2**n``; ``a >> n`` is an
 #: arithmetic shift, ``floor(a / 2**n)``, back to a long. NULL operands give NULL.
 SHIFTS = {
@@ -78,6 +84,20 @@ INTEGER_TYPES = frozenset(
         "PositiveBigIntegerField",
     }
 )
+
+
+def _left_chain(expression):
+    """The operands of a left-deep chain of ``expression``'s connector, in order: only the
+    left side is unfolded (``a + (b + c)`` adds ``b + c`` first, which for doubles may round
+    differently), and only plain CombinedExpressions (a duration or a date difference compiles
+    otherwise)."""
+    operands = [expression.rhs]
+    node = expression.lhs
+    while type(node) is CombinedExpression and node.connector == expression.connector:
+        operands.append(node.rhs)
+        node = node.lhs
+    operands.append(node)
+    return operands[::-1]
 
 
 def is_not_null(expression):
@@ -254,8 +274,10 @@ class ExpressionCompiler:
     # -- operators ------------------------------------------------------------------------
 
     def combined(self, expression):
-        lhs, rhs = self.compile(expression.lhs), self.compile(expression.rhs)
         connector = expression.connector
+        if connector in ASSOCIATIVE:
+            return {CONNECTORS[connector]: self.compile_many(_left_chain(expression))}
+        lhs, rhs = self.compile(expression.lhs), self.compile(expression.rhs)
         if connector in SHIFTS:
             return SHIFTS[connector](lhs, rhs)
         operator = CONNECTORS.get(connector)

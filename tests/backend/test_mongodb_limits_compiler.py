@@ -23,8 +23,20 @@ import json
 
 import pytest
 from django.db import NotSupportedError, connection, transaction
-from django.db.models import Avg, CharField, Count, F, Q, Sum, Value
-from django.db.models.functions import Concat
+from django.db.models import (
+    Avg,
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Q,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Concat, Greatest, Least
 from django.test.utils import CaptureQueriesContext
 
 from tests.testapp.models import AllTypes, Author, Book
@@ -264,6 +276,61 @@ def test_one_hundred_ored_filters_stay_flat(people):
     queryset = Author.objects.filter(condition)
     assert depth(mql(queryset)) < 20
     assert list(queryset.values_list("name", flat=True)) == ["Cy"]
+
+
+def test_one_hundred_added_columns_compile_to_one_add_and_run(people):
+    """``F(a) + F(b) + ...`` is a left-deep tree, one ``$add`` per term: 100 terms would nest
+    past the 200 BSON levels a command may have (``BSONDepth::kDefaultMaxAllowableDepth``,
+    src/mongo/bson/bson_depth.h). $add and $multiply take any number of arguments, add
+    left to right and give null when any argument is null or missing (manual: $add), so the
+    chain is one operator; a NULL term still makes the sum NULL."""
+    total = F("age")
+    for _ in range(99):
+        total = total + F("age")
+    queryset = Author.objects.annotate(total=total)
+    assert depth(mql(queryset)) < 20
+    rows = dict(queryset.values_list("name", "total"))
+    assert rows == {"Ann": 3000, "Bob": None, "Cy": 4500, "Dee": 3000}
+
+
+def test_one_hundred_multiplied_columns_compile_to_one_multiply_and_run(people):
+    product = F("age")
+    for _ in range(99):
+        product = product * Value(1)
+    queryset = Author.objects.annotate(p=product * F("age"))
+    assert depth(mql(queryset)) < 20
+    assert dict(queryset.values_list("name", "p")) == {
+        "Ann": 900,
+        "Bob": None,
+        "Cy": 2025,
+        "Dee": 900,
+    }
+
+
+def test_many_argument_functions_and_ored_conditions_in_expressions_stay_flat(people):
+    """Coalesce, Greatest and Least take their arguments as one list; ORed and ANDed
+    conditions inside When and ExpressionWrapper are one $or/$and."""
+    ored = Q()
+    for i in range(100):
+        ored |= Q(name=f"nobody{i}")
+    anded = Q()
+    for i in range(100):
+        anded &= ~Q(name=f"nobody{i}")
+    queryset = Author.objects.annotate(
+        first=Coalesce(*[F("age") for _ in range(100)], Value(0)),
+        top=Greatest(*[F("age") for _ in range(100)]),
+        low=Least(*[F("age") for _ in range(100)]),
+        hit=Case(When(ored | Q(name="Cy"), then=Value(1)), default=Value(0)),
+        kept=ExpressionWrapper(anded & Q(name="Ann"), output_field=BooleanField()),
+    )
+    assert depth(mql(queryset)) < 20
+    rows = {row[0]: row[1:] for row in queryset.values_list("name", "first", "hit", "kept")}
+    assert rows == {
+        "Ann": (30, 0, True),
+        "Bob": (0, 0, False),
+        "Cy": (45, 1, False),
+        "Dee": (30, 0, False),
+    }
 
 
 # -- aggregates without per-group arrays ----------------------------------------------------
