@@ -377,6 +377,10 @@ class SelectBuilder:
         if having is not None:
             pipeline.append({"$match": {"$expr": having}})
         projected.update(computed)
+        if self.query.distinct:
+            # DISTINCT groups whole rows: a column computed after the group that is missing (a
+            # subquery with no row) would drop its key and stand apart from a null one.
+            projected = {key: null_if_missing(value) for key, value in projected.items()}
         pipeline.append({"$project": {"_id": 0, **projected}})
         if self.query.distinct:
             pipeline.append({"$group": {"_id": "$$ROOT"}})

@@ -31,7 +31,9 @@ from django.db.models import (
     Count,
     ExpressionWrapper,
     F,
+    OuterRef,
     Q,
+    Subquery,
     Sum,
     Value,
     When,
@@ -331,6 +333,24 @@ def test_many_argument_functions_and_ored_conditions_in_expressions_stay_flat(pe
         "Cy": (45, 1, False),
         "Dee": (30, 0, False),
     }
+
+
+def test_distinct_after_group_by_keeps_a_missing_column_with_the_null_ones():
+    """DISTINCT after GROUP BY groups whole projected rows (``$group: {_id: "$$ROOT"}``); a
+    subquery evaluated after the group that finds no row is *missing* (``$arrayElemAt`` past
+    the end), which drops its key from the row document, so it would stand apart from a row
+    whose value is null. In SQL both are NULL: one row."""
+    ann = Author.objects.create(name="Ann", age=30)
+    cy = Author.objects.create(name="Cy", age=45)
+    Book.objects.create(title="X", author=ann, editor=ann, price=None)
+    Book.objects.create(title="Y", author=cy, editor=None, price=None)
+    price = Book.objects.filter(editor=OuterRef("pk")).values("price")[:1]
+    queryset = (
+        Author.objects.annotate(n=Count("books"), t=Subquery(price))
+        .values_list("n", "t")
+        .distinct()
+    )
+    assert list(queryset) == [(1, None)]
 
 
 # -- aggregates without per-group arrays ----------------------------------------------------
