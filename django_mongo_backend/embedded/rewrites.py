@@ -18,10 +18,28 @@ def rewrite_command(body):
     if isinstance(command_name, str) and command_name not in KNOWN_COMMANDS:
         # mongoeco answers "unsupported wire command" without a code; drivers key on 59.
         raise server_error(59, "CommandNotFound", f"no such command: '{command_name}'")
+    if command_name in LET_COMMANDS and isinstance(body.get("let"), dict):
+        body = {**body, "let": evaluate_let(body["let"])}
     if command_name == "aggregate" and isinstance(body.get("pipeline"), list):
         body = {**body, "pipeline": rewrite_pipeline(body["pipeline"])}
         body = _database_aggregate(body)
     return body
+
+
+#: Commands whose ``let`` option defines variables for the whole command.
+LET_COMMANDS = frozenset(
+    {"aggregate", "find", "update", "delete", "findAndModify", "findandmodify"}
+)
+
+
+def evaluate_let(variables):
+    """A command's ``let`` with each value evaluated once, as MongoDB does before running the
+    command (manual, ``aggregate``'s ``let``: "the value of each variable can be any valid
+    expression"; spec tests crud/aggregate-let, updateMany-let): ``{$literal: '$bar'}`` is
+    the string ``'$bar'``, ``{$rand: {}}`` a number. mongoeco bound the expression itself."""
+    from mongoeco.core.aggregation.runtime import evaluate_expression
+
+    return {name: evaluate_expression({}, value) for name, value in variables.items()}
 
 
 #: The namespace MongoDB reports for a database-level aggregate's cursor (``db.$cmd.aggregate``):
@@ -35,6 +53,9 @@ def _database_aggregate(body):
     pipeline = body["pipeline"]
     if body.get("aggregate") != 1 or isinstance(body.get("aggregate"), bool):
         return body
+    if pipeline and isinstance(pipeline[0], dict) and "$listLocalSessions" in pipeline[0]:
+        # server_stages replaces the stage by the sessions, read like $documents below.
+        return {**body, "aggregate": DATABASE_AGGREGATE_COLLECTION}
     if not pipeline or not isinstance(pipeline[0], dict) or "$documents" not in pipeline[0]:
         return body
     union = {"$unionWith": {"pipeline": [pipeline[0]]}}

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from mongoeco.errors import OperationFailure
 from mongoeco.wire._session_identity import wire_session_key
 
+from . import server_stages
 from .engine import TRANSIENT, write_deadline
 from .errors import server_error
 
@@ -282,7 +283,7 @@ async def run_statement(executor, context, dispatch):
             deadline = time.monotonic() + max_time_ms / 1000
         token = write_deadline.set(deadline)
         try:
-            result = await dispatch(context)
+            result = await server_stages.run(executor, context, dispatch)
         finally:
             write_deadline.reset(token)
         interrupted = _interruption(result)

@@ -157,3 +157,118 @@ def test_list_search_indexes_stage_is_atlas_only(mongo_db):
         list(mongo_db.coll.list_search_indexes())
     assert raised.value.code == 6047401
     assert "only allowed on MongoDB Atlas" in raised.value.details["errmsg"]
+
+
+# -- $out ---------------------------------------------------------------------------------------
+# Manual, "$out": the results replace the target collection (same or another database), whose
+# indexes stay; a failure leaves the target as it was. Spec tests crud/aggregate-out*.
+
+
+@pytest.fixture
+def source(mongo_db):
+    mongo_db.source.insert_many([{"_id": i, "n": i % 2} for i in range(4)])
+    return mongo_db.source
+
+
+def test_out_replaces_the_target_and_keeps_its_indexes(mongo_db, source):
+    mongo_db.target.insert_one({"_id": "old"})
+    mongo_db.target.create_index("n")
+    assert list(source.aggregate([{"$match": {"n": 1}}, {"$out": "target"}])) == []
+    assert sorted(document["_id"] for document in mongo_db.target.find()) == [1, 3]
+    assert [index["name"] for index in mongo_db.target.list_indexes()] == ["_id_", "n_1"]
+
+
+def test_out_to_another_database(mongo_db, source):
+    other = mongo_db.client[mongo_db.name + "_out"]
+    try:
+        source.aggregate([{"$out": {"db": other.name, "coll": "copy"}}])
+        assert other.copy.count_documents({}) == 4
+    finally:
+        mongo_db.client.drop_database(other.name)
+
+
+def test_out_failure_leaves_the_target_alone(mongo_db, source):
+    """A duplicate _id among the results fails the insert into the temporary collection."""
+    mongo_db.target.insert_one({"_id": "old"})
+    with pytest.raises(OperationFailure) as raised:
+        source.aggregate([{"$project": {"_id": "$n"}}, {"$out": "target"}])
+    assert_code(raised, 11000, "DuplicateKey")
+    assert list(mongo_db.target.find()) == [{"_id": "old"}]
+    assert sorted(mongo_db.list_collection_names()) == ["source", "target"]
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "code"),
+    [
+        ([{"$out": "target"}, {"$match": {}}], 40601),
+        ([{"$facet": {"f": [{"$out": "target"}]}}], 40600),
+        ([{"$lookup": {"from": "x", "pipeline": [{"$out": "target"}], "as": "y"}}], 51047),
+        ([{"$out": {"db": "admin", "coll": "target"}}], 31321),
+    ],
+    ids=["not-last", "in-facet", "in-lookup", "internal-database"],
+)
+def test_out_placement_and_target_rules(source, pipeline, code):
+    """Server source: ``Pipeline::validateCommon`` (40601), ``$facet`` (40600), ``$lookup``'s
+    ``lookupPipeValidator`` (51047), ``DocumentSourceOut`` (31321)."""
+    with pytest.raises(OperationFailure) as raised:
+        source.aggregate(pipeline)
+    assert raised.value.code == code
+
+
+def test_out_refuses_linearizable_read_concern(source):
+    """``DocumentSourceOut``'s ``supportsReadConcern``; spec test crud/aggregate-out-readConcern."""
+    with pytest.raises(OperationFailure) as raised:
+        source.with_options(read_concern=ReadConcern("linearizable")).aggregate(
+            [{"$out": "target"}]
+        )
+    assert_code(raised, 72, "InvalidOptions")
+
+
+# -- $merge whenMatched: "fail" -----------------------------------------------------------------
+
+
+def test_merge_when_matched_fail_is_a_duplicate_key_error(mongo_db):
+    """Spec test crud/aggregate-merge-errorResponse: code 11000 with keyPattern and keyValue."""
+    mongo_db.test.insert_many([{"_id": 1, "x": 1}, {"_id": 2, "x": 1}])
+    with pytest.raises(OperationFailure) as raised:
+        mongo_db.aggregate(
+            [
+                {"$documents": [{"_id": 3}, {"_id": 2, "x": 1}]},
+                {"$merge": {"into": "test", "whenMatched": "fail"}},
+            ]
+        )
+    assert_code(raised, 11000, "DuplicateKey")
+    assert raised.value.details["keyPattern"] == {"_id": 1}
+    assert raised.value.details["keyValue"] == {"_id": 2}
+    assert mongo_db.test.count_documents({}) == 3  # the document before the match stays
+
+
+# -- let ----------------------------------------------------------------------------------------
+
+
+def test_let_values_are_expressions_evaluated_once(mongo_db):
+    """Manual, ``aggregate``'s ``let`` (each value "can be any valid expression"); spec tests
+    crud/aggregate-let and updateMany-let."""
+    mongo_db.coll.insert_many([{"_id": 1}, {"_id": 2}])
+    results = list(
+        mongo_db.coll.aggregate(
+            [{"$project": {"_id": 0, "y": "$$y", "sum": "$$sum", "r": "$$r"}}],
+            let={"y": {"$literal": "$bar"}, "sum": {"$add": [1, 2]}, "r": {"$rand": {}}},
+        )
+    )
+    assert [(result["y"], result["sum"]) for result in results] == [("$bar", 3)] * 2
+    assert results[0]["r"] == results[1]["r"]  # once per command, not per document
+    mongo_db.coll.update_many({}, [{"$set": {"x": "$$x"}}], let={"x": {"$literal": "$y"}})
+    assert {document["x"] for document in mongo_db.coll.find()} == {"$y"}
+
+
+# -- $listLocalSessions -------------------------------------------------------------------------
+
+
+def test_list_local_sessions_lists_the_callers_session(mongo_db):
+    """Manual, "$listLocalSessions": a database-level aggregate over the server's sessions;
+    spec test crud/db-aggregate."""
+    with mongo_db.client.start_session() as session:
+        sessions = list(mongo_db.aggregate([{"$listLocalSessions": {}}], session=session))
+        assert session.session_id["id"] in [listed["_id"]["id"] for listed in sessions]
+        assert all(set(listed) >= {"_id", "lastUse"} for listed in sessions)
