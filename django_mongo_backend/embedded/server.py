@@ -32,6 +32,7 @@ from . import (
     operators,
     ordering,
     rewrites,
+    storage_rules,
     transactions,
     updates,
 )
@@ -45,6 +46,7 @@ updates.install()
 catalog.install()
 limits.install()  # after operators and fastpaths: it wraps functions they replace
 ordering.install()  # after joins: it wraps LazyCollection.matching
+storage_rules.install()
 index_identity.install()
 
 logger = logging.getLogger("django_mongo_backend.embedded")

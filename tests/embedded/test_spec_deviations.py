@@ -272,3 +272,27 @@ def test_list_local_sessions_lists_the_callers_session(mongo_db):
         sessions = list(mongo_db.aggregate([{"$listLocalSessions": {}}], session=session))
         assert session.session_id["id"] in [listed["_id"]["id"] for listed in sessions]
         assert all(set(listed) >= {"_id", "lastUse"} for listed in sessions)
+
+
+# -- _id storage validation ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("_id", [{"$a": 1}, {"a": {"$b": 1}}, {"a": [{"$c": 1}]}])
+def test_id_with_a_dollar_prefixed_field_is_refused(mongo_db, _id):
+    """``storageValidIdField`` (server ``storage_validation.cpp``): DollarPrefixedFieldName (52)
+    at any depth of an embedded ``_id``; spec test crud/insertOne-dots_and_dollars."""
+    with pytest.raises(OperationFailure) as raised:
+        mongo_db.coll.insert_one({"_id": _id})
+    assert raised.value.code == 52
+    assert "_id fields may not contain '$'-prefixed fields" in str(raised.value)
+    with pytest.raises(OperationFailure) as raised:
+        mongo_db.coll.replace_one({"x": 1}, {"_id": _id, "x": 1}, upsert=True)
+    assert raised.value.code == 52
+    assert mongo_db.coll.count_documents({}) == 0
+
+
+def test_id_may_be_a_dbref(mongo_db):
+    from bson.dbref import DBRef
+
+    mongo_db.coll.insert_one({"_id": DBRef("other", 1)})
+    assert mongo_db.coll.count_documents({}) == 1

@@ -48,7 +48,6 @@ CAUSES = {
         "clustered index"
     ),
     "view-count": ("estimatedDocumentCount (count command) on a view returns 0"),
-    "dollar-id": ("an _id with a $-prefixed field name is accepted (MongoDB refuses it)"),
     "timeseries": ("time series collections enforce a unique _id (MongoDB allows duplicates)"),
     "return-key": ("find returnKey returns the whole document instead of the index keys"),
 }
@@ -75,7 +74,6 @@ EXPECTED_FAILURES = {
     "crud/findOneAndDelete-collation: FindOneAndDelete when one document matches with collation": "collation",
     "crud/findOneAndReplace-collation: FindOneAndReplace when one document matches with collation returning the document after modification": "collation",
     "crud/findOneAndUpdate-collation: FindOneAndUpdate when many documents match with collation returning the document before modification": "collation",
-    "crud/insertOne-dots_and_dollars: Inserting document with dollar-prefixed key in _id yields server-side error": "dollar-id",
     "crud/replaceOne-collation: ReplaceOne when one document matches with collation": "collation",
     "crud/updateMany-collation: UpdateMany when many documents match with collation": "collation",
     "crud/updateOne-collation: UpdateOne when one document matches with collation": "collation",
