@@ -116,6 +116,8 @@ CI_APPS = [
 BACKENDS = {"mongo": "settings_mongo", "sqlite": "settings_sqlite"}
 RECORD_ENV = "DJANGO_SUITE_RECORD"
 DBPATH_ENV = "DJANGO_SUITE_MONGO_DBPATH"
+#: The embedded server's shuffling switch (django_mongo_backend.embedded.ordering.ENV_VAR).
+SHUFFLE_ENV = "DJANGO_MONGO_EMBEDDED_SHUFFLE"
 OUTCOMES = ["passed", "failed", "error", "skipped", "expected_failure", "unexpected_success"]
 # When one test reports several outcomes (subtests, tearDown errors), the worst one counts.
 SEVERITY = {
@@ -582,6 +584,12 @@ def parse_args(argv):
         help="exit 1 unless every label passes on this backend (skips and expected failures "
         "declared in features.py allowed): the CI subset's regression check",
     )
+    parser.add_argument(
+        "--shuffle",
+        action="store_true",
+        help="the embedded server returns unsorted rows and sort ties in a random order (off by "
+        "default: some of Django's tests assert the insertion order of unsorted rows)",
+    )
     parser.add_argument("-v", "--verbosity", type=int, default=2, help="runtests.py verbosity")
     args = parser.parse_args(argv)
     args.extra = extra
@@ -631,6 +639,7 @@ def main(argv=None):
         "PYTHONPATH": os.pathsep.join(pythonpath),
         DBPATH_ENV: str(dbpath),
         "PYTHONUNBUFFERED": "1",
+        SHUFFLE_ENV: "1" if args.shuffle else "0",
     }
     where = os.environ.get("MONGODB_URI") or f"the embedded server in {dbpath}"
     print(f"Django {version} tests from {tests_dir}")
