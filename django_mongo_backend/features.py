@@ -133,13 +133,12 @@ class DatabaseFeatures(BaseDatabaseFeatures):
 
     @cached_property
     def supports_transactions(self):
-        """Multi-document transactions: replica set members, mongos, and the embedded server."""
+        """Multi-document transactions: replica set members (the embedded server is the primary
+        of a one-member set) and mongos; a standalone mongod has none."""
         connection = self.connection
         with connection.temporary_connection():
             hello = connection.connection.client.admin.command("hello")
-            if hello.get("setName") or hello.get("msg") == "isdbgrid":
-                return True
-            return str(connection.server_info.get("gitVersion", "")).startswith("mongoeco")
+            return bool(hello.get("setName")) or hello.get("msg") == "isdbgrid"
 
     # Django's own test suite (tests/django_suite): what cannot pass here, and why.
     django_test_skips = SKIPS  # suite_skips.py: each test under its reason

@@ -12,7 +12,7 @@ from mongoeco.core.schema_validation import compile_collection_validator
 from mongoeco.engines._sqlite_write_scope import sqlite_write_scope
 from mongoeco.wire.executor import WireCommandExecutor
 
-from . import index_identity
+from . import index_identity, kill_sessions
 from .catalog import load_collection_options, to_stored
 from .errors import server_error
 from .search_indexes import COMMANDS as SEARCH_INDEX_COMMANDS
@@ -242,4 +242,6 @@ OWN_COMMANDS = {
     "getMore": get_more,
     "createIndexes": create_indexes,
     "listIndexes": list_indexes,
+    "killAllSessions": kill_sessions.kill_all_sessions,
+    "killSessions": kill_sessions.kill_sessions,
 }

@@ -24,6 +24,7 @@ from . import (
     catalog,
     commands,
     comparisons,
+    error_codes,
     errors,
     fastpaths,
     index_identity,
@@ -31,6 +32,7 @@ from . import (
     limits,
     operators,
     ordering,
+    replica_set,
     rewrites,
     storage_rules,
     transactions,
@@ -48,6 +50,8 @@ limits.install()  # after operators and fastpaths: it wraps functions they repla
 ordering.install()  # after joins: it wraps LazyCollection.matching
 storage_rules.install()
 index_identity.install()
+error_codes.install()
+replica_set.install()
 
 logger = logging.getLogger("django_mongo_backend.embedded")
 
@@ -95,6 +99,13 @@ class CorrectingExecutor(WireCommandExecutor):
         )
 
     async def execute_prepared(self, context):
+        # As a replica set primary: fail points, cluster time, hello, error labels.
+        return await replica_set.run_command(self, context, self._execute_corrected)
+
+    def error_document(self, exc):
+        return replica_set.error_reply(self.server, exc, super().error_document(exc))
+
+    async def _execute_corrected(self, context):
         try:
             # One gate for every command (mongoeco leaves commitTransaction and abortTransaction
             # ungated): before authentication only what MongoDB allows runs.
@@ -144,6 +155,12 @@ class EmbeddedServer(AsyncMongoEcoProxyServer):
             server=self,
         )
         attach(self)
+
+    async def _dispatch_wire_request(self, header, payload, *, connection):
+        response = await super()._dispatch_wire_request(header, payload, connection=connection)
+        if replica_set.must_close(self, connection):  # failCommand's closeConnection
+            raise ConnectionResetError("connection closed by the failCommand fail point")
+        return response
 
     @property
     def client(self):

@@ -149,7 +149,10 @@ def main(argv=None):
         from django_mongo_backend.embedded import launcher
 
         dbpath = tempfile.mkdtemp(prefix="spec-tests-")
-        uri = launcher.uri_for(launcher.ensure_server(dbpath))
+        # As the spec tests expect a replica set: discovered from its member, not through a
+        # direct connection (which makes drivers send $readPreference primaryPreferred).
+        info = launcher.ensure_server(dbpath)
+        uri = f"mongodb://{info.get('host') or '127.0.0.1'}:{info['port']}/"
     try:
         facts = server_facts(uri)
         outcomes = run_all(uri, set(args.directories), args.verbose)

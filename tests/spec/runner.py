@@ -257,6 +257,10 @@ def check_outcome(ctx, outcome):
 def run_test(ctx_factory, file_spec, test):
     ctx = ctx_factory()
     try:
+        # Transactions a previous test left open (its connection dropped) would hold their
+        # locks: the unified format kills all sessions first ("Executing a Test").
+        with contextlib.suppress(PyMongoError):
+            ctx.internal_client.admin.command("killAllSessions", [])
         load_data(ctx.internal_client, file_spec.get("initialData", []))
         ctx.entities.create(file_spec.get("createEntities", []))
         ctx.run_operations(test["operations"])
