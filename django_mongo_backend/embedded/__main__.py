@@ -1,5 +1,7 @@
 """``python -m django_mongo_backend.embedded --dbpath DIR [--port N] [--host H] [--stop]``.
 
+``--list-patches`` prints what the server changes in mongoeco (``registry``) and exits.
+
 Authentication: ``--user NAME --password-file FILE`` (``-`` reads the password from standard
 input) stores NAME's SCRAM keys in ``DIR/users.json``; from then on every client of DIR must
 authenticate, also after a restart without ``--user``. Passwords never go on the command line.
@@ -31,12 +33,26 @@ def read_password(source):
     return text
 
 
+def list_patches(out=None):
+    """Print the registry (``registry.table``), as the server process installs it."""
+    from . import registry, server  # noqa: F401 - importing the server applies every patch
+
+    out = out or sys.stdout
+    rows = registry.table()
+    headers = ("kind", "target", "rule", "test")
+    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(2)]
+    for kind, target, rule, test in [headers, *rows]:
+        print(f"{kind:<{widths[0]}}  {target:<{widths[1]}}  {rule}  [{test}]", file=out)
+    print(f"{len(rows)} patches on mongoeco {registry.check_mongoeco()}", file=out)
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m django_mongo_backend.embedded",
         description="Serve a data directory over MongoDB's wire protocol (mongoeco, SQLite).",
     )
-    parser.add_argument("--dbpath", required=True, type=Path, help="data directory (created)")
+    parser.add_argument("--dbpath", type=Path, help="data directory (created; required)")
     parser.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one")
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)"
@@ -65,7 +81,16 @@ def main(argv=None):
     parser.add_argument(
         "--stop", action="store_true", help="stop the server that owns --dbpath, then exit"
     )
+    parser.add_argument(
+        "--list-patches",
+        action="store_true",
+        help="print every change the server makes to mongoeco (kind, target, rule, test), exit",
+    )
     args = parser.parse_args(argv)
+    if args.list_patches:
+        return list_patches()
+    if args.dbpath is None:
+        parser.error("the following arguments are required: --dbpath")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     dbpath = args.dbpath.resolve()
     if args.stop:
