@@ -359,9 +359,30 @@ class DatabaseWrapper(BaseDatabaseWrapper):
             try:
                 info = client.admin.command("buildInfo")
             except MONGO_ERRORS as error:
-                raise errors.translate(error, address=self._address()) from error
+                raise self._translate(error) from error
             client._django_mongo_build_info = info
         return info
+
+    def _translate(self, error, *, collection=None):
+        """The Django error for pymongo's ``error``, naming the server (see ``_address``).
+
+        An authentication failure marks the server Unknown until the client's next heartbeat
+        (up to 10 s on a replica set), so a command in between fails server selection after
+        ``serverSelectionTimeoutMS``: that is still the authentication failure, which the
+        topology keeps as the server's error.
+        """
+        if isinstance(error, mongo_errors.ServerSelectionTimeoutError):
+            error = self._authentication_failure() or error
+        return errors.translate(error, address=self._address(), collection=collection)
+
+    def _authentication_failure(self):
+        client = getattr(self.connection, "client", None)
+        if client is None:
+            return None
+        for server in client.topology_description.server_descriptions().values():
+            if errors.error_code(server.error) == errors.AUTHENTICATION_FAILED:
+                return server.error
+        return None
 
     def _address(self):
         """``host:port`` of the server(s) this connection talks to, for error messages.
@@ -410,7 +431,7 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         try:
             step()
         except MONGO_ERRORS as error:
-            raise errors.translate(error, address=self._address()) from error
+            raise self._translate(error) from error
 
     def _close(self):
         if self.connection is not None:
@@ -455,9 +476,7 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         try:
             yield
         except MONGO_ERRORS as error:
-            raise errors.translate(
-                error, address=self._address(), collection=command.collection
-            ) from error
+            raise self._translate(error, collection=command.collection) from error
         finally:
             if logged:
                 duration = time.monotonic() - started
@@ -485,5 +504,5 @@ class _TranslateErrors:
 
     def __exit__(self, exc_type, exc_value, traceback):
         if exc_type is not None and issubclass(exc_type, MONGO_ERRORS):
-            raise errors.translate(exc_value, address=self.wrapper._address()) from exc_value
+            raise self.wrapper._translate(exc_value) from exc_value
         return False

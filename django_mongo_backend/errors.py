@@ -65,6 +65,10 @@ ERROR_CLASSES = (
 )
 
 
+#: MongoDB's AuthenticationFailed.
+AUTHENTICATION_FAILED = 18
+
+
 def error_code(error):
     """The server's error code; for a bulk write, the code of its first failed operation."""
     if isinstance(error, mongo_errors.BulkWriteError):
@@ -102,7 +106,7 @@ def translate(error, *, address=None, collection=None):
         message = f"a value of the command{where} cannot be encoded as BSON: {message}"
     if address and isinstance(error, mongo_errors.ConnectionFailure):
         message = f"MongoDB server {address} is unreachable: {_connection_detail(error, address)}"
-    elif address and error_code(error) == 18:
+    elif address and error_code(error) == AUTHENTICATION_FAILED:
         reason = (getattr(error, "details", None) or {}).get("errmsg") or message
         message = f"MongoDB server {address} refused authentication: {reason}"
     translated = django_class(message)
