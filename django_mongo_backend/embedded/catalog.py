@@ -16,6 +16,8 @@ from mongoeco.engines import _sqlite_admin_runtime, _sqlite_catalog
 from mongoeco.engines.sqlite import SQLiteEngine
 from mongoeco.wire.bson_bridge import decode_wire_value, encode_wire_value
 
+from . import registry
+
 CANONICAL = json_util.CANONICAL_JSON_OPTIONS
 
 
@@ -56,14 +58,16 @@ READERS = (
 )
 
 
+#: Collection options hold any BSON value: a validator holding a Decimal128, a date...
+RULE = "collection options (validators) keep any BSON value, stored as canonical extended JSON"
+TEST = "tests/backend/test_schema.py::test_check_constraints_with_decimal_and_date_values"
+
+
 def install():
     """Wrap mongoeco's option reads and writes; calling it again changes nothing."""
     for module, name in READERS:
-        current = getattr(module, name)
-        if not hasattr(current, "__wrapped__"):
-            setattr(module, name, _reading(current))
-    if not hasattr(SQLiteEngine._ensure_collection_row, "__wrapped__"):
-        SQLiteEngine._ensure_collection_row = _writing(SQLiteEngine._ensure_collection_row)
+        registry.replace(module, name, wrap=_reading, rule=RULE, test=TEST)
+    registry.replace(SQLiteEngine, "_ensure_collection_row", wrap=_writing, rule=RULE, test=TEST)
 
 
 def load_collection_options(conn, db_name, coll_name):

@@ -76,8 +76,7 @@ from mongoeco.types import (
     normalize_object_id,
 )
 
-#: The mongoeco version these patches were written against (DESIGN.md section 6: pin it).
-MONGOECO_VERSION = "4.11.0"
+from . import registry
 
 # -- canonical types (MongoDB's ``canonicalizeBSONType``) ------------------------------------
 
@@ -616,62 +615,81 @@ def _scalar_range_signature(value):
 
 _original: dict[str, object] = {}
 
+_TESTS = "tests/embedded/test_comparisons.py"
+_BRACKETS = (
+    "query comparisons match only values of the query value's BSON type bracket (numbers "
+    "across int/long/double/decimal by value; $lte/$gte null, NaN, MinKey/MaxKey as documented)"
+)
+_SQL = "SQL comparisons bracket by type and read tagged int32/int64/double/decimal numbers"
+_SQL_EQUALITY = "SQL numeric equality ({a: 5}, $in, $ne, $nin) reads tagged numbers by value"
+_INDEXES = "index fast paths that omit tagged numbers are bypassed where they could miss one"
 
-def _replace(owner, name, replacement, *, wrap=None):
-    """Replace ``owner.name``, keeping the original as ``_original["Owner.name"]``."""
-    current = owner.__dict__[name]
-    if isinstance(current, (classmethod, staticmethod)):
-        current = current.__func__
-    _original[f"{owner.__name__}.{name}"] = current
-    setattr(owner, name, wrap(replacement) if wrap else replacement)
+#: mongoeco's SQL translators -> (the replacement, its rule, its test).
+_SQL_TRANSLATORS = {
+    "_translate_comparison": (
+        _translate_comparison,
+        _SQL,
+        "test_int_long_double_and_decimal_compare_by_value",
+    ),
+    "_translate_same_type_comparison": (
+        _translate_same_type_comparison,
+        _SQL,
+        "test_int_long_double_and_decimal_compare_by_value",
+    ),
+    "_translate_scalar_or_array_same_type_comparison": (
+        _translate_scalar_or_array_same_type_comparison,
+        _SQL,
+        "test_an_array_matches_when_one_element_satisfies_the_comparison",
+    ),
+    "_translate_json_each_scalar_comparison": (
+        _translate_json_each_scalar_comparison,
+        _SQL,
+        "test_an_array_matches_when_one_element_satisfies_the_comparison",
+    ),
+    "_translate_scalar_equals": (
+        _translate_scalar_equals,
+        _SQL_EQUALITY,
+        "test_equal_numbers_of_different_types_are_equal",
+    ),
+    "_translate_array_contains_scalar": (
+        _translate_array_contains_scalar,
+        _SQL_EQUALITY,
+        "test_equal_numbers_of_different_types_are_equal",
+    ),
+    "_translate_array_contains_codec_aware": (
+        _translate_array_contains_codec_aware,
+        _SQL_EQUALITY,
+        "test_equal_numbers_of_different_types_are_equal",
+    ),
+    "_translate_json_each_scalar_match": (
+        _translate_json_each_scalar_match,
+        _SQL_EQUALITY,
+        "test_equal_numbers_of_different_types_are_equal",
+    ),
+}
+#: The translators ``mongoeco.engines.sqlite`` imported by name (rebound there too).
+_ENGINE_BOUND = (
+    "_translate_same_type_comparison",
+    "_translate_scalar_or_array_same_type_comparison",
+    "_translate_scalar_equals",
+)
 
 
-def install():
-    """Apply the corrections to mongoeco (idempotent)."""
-    if _original:
-        return
-    mixin = _filtering_matching.FilteringMatchingMixin
-    _replace(
-        mixin, "_comparison_matches_candidate", _comparison_matches_candidate, wrap=classmethod
-    )
-    _replace(mixin, "_match_top_level_comparison", _evaluate_comparison, wrap=classmethod)
-    _replace(mixin, "_evaluate_comparison", _evaluate_comparison, wrap=classmethod)
-    _replace(compiled_query.CompiledQuery, "_comparison_code", _comparison_code)
-    compiled_query.CompiledQuery._compile_expression.cache_clear()
-    _original["compare_bson_numeric"] = compat_base.compare_bson_numeric
-    compat_base.compare_bson_numeric = exact_compare_bson_numeric
+def _replace(owner, name, replacement, *, wrap=None, rule, test):
+    """Replace ``owner.name`` through the registry, keeping the original as
+    ``_original["Owner.name"]``."""
 
-    _original["_translate_equals"] = sqlite_query._translate_equals
-    for name, replacement in (
-        ("_translate_comparison", _translate_comparison),
-        ("_translate_same_type_comparison", _translate_same_type_comparison),
-        (
-            "_translate_scalar_or_array_same_type_comparison",
-            _translate_scalar_or_array_same_type_comparison,
-        ),
-        ("_translate_json_each_scalar_comparison", _translate_json_each_scalar_comparison),
-        ("_translate_scalar_equals", _translate_scalar_equals),
-        ("_translate_array_contains_scalar", _translate_array_contains_scalar),
-        ("_translate_array_contains_codec_aware", _translate_array_contains_codec_aware),
-        ("_translate_json_each_scalar_match", _translate_json_each_scalar_match),
-    ):
-        _original[name] = getattr(sqlite_query, name)
-        setattr(sqlite_query, name, replacement)
-        if hasattr(sqlite_engine, name):
-            setattr(sqlite_engine, name, replacement)
+    def install(current):
+        current = owner.__dict__[name]
+        if isinstance(current, (classmethod, staticmethod)):
+            current = current.__func__
+        _original[f"{owner.__name__}.{name}"] = current
+        return wrap(replacement) if wrap else replacement
 
-    engine = sqlite_engine.SQLiteEngine
-    _replace(engine, "_translate_query_plan_with_multikey", _translate_query_plan_with_multikey)
-    _replace(engine, "_translate_range_with_multikey", _translate_range_with_multikey)
-    _replace(engine, "_translate_equals_with_multikey", _translate_equals_with_multikey)
-    _replace(engine, "_scalar_range_signature", _scalar_range_signature, wrap=staticmethod)
-    for name in (
-        "_build_scalar_indexed_top_level_equals_sql",
-        "_select_first_document_for_scalar_index",
-    ):
-        _replace(engine, name, _guard_engine_equals(engine.__dict__[name]))
+    registry.replace(owner, name, wrap=install, rule=rule, test=f"{_TESTS}::{test}")
 
-    original_select = fast_path_runtime.select_first_document_for_scalar_index
+
+def _guard_select_first(original_select):
     _original["select_first_document_for_scalar_index"] = original_select
 
     def select_first_document_for_scalar_index(engine, db_name, coll_name, **kwargs):
@@ -679,7 +697,88 @@ def install():
             return None
         return original_select(engine, db_name, coll_name, **kwargs)
 
-    fast_path_runtime.select_first_document_for_scalar_index = (
-        select_first_document_for_scalar_index
+    return select_first_document_for_scalar_index
+
+
+def install():
+    """Apply the corrections to mongoeco (idempotent)."""
+    if _original:
+        return
+    mixin = _filtering_matching.FilteringMatchingMixin
+    brackets = "test_comparisons_only_match_values_of_the_query_values_type"
+    _replace(
+        mixin,
+        "_comparison_matches_candidate",
+        _comparison_matches_candidate,
+        wrap=classmethod,
+        rule=_BRACKETS,
+        test=brackets,
     )
-    _replace(SQLiteConnection, "__init__", SQLiteConnection.__init__, wrap=_connection_init)
+    for name in ("_match_top_level_comparison", "_evaluate_comparison"):
+        _replace(mixin, name, _evaluate_comparison, wrap=classmethod, rule=_BRACKETS, test=brackets)
+    _replace(
+        compiled_query.CompiledQuery,
+        "_comparison_code",
+        _comparison_code,
+        rule=_BRACKETS + ", in $match and on dotted paths too",
+        test="test_dotted_paths_are_bracketed_too",
+    )
+    compiled_query.CompiledQuery._compile_expression.cache_clear()
+    _original["compare_bson_numeric"] = registry.replace(
+        compat_base,
+        "compare_bson_numeric",
+        exact_compare_bson_numeric,
+        rule="numbers compare exactly across int/long/double/decimal (compareDecimalToDouble)",
+        test=f"{_TESTS}::test_a_decimal_and_a_double_of_the_same_digits_are_different_numbers",
+    )
+
+    _original["_translate_equals"] = sqlite_query._translate_equals
+    for name, (replacement, rule, test) in _SQL_TRANSLATORS.items():
+        _original[name] = registry.replace(
+            sqlite_query, name, replacement, rule=rule, test=f"{_TESTS}::{test}"
+        )
+        if name in _ENGINE_BOUND:
+            registry.replace(sqlite_engine, name, replacement, rule=rule, test=f"{_TESTS}::{test}")
+
+    engine = sqlite_engine.SQLiteEngine
+    by_value = "test_int_long_double_and_decimal_compare_by_value"
+    for name, replacement in (
+        ("_translate_query_plan_with_multikey", _translate_query_plan_with_multikey),
+        ("_translate_range_with_multikey", _translate_range_with_multikey),
+        ("_translate_equals_with_multikey", _translate_equals_with_multikey),
+    ):
+        _replace(engine, name, replacement, rule=_INDEXES, test=by_value)
+    _replace(
+        engine,
+        "_scalar_range_signature",
+        _scalar_range_signature,
+        wrap=staticmethod,
+        rule="a decimal is no scalar index range key (a double of the same digits differs)",
+        test="test_a_decimal_and_a_double_of_the_same_digits_are_different_numbers",
+    )
+    for name in (
+        "_build_scalar_indexed_top_level_equals_sql",
+        "_select_first_document_for_scalar_index",
+    ):
+        registry.replace(
+            engine,
+            name,
+            wrap=_guard_engine_equals,
+            rule=_INDEXES,
+            test=f"{_TESTS}::test_equal_numbers_of_different_types_are_equal",
+        )
+    registry.replace(
+        fast_path_runtime,
+        "select_first_document_for_scalar_index",
+        wrap=_guard_select_first,
+        rule=_INDEXES,
+        test=f"{_TESTS}::test_equal_numbers_of_different_types_are_equal",
+    )
+    _replace(
+        SQLiteConnection,
+        "__init__",
+        SQLiteConnection.__init__,
+        wrap=_connection_init,
+        rule="decimals compare exactly in SQL: each connection has mongoeco_decimal_cmp",
+        test=by_value,
+    )

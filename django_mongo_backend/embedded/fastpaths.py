@@ -67,6 +67,8 @@ from mongoeco.engines.sqlite_query import (
 from mongoeco.errors import BulkWriteError
 from mongoeco.types import WriteCommandResult, WriteErrorEntry
 
+from . import registry
+
 #: Python types an ``_id`` number is stored as, each able to hold the values listed by
 #: ``_numeric_id_values``.
 _COVERED_NUMERIC_TYPES = (int, float, BsonInt32, BsonInt64, BsonDouble)
@@ -548,20 +550,50 @@ async def _command_insert(self, spec, *, session=None):
     )
 
 
+_TESTS = "tests/embedded/test_fastpaths.py"
+
+#: ``SQLiteEngine`` methods -> (the replacement, why, its test).
 _PATCHES = {
-    "_translate_query_plan_with_multikey": _translate_query_plan_with_multikey,
-    "_sort_requires_python": _sort_requires_python,
-    "_field_contains_tagged_value_type_in_collection": (
-        _field_contains_tagged_value_type_in_collection
+    "_translate_query_plan_with_multikey": (
+        _translate_query_plan_with_multikey,
+        "an _id equality or $in (also under $and/$or/$not) reads the primary key, not a scan",
+        f"{_TESTS}::test_id_equality_uses_the_primary_key",
     ),
-    "_validate_document_against_unique_indexes": _validate_document_against_unique_indexes,
-    "_build_scalar_sort_select_sql": _build_scalar_sort_select_sql,
+    "_sort_requires_python": (
+        _sort_requires_python,
+        "the sort-pushdown check translates the filter as the read does, through its index",
+        f"{_TESTS}::test_an_indexed_page_reads_its_matches_not_the_collection",
+    ),
+    "_field_contains_tagged_value_type_in_collection": (
+        _field_contains_tagged_value_type_in_collection,
+        "the planner's checks for a decimal/bytes/undefined _id read only those key ranges",
+        f"{_TESTS}::test_a_decimal_id_still_matches_by_value",
+    ),
+    "_validate_document_against_unique_indexes": (
+        _validate_document_against_unique_indexes,
+        "the duplicate check of a numeric _id looks up its storage keys, not every document",
+        f"{_TESTS}::test_a_duplicate_id_of_another_numeric_type_is_refused",
+    ),
+    "_build_scalar_sort_select_sql": (
+        _build_scalar_sort_select_sql,
+        "a one-field sort over a selective indexed filter reads the filter's matches",
+        f"{_TESTS}::test_an_indexed_page_reads_its_matches_not_the_collection",
+    ),
 }
 
 
 def install():
     """Apply the patches to ``SQLiteEngine`` and the ``insert`` command (idempotent)."""
     assert sqlite_module.SQLiteEngine is SQLiteEngine
-    for name, function in _PATCHES.items():
-        setattr(SQLiteEngine, name, function)
-    write_commands.DatabaseAdminWriteCommandService.command_insert = _command_insert
+    for name, (function, reason, test) in _PATCHES.items():
+        registry.replace(
+            SQLiteEngine, name, function, rule=reason, test=test, kind=registry.PERFORMANCE
+        )
+    registry.replace(
+        write_commands.DatabaseAdminWriteCommandService,
+        "command_insert",
+        _command_insert,
+        rule="the insert command writes its documents in one batch (insert_many), errors alike",
+        test=f"{_TESTS}::test_a_batch_insert_reports_like_single_inserts",
+        kind=registry.PERFORMANCE,
+    )

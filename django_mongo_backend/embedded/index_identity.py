@@ -29,6 +29,7 @@ import threading
 from mongoeco.engines.sqlite import SQLiteEngine
 from mongoeco.types import default_index_name, normalize_index_keys
 
+from . import registry
 from .errors import server_error
 
 #: Options that, with the key pattern, tell two indexes apart (compared each its own way).
@@ -201,5 +202,19 @@ def _load_indexes(self, db_name, coll_name, *args, **kwargs):
 
 def install():
     """Patch the engine's index build (idempotent)."""
-    SQLiteEngine._create_index_sync = _create_index_sync
-    SQLiteEngine._load_indexes = _load_indexes
+    rule = (
+        "indexes of one key pattern coexist when unique, sparse, collation or partial filter "
+        "differ (IndexDescriptor::compareIndexOptions)"
+    )
+    test = "tests/embedded/test_index_identity.py"
+    for name, replacement in (
+        ("_create_index_sync", _create_index_sync),
+        ("_load_indexes", _load_indexes),
+    ):
+        registry.replace(
+            SQLiteEngine,
+            name,
+            replacement,
+            rule=rule,
+            test=f"{test}::test_partial_indexes_with_distinct_filters_share_a_key_pattern",
+        )

@@ -53,6 +53,8 @@ from mongoeco.core.bson_scalars import wrap_bson_numeric
 from mongoeco.core.identity import canonical_document_id
 from mongoeco.types import Regex, is_object_id_like
 
+from . import registry
+
 _Cursor = cursor_module.AsyncAggregationCursor
 
 #: Join values per ``$in`` read (SQLite binds several parameters per value).
@@ -441,8 +443,29 @@ def _apply_lookup_states(states, spec, *, collection_resolver, variables, **kwar
     return _join(original, states, spec, collection_resolver, variables, _public_state, kwargs)
 
 
+_TESTS = "tests/embedded/test_joins.py"
+
+
 def install():
     """Route equality joins through the foreign collection's indexes (idempotent)."""
-    _Cursor._load_collection_documents = _load_collection_documents
-    aggregation_stages._apply_lookup = _apply_lookup
-    runtime_state._apply_lookup_states = _apply_lookup_states
+    registry.replace(
+        _Cursor,
+        "_load_collection_documents",
+        _load_collection_documents,
+        rule="a collection only $lookup reads is read when a stage asks, not before the pipeline",
+        test=f"{_TESTS}::test_a_join_reads_only_the_documents_it_can_match",
+        kind=registry.PERFORMANCE,
+    )
+    rule = "an equality $lookup reads {foreignField: {$in: join values}} through the indexes"
+    for owner, name, replacement in (
+        (aggregation_stages, "_apply_lookup", _apply_lookup),
+        (runtime_state, "_apply_lookup_states", _apply_lookup_states),
+    ):
+        registry.replace(
+            owner,
+            name,
+            replacement,
+            rule=rule,
+            test=f"{_TESTS}::test_a_field_lookup_joins_like_the_engine",
+            kind=registry.PERFORMANCE,
+        )

@@ -48,6 +48,7 @@ from mongoeco.errors import DocumentValidationFailure
 from mongoeco.types import Binary, Decimal128, ObjectId, Regex, Timestamp, UndefinedType
 from mongoeco.wire.cursors import WireCursorStore
 
+from . import registry
 from .errors import server_error
 
 #: mongod's server parameters these checks read -> their defaults in MongoDB 7.0.
@@ -438,39 +439,68 @@ def _limiting_facet(handler):
 # --- installation ----------------------------------------------------------------------------
 
 
-def _wrap_method(owner, name, wrapper):
-    current = getattr(owner, name)
-    if getattr(current, "__limits__", False):
-        return
-    wrapped = wrapper(current)
-    wrapped.__limits__ = True
-    setattr(owner, name, wrapped)
+_TESTS = "tests/embedded/test_limits.py"
+
+#: (owner, name, wrapper, the limit it enforces, its test).
+_WRAPPED = (
+    (
+        sqlite_engine.SQLiteEngine,
+        "_validate_document_against_unique_indexes",
+        _checking_stored_documents,
+        "a stored document is at most 180 levels deep (15 Overflow) and an updated one 16 MiB "
+        "(17419/17420; 10334 past BSONObjMaxInternalSize)",
+        "test_an_inserted_document_deeper_than_180_levels_is_a_write_error",
+    ),
+    (
+        WireCursorStore,
+        "materialize_command_result",
+        _checking_first_batch,
+        "a result document over BSONObjMaxInternalSize is 10334 BSONObjectTooLarge",
+        "test_an_aggregation_result_document_over_the_limit_is_bson_object_too_large",
+    ),
+    (
+        WireCursorStore,
+        "get_more",
+        _checking_next_batch,
+        "a getMore batch document over BSONObjMaxInternalSize is 10334 BSONObjectTooLarge",
+        "test_an_aggregation_result_document_over_the_limit_is_bson_object_too_large",
+    ),
+    (
+        grouping_stages,
+        "_apply_accumulators",
+        _limiting_accumulators,
+        "$push/$addToSet past internalQueryMaxPushBytes/AddToSetBytes is 146 ExceededMemoryLimit",
+        "test_push_past_its_memory_limit_is_exceeded_memory_limit",
+    ),
+)
+_FACET = (
+    "a $facet output past internalQueryFacetMaxOutputDocSizeBytes is refused with 4031700",
+    f"{_TESTS}::test_facet_output_past_its_limit_is_refused_with_4031700",
+)
 
 
 def _wrap_facet_stage():
-    spec = aggregation_stages.AGGREGATION_STAGE_SPECS["$facet"]
-    if getattr(spec.handler, "__limits__", False):
-        return
-    handler = _limiting_facet(spec.handler)
-    handler.__limits__ = True
-    aggregation_stages.AGGREGATION_STAGE_SPECS["$facet"] = dataclasses.replace(
-        spec, handler=handler
+    rule, test = _FACET
+    registry.replace_item(
+        aggregation_stages,
+        "AGGREGATION_STAGE_SPECS",
+        "$facet",
+        wrap=lambda spec: dataclasses.replace(spec, handler=_limiting_facet(spec.handler)),
+        rule=rule,
+        test=test,
     )
-    aggregation_stages.AGGREGATION_STAGE_HANDLERS["$facet"] = handler
+    handler = aggregation_stages.AGGREGATION_STAGE_SPECS["$facet"].handler
+    registry.replace_item(
+        aggregation_stages, "AGGREGATION_STAGE_HANDLERS", "$facet", handler, rule=rule, test=test
+    )
 
 
 def install():
     """Apply every check; calling it again
     changes nothing. Call it after ``operators.install()`` and ``fastpaths.install()``: it
     wraps the accumulator function and the engine method they replace."""
-    _wrap_method(
-        sqlite_engine.SQLiteEngine,
-        "_validate_document_against_unique_indexes",
-        _checking_stored_documents,
-    )
-    _wrap_method(WireCursorStore, "materialize_command_result", _checking_first_batch)
-    _wrap_method(WireCursorStore, "get_more", _checking_next_batch)
-    _wrap_method(grouping_stages, "_apply_accumulators", _limiting_accumulators)
+    for owner, name, wrapper, rule, test in _WRAPPED:
+        registry.replace(owner, name, wrap=wrapper, rule=rule, test=f"{_TESTS}::{test}")
     _wrap_facet_stage()
 
 

@@ -24,8 +24,6 @@ consumer that asks for missing values and is null for every one that does not.
 
 from __future__ import annotations
 
-import sys
-
 from mongoeco.compat import MONGODB_DIALECT_70
 from mongoeco.core.aggregation import compiled_aggregation, grouping_stages
 from mongoeco.core.aggregation import runtime as aggregation_runtime
@@ -34,6 +32,9 @@ from mongoeco.core.bson_scalars import unwrap_bson_numeric
 from mongoeco.errors import OperationFailure
 from mongoeco.types import UndefinedType
 
+from . import registry
+
+_TESTS = "tests/embedded/test_evaluation.py"
 _MISSING = aggregation_runtime._MISSING
 _REMOVE = aggregation_runtime._REMOVE
 _ORIGINAL_EVALUATE = aggregation_runtime.evaluate_expression
@@ -91,17 +92,17 @@ def evaluate_with_missing(document, expression, variables=None, *, dialect=MONGO
 
 def _rebind_evaluators():
     """Every mongoeco module imported the evaluators by name: rebind each one."""
-    replacements = {
-        id(_ORIGINAL_EVALUATE): evaluate_expression,
-        id(_ORIGINAL_WITH_MISSING): evaluate_with_missing,
-    }
-    for name, module in list(sys.modules.items()):
-        if not name.startswith("mongoeco") or module is None:
-            continue
-        for attribute in ("evaluate_expression", "_evaluate_expression_with_missing"):
-            current = module.__dict__.get(attribute)
-            if current is not None and id(current) in replacements:
-                setattr(module, attribute, replacements[id(current)])
+    for name, replacement in (
+        ("evaluate_expression", evaluate_expression),
+        ("_evaluate_expression_with_missing", evaluate_with_missing),
+    ):
+        registry.rebind(
+            aggregation_runtime,
+            name,
+            replacement,
+            rule="an object expression leaves out a key whose value is missing (ExpressionObject)",
+            test=f"{_TESTS}::test_object_expression_leaves_missing_fields_out",
+        )
 
 
 # -- $group _id -------------------------------------------------------------------------------
@@ -138,12 +139,18 @@ def _compiled_group_support(original):
 
 
 def _patch_group_ids():
-    incremental = grouping_stages._IncrementalGroup
-    if not hasattr(incremental.group_id, "__wrapped__"):
-        incremental.group_id = _group_id(incremental.group_id)
-    compiled = compiled_aggregation.CompiledGroup
-    if not hasattr(compiled.supports, "__wrapped__"):
-        compiled.supports = _compiled_group_support(compiled.supports)
+    rule = "a $group _id of one expression makes missing null (computeGroupKey)"
+    test = f"{_TESTS}::test_group_by_one_expression_makes_missing_null"
+    registry.replace(
+        grouping_stages._IncrementalGroup, "group_id", wrap=_group_id, rule=rule, test=test
+    )
+    registry.replace(
+        compiled_aggregation.CompiledGroup,
+        "supports",
+        wrap=_compiled_group_support,
+        rule=rule,
+        test=test,
+    )
 
 
 def _patch_evaluators():
@@ -302,6 +309,27 @@ OPERATORS = {
     "$last": _array_end("$last", -1),
     "$arrayElemAt": _array_elem_at,
     "$arrayToObject": _array_to_object,
+}
+
+_EXPRESSIONS_TESTS = "tests/embedded/test_corrections_expressions.py"
+
+#: Each operator of ``OPERATORS`` -> (the MongoDB rule its handler implements, its test).
+RULES = {
+    **dict.fromkeys(
+        ("$first", "$last"),
+        (
+            "$first/$last of an empty array are missing (the field is left out)",
+            f"{_EXPRESSIONS_TESTS}::test_first_and_last_of_an_empty_array_are_missing",
+        ),
+    ),
+    "$arrayElemAt": (
+        "$arrayElemAt past either end of its array is missing",
+        f"{_TESTS}::test_array_elem_at_past_the_end_is_missing",
+    ),
+    "$arrayToObject": (
+        "$arrayToObject refuses a {k, v} pair that lost a key to a missing value (40392)",
+        f"{_TESTS}::test_array_to_object_refuses_a_pair_whose_value_is_missing",
+    ),
 }
 
 PATCHES = (_patch_evaluators,)

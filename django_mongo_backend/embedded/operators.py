@@ -6,10 +6,11 @@ version of it (``$ceil`` returning an int for a double...). A few corrections ca
 per operator and patch the mongoeco helpers they live in (``PATCHES``: Decimal128 precision,
 Decimal128 conversions, truthiness of numeric zeros, ``$push``/``$addToSet`` of missing values,
 ``$dateToString`` specifiers). Three sibling modules hold the rest of the evaluation
-corrections, each with its own ``OPERATORS`` and ``PATCHES``: ``strings`` (numbers as strings,
-ASCII case mapping), ``missing`` (a missing value kept apart from null) and ``regex`` (PCRE2).
-``install()`` applies everything; the server calls it once at import time. All of it is written
-against mongoeco 4.11.0 (``MONGOECO_VERSION``).
+corrections, each with its own ``OPERATORS``, ``RULES`` and ``PATCHES``: ``strings`` (numbers as
+strings, ASCII case mapping), ``missing`` (a missing value kept apart from null) and ``regex``
+(PCRE2). ``install()`` applies everything through ``registry`` (each operator with the rule in
+``RULES`` and its test); the server calls it once at import time. All of it is written against
+mongoeco 4.11.0 (``MONGOECO_VERSION``).
 
 Values reach these handlers as mongoeco decodes BSON: ``int`` (or ``BsonInt32``/``BsonInt64``),
 ``float`` (or ``BsonDouble``), mongoeco's ``Decimal128`` (or ``BsonDecimal128``), ``None`` for
@@ -38,7 +39,6 @@ from mongoeco.core.aggregation import (
     scalar_expressions,
 )
 from mongoeco.core.aggregation import runtime as aggregation_runtime
-from mongoeco.core.aggregation.extensions import register_aggregation_expression_operator
 from mongoeco.core.aggregation.runtime import _compare_values as mongoeco_compare
 from mongoeco.core.bson_scalars import (
     BsonDecimal128,
@@ -51,7 +51,7 @@ from mongoeco.core.collation import compare_with_collation
 from mongoeco.errors import OperationFailure
 from mongoeco.types import Decimal128, UndefinedType
 
-from . import missing, regex, strings
+from . import missing, regex, registry, strings
 
 #: Decimal128 carries 34 significant digits; intermediate results keep a few more.
 DECIMAL128_DIGITS = 34
@@ -871,13 +871,14 @@ DECIMAL128_ARITHMETIC = decimal.Context(
 )
 _DECIMALS = (Decimal128, BsonDecimal128, decimal.Decimal)
 _ARITHMETIC = ("bson_add", "bson_subtract", "bson_multiply", "bson_divide", "bson_mod")
-_ARITHMETIC_MODULES = (
-    bson_scalars,
-    numeric_expressions,
-    accumulators,
-    compiled_aggregation,
-    update_scalar_operators,
-)
+#: The modules computing Decimal128 arithmetic -> the arithmetic functions each binds.
+_ARITHMETIC_MODULES = {
+    bson_scalars: _ARITHMETIC,
+    numeric_expressions: _ARITHMETIC,
+    accumulators: ("bson_add",),
+    compiled_aggregation: ("bson_add", "bson_multiply"),
+    update_scalar_operators: ("bson_add", "bson_multiply"),
+}
 
 
 def _in_decimal128_context(function):
@@ -896,6 +897,9 @@ def _in_decimal128_context(function):
 #: Modules evaluating the arithmetic expressions ($add, $subtract, $multiply, $divide, $mod),
 #: as opposed to accumulators and update operators.
 _EXPRESSION_MODULES = (numeric_expressions, compiled_aggregation)
+
+_EXPRESSIONS_TESTS = "tests/embedded/test_corrections_expressions.py"
+_EVALUATION_TESTS = "tests/embedded/test_evaluation.py"
 
 
 def _doubles_as_decimal128(function):
@@ -930,24 +934,32 @@ def _patch_decimal_arithmetic():
     """mongoeco computes Decimal128 ``$add``/``$divide``/``$inc``/``$avg``... in the thread's
     decimal context (28 digits); MongoDB's Decimal128 keeps 34: 1.10 / 3 is
     0.3666666666666666666666666666666667."""
-    for module in _ARITHMETIC_MODULES:
-        for name in _ARITHMETIC:
-            function = getattr(module, name, None)
-            if function is not None and not hasattr(function, "__wrapped__"):
-                setattr(module, name, _in_decimal128_context(function))
+    rule = "Decimal128 arithmetic keeps 34 significant digits, rounding half to even"
+    test = f"{_EXPRESSIONS_TESTS}::test_decimal128_arithmetic_keeps_34_digits"
+    for module, names in _ARITHMETIC_MODULES.items():
+        for name in names:
+            registry.replace(module, name, wrap=_in_decimal128_context, rule=rule, test=test)
     for module in _EXPRESSION_MODULES:
-        for name in _ARITHMETIC:
-            function = getattr(module, name, None)
-            if function is not None and not hasattr(function, "doubles_as_decimal128"):
-                setattr(module, name, _doubles_as_decimal128(function))
+        for name in _ARITHMETIC_MODULES[module]:
+            registry.replace(
+                module,
+                name,
+                wrap=_doubles_as_decimal128,
+                rule="arithmetic mixing a double with a Decimal128 converts the double to a "
+                "15-digit Decimal128 first (Value::coerceToDecimal)",
+                test=f"{_EVALUATION_TESTS}::test_arithmetic_with_a_decimal_converts_doubles_to_15_digits",
+            )
     # $avg divides its Decimal128 total when a group is finalized, in both $group paths.
-    if not hasattr(grouping_stages._finalize_accumulators, "__wrapped__"):
-        grouping_stages._finalize_accumulators = _always_in_decimal128_context(
-            grouping_stages._finalize_accumulators
-        )
-    if not hasattr(compiled_aggregation.CompiledGroup.apply, "__wrapped__"):
-        compiled_aggregation.CompiledGroup.apply = _always_in_decimal128_context(
-            compiled_aggregation.CompiledGroup.apply
+    for owner, name in (
+        (grouping_stages, "_finalize_accumulators"),
+        (compiled_aggregation.CompiledGroup, "apply"),
+    ):
+        registry.replace(
+            owner,
+            name,
+            wrap=_always_in_decimal128_context,
+            rule="$avg of Decimal128 values divides with 34 significant digits",
+            test=f"{_EXPRESSIONS_TESTS}::test_decimal128_arithmetic_keeps_34_digits",
         )
 
 
@@ -1039,10 +1051,14 @@ def _convert(document, spec, variables, dialect, ctx):
 
 
 def _patch_decimal_conversions():
-    current = scalar_expressions._convert_aggregation_scalar
-    if current is not _convert_decimal:
-        _convert_decimal.original = current
-        scalar_expressions._convert_aggregation_scalar = _convert_decimal
+    _convert_decimal.original = registry.replace(
+        scalar_expressions,
+        "_convert_aggregation_scalar",
+        _convert_decimal,
+        rule="$convert/$toInt/$toLong/$toDouble/$toBool/$toDate of a Decimal128 and $toDecimal "
+        "of a double (15 digits) or a date, as the manual's conversion tables say",
+        test=f"{_EXPRESSIONS_TESTS}::test_converting_a_decimal128",
+    )
 
 
 #: Accumulators that add nothing for a missing value (or ``$$REMOVE``).
@@ -1081,11 +1097,18 @@ def _skipping_missing(apply_accumulators):
 
 
 def _patch_push_and_add_to_set():
-    if not hasattr(grouping_stages._apply_accumulators, "__wrapped__"):
-        grouping_stages._apply_accumulators = _skipping_missing(grouping_stages._apply_accumulators)
+    rule = "$push/$addToSet add nothing for a missing operand or $$REMOVE"
+    test = f"{_EXPRESSIONS_TESTS}::test_push_and_add_to_set_skip_missing_and_remove"
+    registry.replace(
+        grouping_stages, "_apply_accumulators", wrap=_skipping_missing, rule=rule, test=test
+    )
     # The compiled $group does not see missing values: leave $addToSet to the patched path.
-    compiled_aggregation._SUPPORTED_GROUP_ACCUMULATORS = (
-        compiled_aggregation._SUPPORTED_GROUP_ACCUMULATORS - set(SKIP_MISSING_ACCUMULATORS)
+    registry.replace(
+        compiled_aggregation,
+        "_SUPPORTED_GROUP_ACCUMULATORS",
+        wrap=lambda supported: supported - set(SKIP_MISSING_ACCUMULATORS),
+        rule=rule,
+        test=test,
     )
 
 
@@ -1149,7 +1172,13 @@ def format_date(value, fmt):
 
 
 def _patch_date_format():
-    date_expressions._mongo_format_datetime = format_date
+    registry.replace(
+        date_expressions,
+        "_mongo_format_datetime",
+        format_date,
+        rule="$dateToString knows every documented format specifier; an unknown one is 18536",
+        test=f"{_EXPRESSIONS_TESTS}::test_date_to_string_format_specifiers",
+    )
 
 
 def _policy_truthy(self, value):
@@ -1159,7 +1188,13 @@ def _policy_truthy(self, value):
 def _patch_truthiness():
     """$cond, $and, $or, $filter, $match's $expr... coerce values with the dialect policy, which
     treats Int64 and Decimal128 zeros as true; MongoDB treats every numeric zero as false."""
-    MongoBehaviorPolicy.expression_truthy = _policy_truthy
+    registry.replace(
+        MongoBehaviorPolicy,
+        "expression_truthy",
+        _policy_truthy,
+        rule="every numeric zero (int, long, double, Decimal128) is false in expressions",
+        test=f"{_EXPRESSIONS_TESTS}::test_every_numeric_zero_is_false",
+    )
 
 
 def _date_minus_wrapped_numbers(subtract):
@@ -1176,8 +1211,13 @@ def _patch_date_minus_number():
     """``{$subtract: [date, n]}`` is the date n milliseconds earlier for any number; mongoeco
     refused an int or long the engine holds wrapped (the result of ``$toLong``, say)."""
     for module in (numeric_expressions, aggregation_runtime):
-        if not hasattr(module._subtract_values, "__wrapped__"):
-            module._subtract_values = _date_minus_wrapped_numbers(module._subtract_values)
+        registry.replace(
+            module,
+            "_subtract_values",
+            wrap=_date_minus_wrapped_numbers,
+            rule="$subtract of a number of any type from a date is the date that many ms earlier",
+            test=f"{_EXPRESSIONS_TESTS}::test_date_minus_a_long_is_a_date",
+        )
 
 
 def _expression_as_date_operand(evaluate):
@@ -1194,9 +1234,13 @@ def _patch_date_part_operands():
     """``{$month: {$let: ...}}``: a date-part operator's argument may be any expression,
     including an expression object; mongoeco read every object as ``{date, timezone}`` and
     failed with "requires a date expression"."""
-    current = date_expressions._evaluate_localized_date_operand
-    if not hasattr(current, "__wrapped__"):
-        date_expressions._evaluate_localized_date_operand = _expression_as_date_operand(current)
+    registry.replace(
+        date_expressions,
+        "_evaluate_localized_date_operand",
+        wrap=_expression_as_date_operand,
+        rule="a date-part operator's argument may be any expression, an expression object too",
+        test=f"{_EXPRESSIONS_TESTS}::test_date_part_operator_takes_an_expression_object",
+    )
 
 
 #: Constants the $group code generator may spell as Python source.
@@ -1209,21 +1253,25 @@ def _patch_group_code_literals():
     'datetime' is not defined"). Other constants go into the generated code's namespace."""
     from mongoeco.core.aggregation.compiled_aggregation import CompiledGroup
 
-    original = CompiledGroup._compile_expression
-    if getattr(original, "_django_mongo_patched", False):
-        return
+    def constants_in_namespace(original):
+        def compile_expression(self, expr, prefix):
+            is_literal = isinstance(expr, dict) and len(expr) == 1 and "$literal" in expr
+            constant = expr["$literal"] if is_literal else expr
+            if (is_literal or not isinstance(expr, dict | str)) and not isinstance(
+                constant, (*_SOURCE_CONSTANTS, dict, list)
+            ):
+                return self._store_context_value(prefix, "const", constant)
+            return original(self, expr, prefix)
 
-    def compile_expression(self, expr, prefix):
-        is_literal = isinstance(expr, dict) and len(expr) == 1 and "$literal" in expr
-        constant = expr["$literal"] if is_literal else expr
-        if (is_literal or not isinstance(expr, dict | str)) and not isinstance(
-            constant, (*_SOURCE_CONSTANTS, dict, list)
-        ):
-            return self._store_context_value(prefix, "const", constant)
-        return original(self, expr, prefix)
+        return compile_expression
 
-    compile_expression._django_mongo_patched = True
-    CompiledGroup._compile_expression = compile_expression
+    registry.replace(
+        CompiledGroup,
+        "_compile_expression",
+        wrap=constants_in_namespace,
+        rule="a $group expression may hold a constant of any BSON type (date, UUID, ObjectId...)",
+        test=f"{_EXPRESSIONS_TESTS}::test_group_inside_facet_takes_any_constant",
+    )
 
 
 # -- registration ------------------------------------------------------------------------------
@@ -1248,6 +1296,93 @@ OPERATORS = {
     **{name: _bitwise(name, *entry) for name, entry in BITWISE_OPERATORS.items()},
 }
 
+_CORRECTIONS_TESTS = "tests/embedded/test_corrections.py"
+
+#: Each operator of ``OPERATORS`` -> (the MongoDB rule its handler implements, its test).
+RULES = {
+    **dict.fromkeys(
+        ("$ceil", "$floor"),
+        (
+            "$ceil/$floor return a number of the input's type; null for null or missing",
+            f"{_CORRECTIONS_TESTS}::test_rounding_keeps_the_input_type",
+        ),
+    ),
+    **dict.fromkeys(
+        ("$round", "$trunc"),
+        (
+            "$round (half to even)/$trunc take [number, place] and keep the input's type",
+            f"{_CORRECTIONS_TESTS}::test_trunc_and_round_with_a_place",
+        ),
+    ),
+    **dict.fromkeys(
+        TRIG_OPERATORS,
+        (
+            "trigonometric operators: a double for numbers, a Decimal128 for a Decimal128, "
+            "null for null, an error outside their domain",
+            f"{_CORRECTIONS_TESTS}::test_trigonometric_operators_return_doubles",
+        ),
+    ),
+    "$atan2": (
+        "$atan2: null if either operand is null; a Decimal128 if either is one",
+        f"{_CORRECTIONS_TESTS}::test_atan2",
+    ),
+    "$not": (
+        "$not: false, null, undefined, missing and every numeric zero are false",
+        f"{_CORRECTIONS_TESTS}::test_not_expression",
+    ),
+    "$dateTrunc": (
+        "$dateTrunc in any timezone, binSize counted from 2000-01-01, startOfWeek",
+        f"{_CORRECTIONS_TESTS}::test_date_trunc_with_timezone_and_bins",
+    ),
+    "$dateFromParts": (
+        "$dateFromParts carries a part outside its range into the next larger part (4.4+)",
+        f"{_EXPRESSIONS_TESTS}::test_date_from_parts_carries_out_of_range_parts",
+    ),
+    "$pow": (
+        "$pow has the wider input type; an int result overflowing is a long, a long one a double",
+        f"{_EXPRESSIONS_TESTS}::test_pow_result_type",
+    ),
+    **dict.fromkeys(
+        UNARY_MATH,
+        (
+            "$sqrt/$exp/$ln/$log10: a double for int, long or double, a Decimal128 for a "
+            "Decimal128, an error outside their domain",
+            f"{_EXPRESSIONS_TESTS}::test_math_operators_accept_decimal128",
+        ),
+    ),
+    "$abs": (
+        "$abs keeps the input type, Decimal128 included; the int64 minimum overflows",
+        f"{_EXPRESSIONS_TESTS}::test_math_operators_accept_decimal128",
+    ),
+    "$log": (
+        "$log: a double, or a Decimal128 when either argument is one",
+        f"{_EXPRESSIONS_TESTS}::test_math_operators_accept_decimal128",
+    ),
+    **dict.fromkeys(
+        _COMPARE,
+        (
+            "comparison expressions order a missing operand below null (BSON comparison order)",
+            f"{_EXPRESSIONS_TESTS}::test_missing_compares_below_null_in_expressions",
+        ),
+    ),
+    "$in": (
+        "$in (expression): a missing value is in no array; a non-array operand is an error",
+        f"{_EXPRESSIONS_TESTS}::test_in_expression_with_null_and_missing",
+    ),
+    "$convert": (
+        "$convert to 'decimal' (or 19), which MongoDB has converted to since 4.0",
+        f"{_EVALUATION_TESTS}::test_convert_to_decimal_by_number_with_on_null_and_on_error",
+    ),
+    **dict.fromkeys(
+        BITWISE_OPERATORS,
+        (
+            "$bitAnd/$bitOr/$bitXor: null for a null or missing operand, a long if any operand "
+            "is one, an error for any other type",
+            f"{_EXPRESSIONS_TESTS}::test_bitwise_operators",
+        ),
+    ),
+}
+
 #: Corrections of mongoeco's shared numeric and truthiness helpers.
 PATCHES = (
     _patch_decimal_arithmetic,
@@ -1262,15 +1397,16 @@ PATCHES = (
 
 
 #: This module and the ones holding the rest of the evaluation corrections, each with its
-#: ``OPERATORS`` and ``PATCHES``.
+#: ``OPERATORS``, ``RULES`` and ``PATCHES``.
 EVALUATION_MODULES = (sys.modules[__name__], strings, missing, regex)
 
 
 def install():
-    """Register every module's ``OPERATORS`` with mongoeco's expression evaluator and apply its
-    ``PATCHES``; calling it again changes nothing."""
+    """Register every module's ``OPERATORS`` with mongoeco's expression evaluator (each with its
+    rule and test from ``RULES``) and apply its ``PATCHES``; calling it again changes nothing."""
     for module in EVALUATION_MODULES:
         for name, handler in module.OPERATORS.items():
-            register_aggregation_expression_operator(name, handler)
+            rule, test = module.RULES[name]
+            registry.operator(name, handler, rule=rule, test=test)
         for patch in module.PATCHES:
             patch()

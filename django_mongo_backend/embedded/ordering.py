@@ -35,7 +35,7 @@ import threading
 
 from mongoeco.engines.sqlite import SQLiteEngine
 
-from . import joins
+from . import joins, registry
 
 #: The environment variable that turns shuffling on for a server process ("1", "true", "yes").
 ENV_VAR = "DJANGO_MONGO_EMBEDDED_SHUFFLE"
@@ -155,18 +155,51 @@ def _matching(self, path, values):
     return documents
 
 
+_TESTS = "tests/embedded/test_natural_order.py"
+
+#: ``SQLiteEngine`` methods -> (the replacement, what it shuffles, its test).
 _PATCHES = {
-    "_build_select_sql": _build_select_sql,
-    "_load_documents": _load_documents,
-    "_open_scan_documents_sync": _open_scan_documents_sync,
-    "_select_first_document_for_plan": _select_first_document_for_plan,
+    "_build_select_sql": (
+        _build_select_sql,
+        "--shuffle-unordered: SQL reads without a sort, and sort ties, come in random order",
+        "test_a_find_without_sort_returns_its_matches_in_any_order",
+    ),
+    "_load_documents": (
+        _load_documents,
+        "--shuffle-unordered: the Python fallback's reads come shuffled",
+        "test_a_python_evaluated_filter_returns_its_matches_in_any_order",
+    ),
+    "_open_scan_documents_sync": (
+        _open_scan_documents_sync,
+        "--shuffle-unordered: marks a query scan, whose whole-collection reads are shuffled",
+        "test_python_sort_ties_come_in_any_order",
+    ),
+    "_select_first_document_for_plan": (
+        _select_first_document_for_plan,
+        "--shuffle-unordered: a one-document read by a non-_id equality returns any match",
+        "test_a_one_document_read_returns_any_match",
+    ),
 }
 
 
 def install():
     """Patch the engine's reads (idempotent); they shuffle only once ``enable()`` is called."""
-    for name, function in _PATCHES.items():
-        setattr(SQLiteEngine, name, function)
-    joins.LazyCollection.matching = _matching
+    for name, (function, reason, test) in _PATCHES.items():
+        registry.replace(
+            SQLiteEngine,
+            name,
+            function,
+            rule=reason,
+            test=f"{_TESTS}::{test}",
+            kind=registry.SERVER,
+        )
+    registry.replace(
+        joins.LazyCollection,
+        "matching",
+        _matching,
+        rule="--shuffle-unordered: a routed equality $lookup lists its foreign documents shuffled",
+        test=f"{_TESTS}::test_lookup_arrays_list_their_documents_in_any_order",
+        kind=registry.SERVER,
+    )
     if enabled_by_environment():
         enable()

@@ -29,6 +29,8 @@ from mongoeco.errors import OperationFailure
 from mongoeco.types import Regex
 from pcre2 import _cy
 
+from . import registry
+
 #: PCRE2 option bits (pcre2.h).
 PCRE2_ALT_BSUX = 0x00000002
 PCRE2_UCP = 0x00020000
@@ -151,23 +153,61 @@ def _literal_regex_pushdown(parse):
 # -- installation -------------------------------------------------------------------------------
 
 
+_TESTS = "tests/embedded/test_regex.py"
+_PCRE2 = "$regex compiles with PCRE2 in UTF mode without UCP (pcre_util::flagsToOptions)"
+
+
 def _patch_query_regex():
+    test = f"{_TESTS}::test_regex_is_pcre2_without_ucp"
     for module in (_filtering_support, query_plan, _filtering_specials):
         attribute = "_compile_regex" if module is _filtering_specials else "compile_regex"
-        setattr(module, attribute, compile_query_regex)
-    Regex.compile = _compile_regex_value
-    virtual_indexes._compile_regex_condition = _compile_regex_condition
-    current = sqlite_query.parse_safe_literal_regex
-    if not hasattr(current, "__wrapped__"):
-        pushdown = _literal_regex_pushdown(current)
-        sqlite_query.parse_safe_literal_regex = pushdown
-        _sqlite_read_execution.parse_safe_literal_regex = pushdown
+        registry.replace(module, attribute, compile_query_regex, rule=_PCRE2, test=test)
+    registry.replace(
+        Regex,
+        "compile",
+        _compile_regex_value,
+        rule=_PCRE2 + ", a BSON regular expression value too",
+        test=f"{_TESTS}::test_a_bson_regular_expression_value_is_pcre2_too",
+    )
+    registry.replace(
+        virtual_indexes,
+        "_compile_regex_condition",
+        _compile_regex_condition,
+        rule=_PCRE2,
+        test=test,
+    )
+    pushdown = (
+        "a pattern with an escaped letter or digit or a final $ is no literal: the PCRE2 matcher "
+        "decides, not a SQL string test"
+    )
+    registry.replace(
+        sqlite_query,
+        "parse_safe_literal_regex",
+        wrap=_literal_regex_pushdown,
+        rule=pushdown,
+        test=test,
+    )
+    registry.replace(
+        _sqlite_read_execution,
+        "parse_safe_literal_regex",
+        sqlite_query.parse_safe_literal_regex,
+        rule=pushdown,
+        test=test,
+    )
 
 
 def _patch_aggregation_regex():
-    array_string_expressions._compile_aggregation_regex = compile_aggregation_regex
+    registry.replace(
+        array_string_expressions,
+        "_compile_aggregation_regex",
+        compile_aggregation_regex,
+        rule="$regexMatch/$regexFind/$regexFindAll compile with PCRE2 (UTF, no UCP); options "
+        "i, m, s, u, x, another is 51108; a bad pattern 51111",
+        test=f"{_TESTS}::test_regex_expression_accepts_the_u_option_and_refuses_unknown_ones",
+    )
 
 
 OPERATORS = {}
+RULES = {}
 
 PATCHES = (_patch_query_regex, _patch_aggregation_regex)

@@ -13,10 +13,11 @@ so inserts, replacements, upserts and ``$merge`` all check it.
 from __future__ import annotations
 
 import importlib
-import sys
 
 from mongoeco.core import identity
 from mongoeco.errors import WriteError
+
+from . import registry
 
 DOLLAR_PREFIXED_FIELD_NAME = 52
 #: Field names a DBRef may carry although they start with ``$``.
@@ -51,11 +52,7 @@ def dollar_prefixed_field(value):
     return None
 
 
-def install():
-    original = identity.assert_valid_root_document_id
-    if getattr(original, "django_mongo_checks_dollars", False):
-        return
-
+def _checking_dollars(original):
     def assert_valid_root_document_id(value):
         original(value)
         name = dollar_prefixed_field(value) if isinstance(value, dict) else None
@@ -65,11 +62,18 @@ def install():
             )
             raise WriteError(message, code=DOLLAR_PREFIXED_FIELD_NAME)
 
-    assert_valid_root_document_id.django_mongo_checks_dollars = True
+    return assert_valid_root_document_id
+
+
+def install():
+    """Check every stored ``_id`` (idempotent)."""
     for module_name in CHECKING_MODULES:
         importlib.import_module(module_name)
-    for module_name, module in list(sys.modules.items()):
-        if module_name.startswith("mongoeco") and (
-            getattr(module, "assert_valid_root_document_id", None) is original
-        ):
-            module.assert_valid_root_document_id = assert_valid_root_document_id
+    registry.rebind(
+        identity,
+        "assert_valid_root_document_id",
+        _checking_dollars(identity.assert_valid_root_document_id),
+        rule="an _id document holds no $-prefixed field at any depth, DBRef's aside "
+        "(storageValidIdField): 52 DollarPrefixedFieldName",
+        test="tests/embedded/test_spec_deviations.py::test_id_with_a_dollar_prefixed_field_is_refused",
+    )

@@ -25,6 +25,9 @@ from mongoeco.core.bson_scalars import BsonDecimal128, unwrap_bson_numeric
 from mongoeco.errors import OperationFailure
 from mongoeco.types import Decimal128, Timestamp, UndefinedType
 
+from . import registry
+
+_TESTS = "tests/embedded/test_evaluation.py"
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 
@@ -83,9 +86,13 @@ def _stringify_for_conversion(original):
 
 
 def _patch_conversion_strings():
-    current = aggregation_runtime._stringify_aggregation_value
-    if not hasattr(current, "__wrapped__"):
-        aggregation_runtime._stringify_aggregation_value = _stringify_for_conversion(current)
+    registry.replace(
+        aggregation_runtime,
+        "_stringify_aggregation_value",
+        wrap=_stringify_for_conversion,
+        rule="$toString/$convert spell a double with %g (6 digits) and Infinity/-Infinity/NaN/-0",
+        test=f"{_TESTS}::test_to_string_of_a_double_is_printf_g",
+    )
 
 
 # -- coerceToString and the operators built on it ------------------------------------------------
@@ -161,6 +168,21 @@ OPERATORS = {
     "$toLower": _case_operator("$toLower", _ASCII_LOWER),
     "$toUpper": _case_operator("$toUpper", _ASCII_UPPER),
     "$strcasecmp": _strcasecmp,
+}
+
+#: Each operator of ``OPERATORS`` -> (the MongoDB rule its handler implements, its test).
+RULES = {
+    **dict.fromkeys(
+        ("$toLower", "$toUpper"),
+        (
+            "$toLower/$toUpper map ASCII letters only, over Value::coerceToString's string",
+            f"{_TESTS}::test_to_lower_and_to_upper_map_ascii_letters_only",
+        ),
+    ),
+    "$strcasecmp": (
+        "$strcasecmp compares the ASCII-uppercased UTF-8 bytes",
+        f"{_TESTS}::test_strcasecmp_folds_ascii_letters_only",
+    ),
 }
 
 PATCHES = (_patch_conversion_strings,)

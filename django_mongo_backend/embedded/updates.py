@@ -25,6 +25,8 @@ from mongoeco.core import operators as update_operators
 from mongoeco.engines import _sqlite_modify_ops, memory
 from mongoeco.types import Decimal128
 
+from . import registry
+
 INT32 = range(-(2**31), 2**31)
 #: Modules whose update paths use the _id-only check to decide whether a document changed.
 UPDATE_MODULES = (update_operators, _sqlite_modify_ops, memory)
@@ -76,10 +78,23 @@ def _unless_unchanged(apply):
     return run
 
 
+_TESTS = "tests/embedded/test_update_types.py"
+
+
 def install():
     """Point mongoeco's update paths at the whole-document checks; calling it again is a no-op."""
     for module in UPDATE_MODULES:
-        module.document_id_bson_type_changed = document_bson_types_changed
-    plan = update_operators.CompiledUpdatePlan
-    if not hasattr(plan.apply, "__wrapped__"):
-        plan.apply = _unless_unchanged(plan.apply)
+        registry.replace(
+            module,
+            "document_id_bson_type_changed",
+            document_bson_types_changed,
+            rule="an update that changes only a value's BSON numeric type modifies the document",
+            test=f"{_TESTS}::test_set_operator_changing_the_type_counts_as_modified",
+        )
+    registry.replace(
+        update_operators.CompiledUpdatePlan,
+        "apply",
+        wrap=_unless_unchanged,
+        rule="an update leaving every value and type as it was is no modification (nModified)",
+        test=f"{_TESTS}::test_same_value_same_type_is_not_modified",
+    )
