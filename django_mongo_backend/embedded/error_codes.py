@@ -9,6 +9,8 @@ so a fail point's ``errorCode: 112`` came back as ``Location112`` instead of ``W
 
 from __future__ import annotations
 
+from . import registry
+
 #: code -> codeName, as ``error_codes.yml`` names them (MongoDB 7.0).
 NAMES = {
     1: "InternalError",
@@ -386,7 +388,12 @@ def code_name(code):
 
 def install():
     """Name every MongoDB code in mongoeco's table, keeping the names it already has."""
-    from mongoeco.error_catalog import SERVER_CODE_NAMES
+    from mongoeco import error_catalog
 
-    for code, name in NAMES.items():
-        SERVER_CODE_NAMES.setdefault(code, name)
+    registry.extend(
+        error_catalog,
+        "SERVER_CODE_NAMES",
+        NAMES,
+        rule="every error reply's codeName is its code's name in error_codes.yml",
+        test="tests/embedded/test_replica_set_surface.py::test_fail_point_error_has_its_code_name",
+    )

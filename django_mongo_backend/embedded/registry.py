@@ -6,7 +6,8 @@ replaces mongoeco internals by name, so it is only right for the release it was 
 (``MONGOECO_VERSION``). Every such change goes through this module:
 
 - ``replace(owner, name, ...)`` sets an attribute of a mongoeco module or class (or wraps the
-  one there); ``replace_item`` does the same for one entry of a mongoeco table (a dict);
+  one there); ``replace_item`` does the same for one entry of a mongoeco table (a dict), and
+  ``extend`` adds entries to one;
   ``rebind`` replaces a function and every mongoeco module's own binding of it (``from x import
   f`` copies ``f`` into the importing module); ``operator`` registers an aggregation expression
   operator with mongoeco's extension registry (which its evaluator consults first);
@@ -150,6 +151,23 @@ def replace_item(owner, table, key, replacement=None, *, wrap=None, rule, test, 
         return current
 
     return _record(target, kind, rule, test, apply, replacement, wrap)
+
+
+def extend(owner, table, entries, *, rule, test, kind=CORRECTION):
+    """Add ``entries`` to the dict ``owner.table`` in place, keeping the entries it has (other
+    modules may hold the same dict); return the keys added."""
+    target = path_of(owner, table)
+
+    def apply():
+        mapping = getattr(owner, table, None)
+        if not isinstance(mapping, dict):
+            return _NOT_FOUND
+        added = tuple(key for key in entries if key not in mapping)
+        for key in added:
+            mapping[key] = entries[key]
+        return added
+
+    return _record(target, kind, rule, test, apply, entries, None)
 
 
 def rebind(owner, name, replacement, *, rule, test, kind=CORRECTION, prefix="mongoeco"):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextvars
 import weakref
 
-from . import error_codes, failpoints, kill_sessions, labels
+from . import error_codes, failpoints, kill_sessions, labels, registry
 from .retryable_writes import RetryableWrites
 from .topology import HELLO_COMMANDS, WRITE_COMMANDS, ReplicaSet, unsatisfiable_write_concern
 
@@ -49,7 +49,16 @@ def install():
             return True
         return standalone_w(value)
 
-    validation._write_concern_w = replica_set_w
+    registry.replace(
+        validation,
+        "_write_concern_w",
+        replica_set_w,
+        rule="a replica set accepts w above 1 (up to 50) and named modes; an unsatisfiable one is "
+        "a write concern error after the write",
+        test="tests/embedded/test_replica_set_surface.py"
+        "::test_write_concern_beyond_the_members_is_a_write_concern_error",
+        kind=registry.SERVER,
+    )
 
 
 def retryable_writes(server):

@@ -37,6 +37,8 @@ REGISTERED_MODULES = (
     "ordering",
     "storage_rules",
     "index_identity",
+    "error_codes",
+    "replica_set",
 )
 #: Modules whose patches another module's install() applies.
 INSTALLED_BY_OPERATORS = ("strings", "missing", "regex")
@@ -157,6 +159,25 @@ def test_installing_twice_changes_nothing(empty_registry):
     (patch,) = registry.patches()
     assert patch.target == "mongoeco_stand_in.function"
     assert patch.module == __name__
+
+
+def test_extend_adds_entries_in_place_keeping_the_tables_own(empty_registry):
+    owner = types.ModuleType("mongoeco_stand_in")
+    owner.TABLE = table = {1: "mongoeco's"}
+    added = registry.extend(
+        owner, "TABLE", {1: "ours", 2: "ours"}, rule="a rule", test="tests/embedded"
+    )
+    assert added == (2,)
+    assert owner.TABLE is table
+    assert table == {1: "mongoeco's", 2: "ours"}
+    assert registry.extend(owner, "TABLE", {3: "ours"}, rule="a rule", test="tests/embedded") == (
+        2,
+    )
+    assert 3 not in table
+    with pytest.raises(
+        registry.MissingTarget, match=re.escape("mongoeco_stand_in.ABSENT does not exist")
+    ):
+        registry.extend(owner, "ABSENT", {1: "ours"}, rule="a rule", test="tests/embedded")
 
 
 def test_rebind_replaces_every_binding_of_the_function(empty_registry, monkeypatch):
