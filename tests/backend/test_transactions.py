@@ -69,3 +69,21 @@ def test_sequence_ids_are_not_rolled_back():
         first = Tag.objects.create(name="x").pk
         raise ValueError
     assert Tag.objects.create(name="y").pk > first
+
+
+def test_a_caught_duplicate_key_leaves_the_transaction_aborted():
+    # MongoDB aborts a transaction on any failed statement (the drivers' transactions spec
+    # tests expect NoSuchTransaction, 251, after it), as PostgreSQL does; Django, which marks
+    # the block for rollback when a save fails, refuses the next query itself.
+    from django.db import IntegrityError
+
+    Tag.objects.create(name="taken")
+    with pytest.raises(TransactionManagementError), transaction.atomic():
+        Tag.objects.create(name="written first")
+        with pytest.raises(IntegrityError):
+            Tag.objects.create(name="taken")
+        Tag.objects.count()
+    assert not Tag.objects.filter(name="written first").exists()
+    with transaction.atomic():  # the connection is usable again after the block
+        Tag.objects.create(name="next")
+    assert Tag.objects.filter(name="next").exists()
