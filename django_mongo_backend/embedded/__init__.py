@@ -3,10 +3,16 @@
 It serves mongoeco's SQLite storage engine over MongoDB's wire protocol, so the backend talks
 to it through real ``pymongo`` exactly as it talks to ``mongod``. The pieces:
 
-- ``server``: the wire server, with our corrections of the engine layered in front of it;
 - ``launcher``: ``embedded://DIR`` hosts -> a running server's ``mongodb://`` URI;
 - ``__main__``: ``python -m django_mongo_backend.embedded --dbpath DIR``;
-- ``registry``: every change made to mongoeco, with its rule and its test.
+- ``registry``: every change made to mongoeco, with its kind, its rule and its test;
+- ``corrections``: where mongoeco differs from MongoDB 7.0, what MongoDB does;
+- ``performance``: mongoeco's own results without its full scans;
+- ``server``: the wire server (``server.wire``) and what serving a process needs (transactions,
+  authentication, the replica set surface, the data directory's process).
+
+The subpackages follow the ``kind`` of each patch (``registry.KINDS``), so an upgrade of mongoeco
+is reviewed one kind at a time (docs/embedded-server.rst).
 """
 
 import importlib.util

@@ -20,7 +20,8 @@ import logging
 import sys
 from pathlib import Path
 
-from . import auth, launcher, process
+from . import launcher
+from .server import auth, process
 
 
 def read_password(source):
@@ -35,7 +36,8 @@ def read_password(source):
 
 def list_patches(out=None):
     """Print the registry (``registry.table``), as the server process installs it."""
-    from . import registry, server  # noqa: F401 - importing the server applies every patch
+    from . import registry
+    from .server import wire  # noqa: F401 - importing the wire server applies every patch
 
     out = out or sys.stdout
     rows = registry.table()

@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import process
+from .server import process
 
 SCHEME = "embedded://"
 LAUNCH_LOCK_FILE = "launch.lock"

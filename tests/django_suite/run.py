@@ -116,7 +116,7 @@ CI_APPS = [
 BACKENDS = {"mongo": "settings_mongo", "sqlite": "settings_sqlite"}
 RECORD_ENV = "DJANGO_SUITE_RECORD"
 DBPATH_ENV = "DJANGO_SUITE_MONGO_DBPATH"
-#: The embedded server's shuffling switch (django_mongo_backend.embedded.ordering.ENV_VAR).
+#: The embedded server's shuffling switch (django_mongo_backend.embedded.server.ordering.ENV_VAR).
 SHUFFLE_ENV = "DJANGO_MONGO_EMBEDDED_SHUFFLE"
 OUTCOMES = ["passed", "failed", "error", "skipped", "expected_failure", "unexpected_success"]
 # When one test reports several outcomes (subtests, tearDown errors), the worst one counts.

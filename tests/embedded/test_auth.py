@@ -34,7 +34,8 @@ from bson.binary import Binary
 from mongoeco.wire.connections import WireConnectionContext
 from pymongo.errors import OperationFailure
 
-from django_mongo_backend.embedded import auth, launcher, process
+from django_mongo_backend.embedded import launcher
+from django_mongo_backend.embedded.server import auth, process
 
 MAIN = (sys.executable, "-m", "django_mongo_backend.embedded")
 PASSWORD = "correct horse ☃"  # non-ASCII: SASLprep and UTF-8 on both sides

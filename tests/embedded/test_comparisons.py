@@ -1,4 +1,4 @@
-"""Query comparison operators and MongoDB's type bracketing (``embedded/comparisons.py``).
+"""Query comparison operators and MongoDB's type bracketing (``corrections/comparisons.py``).
 
 MongoDB's documentation (Comparison Query Operators, "Comparison/Sort Order"): "For most data
 types, comparison operators only perform comparisons on fields where the BSON type matches the

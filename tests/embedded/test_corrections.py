@@ -436,7 +436,7 @@ def test_blocking_stages_beyond_the_materialization_budget():
     from mongoeco.api import AsyncMongoClient
     from mongoeco.engines.sqlite import SQLiteEngine
 
-    from django_mongo_backend.embedded.engine_options import engine_options
+    from django_mongo_backend.embedded.corrections.engine_options import engine_options
 
     async def run():
         options = {**engine_options(), "aggregation_spill_threshold": 200}

@@ -12,7 +12,8 @@ import time
 import pymongo
 import pytest
 
-from django_mongo_backend.embedded import launcher, process
+from django_mongo_backend.embedded import launcher
+from django_mongo_backend.embedded.server import process
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The indexed paths of ``embedded/fastpaths.py`` answer exactly what the engine's slow paths do.
+"""The indexed paths of ``performance/fastpaths.py`` answer exactly what the engine's slow paths do.
 
 Each query runs the fast way (``find``, or a leading ``$match``, which the engine pushes down to
 SQL) and a reference way: the same filter after an ``$addFields`` stage, which the engine
@@ -13,7 +13,7 @@ import pytest
 from bson import Decimal128, Int64, ObjectId
 from pymongo.errors import BulkWriteError
 
-from django_mongo_backend.embedded import fastpaths, joins
+from django_mongo_backend.embedded.performance import fastpaths, joins
 
 OIDS = [ObjectId() for _ in range(3)]
 

@@ -1,11 +1,11 @@
 """Equality ``$lookup`` through the foreign collection's indexes joins exactly as the engine did.
 
-``embedded/joins.py`` reads only the foreign documents a join can match (``$in`` of the local
-join values). The reference is the engine's own join: the same pipeline with a ``$unionWith``
-of the foreign collection that adds nothing, which makes the cursor load that collection whole
-up front (the engine's path). MongoDB's ``$lookup`` documentation: an array ``localField``
-matches on any element, and a null or missing ``localField`` matches foreign documents whose
-``foreignField`` is null or missing; numbers compare by value across types.
+``embedded/performance/joins.py`` reads only the foreign documents a join can match (``$in``
+of the local join values). The reference is the engine's own join: the same pipeline with a
+``$unionWith`` of the foreign collection that adds nothing, which makes the cursor load that
+collection whole up front (the engine's path). MongoDB's ``$lookup`` documentation: an array
+``localField`` matches on any element, and a null or missing ``localField`` matches foreign
+documents whose ``foreignField`` is null or missing; numbers compare by value across types.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import asyncio
 import pytest
 from bson import Decimal128, Int64, ObjectId
 
-from django_mongo_backend.embedded import joins
+from django_mongo_backend.embedded.performance import joins
 
 OID = ObjectId()
 
@@ -203,8 +203,8 @@ def test_a_join_reads_only_the_documents_it_can_match(monkeypatch):
     """The path: the foreign side is read by ``$in`` of the join values, never whole."""
     from mongoeco import AsyncMongoClient
 
-    from django_mongo_backend.embedded import server  # noqa: F401 - installs the corrections
-    from django_mongo_backend.embedded.engine import create_engine
+    from django_mongo_backend.embedded.server import wire  # noqa: F401 - installs the corrections
+    from django_mongo_backend.embedded.server.engine import create_engine
 
     reads = []
     matching = joins.LazyCollection.matching

@@ -10,7 +10,8 @@ import sys
 import pymongo
 import pytest
 
-from django_mongo_backend.embedded import launcher, process
+from django_mongo_backend.embedded import launcher
+from django_mongo_backend.embedded.server import process
 
 
 def _client(info):

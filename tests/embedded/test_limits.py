@@ -1,4 +1,4 @@
-"""MongoDB 7.0's size and shape limits, with mongod's error codes (``embedded.limits``).
+"""MongoDB 7.0's size and shape limits, with mongod's error codes (``embedded.corrections.limits``).
 
 Sources: the manual's "MongoDB Limits and Thresholds" (BSON document size 16 MiB, nesting depth,
 at most 32 sort keys) and the server source: ``src/mongo/bson/bson_depth.h`` (maxBSONDepth 200,
@@ -17,7 +17,8 @@ import pymongo
 import pytest
 from pymongo.errors import OperationFailure, WriteError
 
-from django_mongo_backend.embedded import launcher, limits
+from django_mongo_backend.embedded import launcher
+from django_mongo_backend.embedded.corrections import limits
 
 
 def _nested(levels, leaf=1):

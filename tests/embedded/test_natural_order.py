@@ -1,4 +1,4 @@
-"""The shuffle mode (``embedded/ordering.py``): what MongoDB leaves unordered comes in any order.
+"""The shuffle mode (``server/ordering.py``): what MongoDB leaves unordered comes in any order.
 
 MongoDB manual, ``cursor.sort()``, *Sort Consistency*: "MongoDB does not store documents in a
 collection in a particular order. When sorting on a field which contains duplicate values,
@@ -27,9 +27,10 @@ import pymongo
 import pytest
 from mongoeco import AsyncMongoClient
 
-from django_mongo_backend.embedded import launcher, ordering, process
-from django_mongo_backend.embedded import server as _server  # noqa: F401 - installs patches
-from django_mongo_backend.embedded.engine import create_engine
+from django_mongo_backend.embedded import launcher
+from django_mongo_backend.embedded.server import ordering, process
+from django_mongo_backend.embedded.server import wire as _wire  # noqa: F401 - installs patches
+from django_mongo_backend.embedded.server.engine import create_engine
 
 RUNS = 6
 DOCUMENTS = [{"_id": i, "g": i % 3, "tags": [f"t{i % 2}"], "k": [i % 3, 9]} for i in range(30)]

@@ -27,21 +27,21 @@ ROOT = Path(__file__).resolve().parents[2]
 #: The server-layer modules whose every change to mongoeco goes through the registry, each
 #: with an ``install()`` (operators installs strings, missing and regex).
 REGISTERED_MODULES = (
-    "operators",
-    "fastpaths",
-    "joins",
-    "comparisons",
-    "updates",
-    "catalog",
-    "limits",
-    "ordering",
-    "storage_rules",
-    "index_identity",
-    "error_codes",
-    "replica_set",
+    "corrections.operators",
+    "performance.fastpaths",
+    "performance.joins",
+    "corrections.comparisons",
+    "corrections.updates",
+    "corrections.catalog",
+    "corrections.limits",
+    "server.ordering",
+    "corrections.storage_rules",
+    "corrections.index_identity",
+    "corrections.error_codes",
+    "server.replica_set",
 )
 #: Modules whose patches another module's install() applies.
-INSTALLED_BY_OPERATORS = ("strings", "missing", "regex")
+INSTALLED_BY_OPERATORS = ("corrections.strings", "corrections.missing", "corrections.regex")
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def unchecked(monkeypatch):
 
 def installed_registry():
     """The registry as the server process has it: importing the server applies every patch."""
-    importlib.import_module("django_mongo_backend.embedded.server")
+    importlib.import_module("django_mongo_backend.embedded.server.wire")
     return registry.patches()
 
 

@@ -373,7 +373,8 @@ def short_lived_uri(tmp_path, monkeypatch):
         client.admin.command("setParameter", 1, **{parameter: old})
         client.close()
         return
-    from django_mongo_backend.embedded import engine, launcher
+    from django_mongo_backend.embedded import launcher
+    from django_mongo_backend.embedded.server import engine
 
     monkeypatch.setenv(engine.LIFETIME_LIMIT_VARIABLE, "1")
     dbpath = tmp_path / "short-lived"

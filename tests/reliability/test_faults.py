@@ -21,7 +21,8 @@ import pytest
 from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
 from django.db.models import F
 
-from django_mongo_backend.embedded import launcher, process
+from django_mongo_backend.embedded import launcher
+from django_mongo_backend.embedded.server import process
 from tests.testapp.models import Author, Tag
 
 from .figures import record

@@ -135,7 +135,7 @@ async def serve(
     unordered in a random order (see ``ordering``).
     """
     from . import auth, ordering
-    from .server import EmbeddedServer
+    from .wire import EmbeddedServer
 
     if shuffle_unordered:
         ordering.enable()

@@ -67,7 +67,7 @@ from mongoeco.engines.sqlite_query import (
 from mongoeco.errors import BulkWriteError
 from mongoeco.types import WriteCommandResult, WriteErrorEntry
 
-from . import registry
+from .. import registry
 
 #: Python types an ``_id`` number is stored as, each able to hold the values listed by
 #: ``_numeric_id_values``.

@@ -34,9 +34,9 @@ from dataclasses import dataclass
 from mongoeco.errors import OperationFailure
 from mongoeco.wire._session_identity import wire_session_key
 
-from . import server_stages
+from ..corrections import server_stages
+from ..corrections.errors import server_error
 from .engine import TRANSIENT, write_deadline
-from .errors import server_error
 
 NOT_IN_TRANSACTION = (263, "OperationNotSupportedInTransaction")
 NO_SUCH_TRANSACTION = 251

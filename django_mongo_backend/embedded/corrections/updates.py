@@ -25,7 +25,7 @@ from mongoeco.core import operators as update_operators
 from mongoeco.engines import _sqlite_modify_ops, memory
 from mongoeco.types import Decimal128
 
-from . import registry
+from .. import registry
 
 INT32 = range(-(2**31), 2**31)
 #: Modules whose update paths use the _id-only check to decide whether a document changed.

@@ -27,8 +27,8 @@ import threading
 import weakref
 from dataclasses import dataclass, field
 
-from . import error_codes
-from .errors import server_error
+from ..corrections import error_codes
+from ..corrections.errors import server_error
 
 FAIL_POINT = "failCommand"
 MESSAGE = "Failing command via 'failCommand' failpoint"

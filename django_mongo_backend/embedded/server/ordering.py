@@ -35,7 +35,8 @@ import threading
 
 from mongoeco.engines.sqlite import SQLiteEngine
 
-from . import joins, registry
+from .. import registry
+from ..performance import joins
 
 #: The environment variable that turns shuffling on for a server process ("1", "true", "yes").
 ENV_VAR = "DJANGO_MONGO_EMBEDDED_SHUFFLE"

@@ -51,7 +51,8 @@ from mongoeco.core.collation import compare_with_collation
 from mongoeco.errors import OperationFailure
 from mongoeco.types import Decimal128, UndefinedType
 
-from . import missing, regex, registry, strings
+from .. import registry
+from . import missing, regex, strings
 
 #: Decimal128 carries 34 significant digits; intermediate results keep a few more.
 DECIMAL128_DIGITS = 34

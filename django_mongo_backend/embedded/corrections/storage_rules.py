@@ -17,7 +17,7 @@ import importlib
 from mongoeco.core import identity
 from mongoeco.errors import WriteError
 
-from . import registry
+from .. import registry
 
 DOLLAR_PREFIXED_FIELD_NAME = 52
 #: Field names a DBRef may carry although they start with ``$``.

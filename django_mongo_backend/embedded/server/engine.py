@@ -73,8 +73,8 @@ from mongoeco.engines.sqlite import SQLiteEngine
 from mongoeco.errors import OperationFailure
 from mongoeco.session import ClientSession
 
-from .engine_options import engine_options
-from .errors import server_error
+from ..corrections.engine_options import engine_options
+from ..corrections.errors import server_error
 
 logger = logging.getLogger("django_mongo_backend.embedded")
 
@@ -120,7 +120,7 @@ _INDEX_OPTIONS = {
 
 def create_engine(dbpath):
     """The engine serving ``dbpath`` (a directory), or an in-memory one when it is None."""
-    from .server import DATA_FILE
+    from .wire import DATA_FILE
 
     engine = ConcurrentSQLiteEngine(
         str(dbpath / DATA_FILE) if dbpath is not None else ":memory:", **engine_options()

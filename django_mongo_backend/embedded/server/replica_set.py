@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextvars
 import weakref
 
-from . import error_codes, failpoints, kill_sessions, labels, registry
+from .. import registry
+from ..corrections import error_codes
+from . import failpoints, kill_sessions, labels
 from .retryable_writes import RetryableWrites
 from .topology import HELLO_COMMANDS, WRITE_COMMANDS, ReplicaSet, unsatisfiable_write_concern
 

@@ -20,24 +20,21 @@ from typing import Any
 from mongoeco.wire import AsyncMongoEcoProxyServer
 from mongoeco.wire.executor import WireCommandExecutor
 
-from . import (
+from ..corrections import (
     catalog,
     commands,
     comparisons,
     error_codes,
     errors,
-    fastpaths,
     index_identity,
-    joins,
     limits,
     operators,
-    ordering,
-    replica_set,
     rewrites,
     storage_rules,
-    transactions,
     updates,
 )
+from ..performance import fastpaths, joins
+from . import ordering, replica_set, transactions
 from .auth import HELLO_COMMANDS, ScramAuthService
 
 operators.install()

@@ -29,7 +29,7 @@ from mongoeco.errors import OperationFailure
 from mongoeco.types import Regex
 from pcre2 import _cy
 
-from . import registry
+from .. import registry
 
 #: PCRE2 option bits (pcre2.h).
 PCRE2_ALT_BSUX = 0x00000002

@@ -12,7 +12,8 @@ from mongoeco.core.schema_validation import compile_collection_validator
 from mongoeco.engines._sqlite_write_scope import sqlite_write_scope
 from mongoeco.wire.executor import WireCommandExecutor
 
-from . import index_identity, kill_sessions
+from ..server import kill_sessions
+from . import index_identity
 from .catalog import load_collection_options, to_stored
 from .errors import server_error
 from .search_indexes import COMMANDS as SEARCH_INDEX_COMMANDS

@@ -53,7 +53,7 @@ from mongoeco.core.bson_scalars import wrap_bson_numeric
 from mongoeco.core.identity import canonical_document_id
 from mongoeco.types import Regex, is_object_id_like
 
-from . import registry
+from .. import registry
 
 _Cursor = cursor_module.AsyncAggregationCursor
 

@@ -9,7 +9,7 @@ so a fail point's ``errorCode: 112`` came back as ``Location112`` instead of ``W
 
 from __future__ import annotations
 
-from . import registry
+from .. import registry
 
 #: code -> codeName, as ``error_codes.yml`` names them (MongoDB 7.0).
 NAMES = {

@@ -16,7 +16,7 @@ from mongoeco.engines import _sqlite_admin_runtime, _sqlite_catalog
 from mongoeco.engines.sqlite import SQLiteEngine
 from mongoeco.wire.bson_bridge import decode_wire_value, encode_wire_value
 
-from . import registry
+from .. import registry
 
 CANONICAL = json_util.CANONICAL_JSON_OPTIONS
 

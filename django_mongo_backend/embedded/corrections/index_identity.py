@@ -29,7 +29,7 @@ import threading
 from mongoeco.engines.sqlite import SQLiteEngine
 from mongoeco.types import default_index_name, normalize_index_keys
 
-from . import registry
+from .. import registry
 from .errors import server_error
 
 #: Options that, with the key pattern, tell two indexes apart (compared each its own way).

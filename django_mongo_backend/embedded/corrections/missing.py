@@ -32,7 +32,7 @@ from mongoeco.core.bson_scalars import unwrap_bson_numeric
 from mongoeco.errors import OperationFailure
 from mongoeco.types import UndefinedType
 
-from . import registry
+from .. import registry
 
 _TESTS = "tests/embedded/test_evaluation.py"
 _MISSING = aggregation_runtime._MISSING

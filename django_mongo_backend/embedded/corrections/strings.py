@@ -25,7 +25,7 @@ from mongoeco.core.bson_scalars import BsonDecimal128, unwrap_bson_numeric
 from mongoeco.errors import OperationFailure
 from mongoeco.types import Decimal128, Timestamp, UndefinedType
 
-from . import registry
+from .. import registry
 
 _TESTS = "tests/embedded/test_evaluation.py"
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)

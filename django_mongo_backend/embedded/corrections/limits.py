@@ -48,7 +48,7 @@ from mongoeco.errors import DocumentValidationFailure
 from mongoeco.types import Binary, Decimal128, ObjectId, Regex, Timestamp, UndefinedType
 from mongoeco.wire.cursors import WireCursorStore
 
-from . import registry
+from .. import registry
 from .errors import server_error
 
 #: mongod's server parameters these checks read -> their defaults in MongoDB 7.0.

@@ -35,7 +35,7 @@ from bson.binary import Binary
 from mongoeco.wire.auth import WireAuthenticationService
 from pymongo.saslprep import saslprep
 
-from .errors import server_error
+from ..corrections.errors import server_error
 
 USERS_FILE = "users.json"
 

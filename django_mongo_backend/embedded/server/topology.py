@@ -27,7 +27,7 @@ import time
 
 from bson import Binary, Int64, ObjectId, Timestamp
 
-from .errors import server_error
+from ..corrections.errors import server_error
 
 #: The replica set's name (``replSetName``).
 REPLICA_SET_NAME = "rs0"

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from mongoeco.wire._session_identity import wire_session_key
 
+from ..corrections.errors import server_error
 from . import transactions
-from .errors import server_error
 
 
 def _abort(executor, keys=None):

@@ -76,7 +76,7 @@ from mongoeco.types import (
     normalize_object_id,
 )
 
-from . import registry
+from .. import registry
 
 # -- canonical types (MongoDB's ``canonicalizeBSONType``) ------------------------------------
 

@@ -16,7 +16,7 @@ cluster member:
 
 from __future__ import annotations
 
-from . import error_codes
+from ..corrections import error_codes
 
 TRANSIENT = "TransientTransactionError"
 RETRYABLE_WRITE = "RetryableWriteError"

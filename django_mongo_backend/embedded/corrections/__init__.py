@@ -1,0 +1,18 @@
+"""Corrections: where mongoeco evaluates, stores or refuses unlike MongoDB 7.0, do as MongoDB does.
+
+Every module here exists because mongoeco (``MONGOECO_VERSION``) differs from MongoDB on some
+rule, and each cites that rule (manual page or server source) in its docstring and its tests.
+Two ways in:
+
+- patches of mongoeco's functions, methods and tables, all made through ``registry`` with
+  ``kind="correction"``: ``operators`` (with ``strings``, ``missing`` and ``regex``),
+  ``comparisons``, ``updates``, ``catalog``, ``limits``, ``storage_rules``, ``index_identity``,
+  ``error_codes``;
+- corrections at the command level, which the wire server (``server.wire``) applies around
+  mongoeco's executor without patching it: ``rewrites`` (the command document before mongoeco
+  sees it), ``commands`` (commands answered in full), ``server_stages`` (``$out``, ``$merge``...),
+  ``search_indexes``, ``errors`` (mongoeco's errors as MongoDB reports them) and
+  ``engine_options`` (the engine constructed without mongoeco's document budget).
+
+When an upgrade of mongoeco follows one of these rules itself, the correction goes away.
+"""
