@@ -16,3 +16,27 @@ Two ways in:
 
 When an upgrade of mongoeco follows one of these rules itself, the correction goes away.
 """
+
+
+def install():
+    """Apply every correction to mongoeco (idempotent), after ``performance.install()``:
+    corrections wrap what the performance paths set, so MongoDB's rule holds on both paths."""
+    from . import (
+        catalog,
+        comparisons,
+        error_codes,
+        index_identity,
+        limits,
+        operators,
+        storage_rules,
+        updates,
+    )
+
+    operators.install()  # with strings, missing and regex
+    comparisons.install()  # it wraps the engine methods fastpaths sets
+    updates.install()
+    catalog.install()
+    limits.install()  # after operators: it wraps functions they and fastpaths replace
+    storage_rules.install()
+    index_identity.install()
+    error_codes.install()

@@ -6,3 +6,11 @@ mongoeco path it replaces answers (its tests compare the two), only faster. ``fa
 equality ``$lookup`` can match. The corrections wrap some of these paths (``comparisons``,
 ``limits``), so a MongoDB rule holds on the fast path as on the slow one.
 """
+
+
+def install():
+    """Apply the performance paths (idempotent), before any correction wraps them."""
+    from . import fastpaths, joins
+
+    fastpaths.install()
+    joins.install()

@@ -9,3 +9,11 @@ primary of a one-member replica set, as drivers expect. The patches of mongoeco 
 registered with ``kind="server"``: ``ordering`` (the ``--shuffle-unordered`` mode) and
 ``replica_set`` (the write concerns a replica set accepts).
 """
+
+
+def install():
+    """Apply the server's patches of mongoeco (idempotent), after ``performance.install()``."""
+    from . import ordering, replica_set
+
+    ordering.install()  # it wraps joins.LazyCollection.matching
+    replica_set.install()

@@ -20,35 +20,18 @@ from typing import Any
 from mongoeco.wire import AsyncMongoEcoProxyServer
 from mongoeco.wire.executor import WireCommandExecutor
 
-from ..corrections import (
-    catalog,
-    commands,
-    comparisons,
-    error_codes,
-    errors,
-    index_identity,
-    limits,
-    operators,
-    rewrites,
-    storage_rules,
-    updates,
-)
-from ..performance import fastpaths, joins
-from . import ordering, replica_set, transactions
+from .. import corrections, performance, server
+from ..corrections import commands, errors, rewrites
+from . import replica_set, transactions
 from .auth import HELLO_COMMANDS, ScramAuthService
 
-operators.install()
-fastpaths.install()
-joins.install()
-comparisons.install()  # after fastpaths: it wraps the engine methods they set
-updates.install()
-catalog.install()
-limits.install()  # after operators and fastpaths: it wraps functions they replace
-ordering.install()  # after joins: it wraps LazyCollection.matching
-storage_rules.install()
-index_identity.install()
-error_codes.install()
-replica_set.install()
+# Every patch of mongoeco, one kind at a time. The performance paths come first, since the
+# corrections wrap what they set (comparisons the engine methods of fastpaths, limits the
+# functions fastpaths and operators replace), so a MongoDB rule holds on the fast path too;
+# then the server's (ordering wraps the LazyCollection of joins).
+performance.install()
+corrections.install()
+server.install()
 
 logger = logging.getLogger("django_mongo_backend.embedded")
 
