@@ -11,6 +11,7 @@ import ast
 import importlib
 import io
 import logging
+import pkgutil
 import re
 import types
 from pathlib import Path
@@ -42,6 +43,13 @@ REGISTERED_MODULES = (
 )
 #: Modules whose patches another module's install() applies.
 INSTALLED_BY_OPERATORS = ("corrections.strings", "corrections.missing", "corrections.regex")
+#: The subpackage of ``embedded/`` whose modules make each kind of patch (docs/embedded-server.rst,
+#: "Layout"): a reviewer of a mongoeco upgrade reads the corrections apart from the rest.
+PACKAGE_OF_KIND = {
+    registry.CORRECTION: "corrections",
+    registry.PERFORMANCE: "performance",
+    registry.SERVER: "server",
+}
 
 
 @pytest.fixture
@@ -227,6 +235,35 @@ def test_every_registered_module_goes_through_the_registry():
     assert expected <= modules
 
 
+def _package(module_name):
+    """The subpackage of ``embedded`` holding ``module_name`` ("" for the top level)."""
+    package, _, rest = module_name.removeprefix("django_mongo_backend.embedded.").partition(".")
+    return package if rest else ""
+
+
+def test_every_patch_sits_in_the_subpackage_of_its_kind():
+    assert set(PACKAGE_OF_KIND) == set(registry.KINDS)
+    for patch in installed_registry():
+        assert patch.module.startswith("django_mongo_backend.embedded."), patch
+        assert _package(patch.module) == PACKAGE_OF_KIND[patch.kind], (
+            f"{patch.module} makes a {patch.kind!r} patch ({patch.target}): it belongs in "
+            f"embedded/{PACKAGE_OF_KIND[patch.kind]}/"
+        )
+
+
+def test_every_subpackage_installs_each_of_its_modules():
+    """A module with an ``install()`` that its subpackage's ``install()`` does not call would
+    leave mongoeco's behaviour in place: its patches would be missing from the registry."""
+    patched = {patch.module for patch in installed_registry()}
+    for package_name in PACKAGE_OF_KIND.values():
+        package = importlib.import_module(f"django_mongo_backend.embedded.{package_name}")
+        assert callable(package.install), package_name
+        for module_info in pkgutil.iter_modules(package.__path__, f"{package.__name__}."):
+            module = importlib.import_module(module_info.name)
+            if callable(getattr(module, "install", None)):
+                assert module.__name__ in patched, f"{module.__name__}.install() is not called"
+
+
 def test_every_patch_has_a_kind_and_a_rule():
     for patch in installed_registry():
         assert patch.kind in registry.KINDS, patch
@@ -278,7 +315,7 @@ def _resolve(target):
 def test_installing_again_changes_nothing():
     before = installed_registry()
     values = {patch.target: _resolve(patch.target) for patch in before}
-    for name in REGISTERED_MODULES:
+    for name in (*REGISTERED_MODULES, *PACKAGE_OF_KIND.values()):
         importlib.import_module(f"django_mongo_backend.embedded.{name}").install()
     assert registry.patches() == before
     assert {target: _resolve(target) for target in values} == values
