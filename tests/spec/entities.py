@@ -107,6 +107,26 @@ def _collection_options(spec):
     }
 
 
+# pymongo's floor for heartbeatFrequencyMS (common.MIN_HEARTBEAT_INTERVAL; the SDAM spec's
+# minHeartbeatFrequencyMS, which drivers may not let users lower).
+LOW_HEARTBEAT_MS = 500
+
+
+def heartbeat_option(uri_options, lower):
+    """The heartbeatFrequencyMS a client entity gets from the runner: LOW_HEARTBEAT_MS when the
+    test may configure a fail point, unless the entity sets heartbeatFrequencyMS itself.
+
+    A shutdown or "not primary" error (which fail points inject) marks the server Unknown, and
+    the driver only selects it again after its monitor's next hello: 10 s by default, for each
+    such error. The unified format lets runners lower the frequency for clients of a test that
+    might run configureFailPoint, and forbids it for clients whose uriOptions set
+    heartbeatFrequencyMS (unified-test-format.md, "Executing a Test").
+    """
+    if not lower or any(key.lower() == "heartbeatfrequencyms" for key in uri_options):
+        return {}
+    return {"heartbeatFrequencyMS": LOW_HEARTBEAT_MS}
+
+
 CLIENT_KEYS = {
     "id",
     "uriOptions",
@@ -121,9 +141,10 @@ CLIENT_KEYS = {
 class EntityMap(dict):
     """Entity id -> pymongo object; also remembers each session's lsid and client recorders."""
 
-    def __init__(self, uri):
+    def __init__(self, uri, low_heartbeat=False):
         super().__init__()
         self.uri = uri
+        self.low_heartbeat = low_heartbeat  # the test may configure a fail point
         self.recorders = {}  # client id -> CommandRecorder
         self.lsids = {}  # session id -> lsid (kept after endSession)
         self.sessions_to_end = []
@@ -155,6 +176,7 @@ class EntityMap(dict):
             spec.get("observeSensitiveCommands", False),
         )
         options = dict(spec.get("uriOptions", {}))
+        options.update(heartbeat_option(options, self.low_heartbeat))
         if "serverApi" in spec:
             api = spec["serverApi"]
             options["server_api"] = ServerApi(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import time
 from pathlib import Path
 
@@ -51,8 +52,8 @@ class TestFailure(AssertionError):
 class Context:
     """What the operations of one test share: entities, fail points to switch off, cursors."""
 
-    def __init__(self, uri, internal_client):
-        self.entities = EntityMap(uri)
+    def __init__(self, uri, internal_client, low_heartbeat=False):
+        self.entities = EntityMap(uri, low_heartbeat)
         self.internal_client = internal_client
         self.matcher = Matcher(self.entities)
         self.fail_points = []
@@ -75,10 +76,14 @@ class Context:
             except (TestFailure, Mismatch) as error:
                 raise TestFailure(f"operation {index} ({operation['name']}): {error}") from error
 
-    def close(self):
+    def disable_fail_points(self):
         for name in self.fail_points:
             with contextlib.suppress(PyMongoError):
                 self.internal_client.admin.command({"configureFailPoint": name, "mode": "off"})
+        self.fail_points.clear()
+
+    def close(self):
+        self.disable_fail_points()
         for cursor in self.cursors:
             with contextlib.suppress(PyMongoError):
                 cursor.close()
@@ -254,6 +259,16 @@ def check_outcome(ctx, outcome):
             raise TestFailure(f"outcome of {data['collectionName']}: {error}") from error
 
 
+def configures_fail_point(value):
+    """Might this test (its operations, at any depth) run configureFailPoint? The ``failPoint``
+    and ``targetedFailPoint`` operations name it in their argument, as a runCommand would."""
+    if isinstance(value, dict):
+        return "configureFailPoint" in value or any(map(configures_fail_point, value.values()))
+    if isinstance(value, list):
+        return any(map(configures_fail_point, value))
+    return False
+
+
 def run_test(ctx_factory, file_spec, test):
     ctx = ctx_factory()
     try:
@@ -263,7 +278,12 @@ def run_test(ctx_factory, file_spec, test):
             ctx.internal_client.admin.command("killAllSessions", [])
         load_data(ctx.internal_client, file_spec.get("initialData", []))
         ctx.entities.create(file_spec.get("createEntities", []))
-        ctx.run_operations(test["operations"])
+        try:
+            ctx.run_operations(test["operations"])
+        finally:
+            # Before the assertions: the outcome is read through the internal client, which a
+            # fail point with times left would hit ("Executing a Test" disables them here).
+            ctx.disable_fail_points()
         check_events(ctx, test.get("expectEvents", []))
         check_outcome(ctx, test.get("outcome", []))
     finally:
@@ -287,7 +307,9 @@ def run_file(path: Path, directory_name, uri, internal_client):
             continue
         started = time.monotonic()
         try:
-            run_test(lambda: Context(uri, internal_client), file_spec, test)
+            low_heartbeat = configures_fail_point(test["operations"])
+            context = functools.partial(Context, uri, internal_client, low_heartbeat)
+            run_test(context, file_spec, test)
         except Unsupported as error:
             outcome = Outcome(test_id, LEFT_OUT, f"runner does not implement {error}")
         except (TestFailure, Mismatch) as error:
