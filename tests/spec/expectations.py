@@ -4,8 +4,9 @@ A failing spec test is a deviation of the embedded server from MongoDB 7.0 (or f
 set, which it should present itself as). CAUSES says why, in one line; EXPECTED_FAILURES maps
 each failing test (``directory/file: description``) to its cause. ``run.py --strict`` fails
 when a test fails that is not listed here, or when a listed test passes (remove it then).
-Tests *left out* carry their reason in results.json (requirements not admitting a 7.0 replica
-set, or something the runner does not implement).
+Tests *left out* are not listed here: their one-line reason comes from requirements.py (no
+requirement admits a 7.0 replica set), from the spec's own skipReason, or from what the runner
+does not implement; run.py prints them counted by reason (``-v``: each test).
 """
 
 # ruff: noqa: E501 (the keys below are spec test names, which are long)
