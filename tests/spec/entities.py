@@ -110,21 +110,32 @@ def _collection_options(spec):
 # pymongo's floor for heartbeatFrequencyMS (common.MIN_HEARTBEAT_INTERVAL; the SDAM spec's
 # minHeartbeatFrequencyMS, which drivers may not let users lower).
 LOW_HEARTBEAT_MS = 500
+# Server selection against the runner's one local server: one that can succeed does within a
+# heartbeat or two; pymongo's 30 s default only delays the ones that cannot.
+SELECTION_TIMEOUT_MS = 5_000
 
 
-def heartbeat_option(uri_options, lower):
-    """The heartbeatFrequencyMS a client entity gets from the runner: LOW_HEARTBEAT_MS when the
-    test may configure a fail point, unless the entity sets heartbeatFrequencyMS itself.
+def runner_options(uri_options, low_heartbeat):
+    """The URI options the runner adds to a client entity's own (never overriding them).
 
-    A shutdown or "not primary" error (which fail points inject) marks the server Unknown, and
-    the driver only selects it again after its monitor's next hello: 10 s by default, for each
-    such error. The unified format lets runners lower the frequency for clients of a test that
-    might run configureFailPoint, and forbids it for clients whose uriOptions set
+    heartbeatFrequencyMS: LOW_HEARTBEAT_MS when the test may configure a fail point. A shutdown
+    or "not primary" error (which fail points inject) marks the server Unknown, and the driver
+    only selects it again after its monitor's next hello: 10 s by default, for each such error.
+    The unified format lets runners lower the frequency for the clients of a test that might
+    run configureFailPoint, and forbids it for clients whose uriOptions set
     heartbeatFrequencyMS (unified-test-format.md, "Executing a Test").
+
+    serverSelectionTimeoutMS: SELECTION_TIMEOUT_MS. The selections that cannot succeed are those
+    for a secondary, which a one-member set lacks (expectations.py, "one-member-set"): they
+    fail the same way after 5 s instead of 30 s each.
     """
-    if not lower or any(key.lower() == "heartbeatfrequencyms" for key in uri_options):
-        return {}
-    return {"heartbeatFrequencyMS": LOW_HEARTBEAT_MS}
+    given = {key.lower() for key in uri_options}
+    options = {}
+    if low_heartbeat and "heartbeatfrequencyms" not in given:
+        options["heartbeatFrequencyMS"] = LOW_HEARTBEAT_MS
+    if "serverselectiontimeoutms" not in given:
+        options["serverSelectionTimeoutMS"] = SELECTION_TIMEOUT_MS
+    return options
 
 
 CLIENT_KEYS = {
@@ -176,7 +187,7 @@ class EntityMap(dict):
             spec.get("observeSensitiveCommands", False),
         )
         options = dict(spec.get("uriOptions", {}))
-        options.update(heartbeat_option(options, self.low_heartbeat))
+        options.update(runner_options(options, self.low_heartbeat))
         if "serverApi" in spec:
             api = spec["serverApi"]
             options["server_api"] = ServerApi(
