@@ -19,10 +19,6 @@ CAUSES = {
     "failpoint-modes": (
         "configureFailPoint supports only failCommand (onPrimaryTransactionalWrite is refused)"
     ),
-    "close-connection": (
-        "failCommand's closeConnection is not honoured: the server answers an error instead of "
-        "dropping the connection"
-    ),
     "collation": (
         "only 'simple' and 'en' collations are supported, and the refusal has no code (a bulk "
         "write error without 'code' even breaks pymongo)"
@@ -113,7 +109,6 @@ EXPECTED_FAILURES = {
     "sessions/snapshot-sessions: Mixed operation with snapshot": "snapshot",
     "sessions/snapshot-sessions: Write commands with snapshot session do not affect snapshot reads": "snapshot",
     "sessions/snapshot-sessions: countDocuments operation with snapshot": "snapshot",
-    "transactions-convenient-api/callback-retry: callback succeeds after multiple connection errors": "close-connection",
     "transactions/read-pref: secondary readPreference": "one-member-set",
     "transactions/run-command: run command fails with explicit secondary read preference": "one-member-set",
     "transactions/run-command: run command fails with secondary read preference from transaction options": "one-member-set",

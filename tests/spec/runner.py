@@ -61,8 +61,10 @@ class Context:
         self.in_callback = False
 
     def run_callback(self, operations):
-        """A withTransaction callback: an expected error is checked, then still propagates, so
-        that withTransaction sees it (its own expectError describes the outcome)."""
+        """A withTransaction callback: an operation's error is checked against its expectError
+        (if any), then propagates as raised, also under ignoreResultAndError, so that
+        withTransaction sees it (aborts, retries on a TransientTransactionError label) and its
+        own expectError describes the outcome (unified-test-format.md, "withTransaction")."""
         self.in_callback = True
         try:
             self.run_operations(operations)
@@ -115,10 +117,9 @@ def run_operation(ctx, operation):
     except Exception as error:
         if expect_error is not None:
             check_error(ctx, error, expect_error)
-            if ctx.in_callback:
-                raise
-            return
-        if operation.get("ignoreResultAndError"):
+        if ctx.in_callback:
+            raise
+        if expect_error is not None or operation.get("ignoreResultAndError"):
             return
         raise TestFailure(f"unexpected error {describe(error)}") from error
     if expect_error is not None:
