@@ -36,7 +36,15 @@ _MAJORITY = WriteConcern("majority")
 
 
 class SequenceCommand(MongoCommand):
-    """A command on ``__schema__``, written with majority write concern."""
+    """A command on ``__schema__``, written with majority write concern and never inside the
+    caller's transaction, however it is run (``loaddata`` resets sequences through a cursor
+    inside its ``atomic()``).
+
+    Besides never rolling back, that keeps a transaction from writing a sequence document that
+    reservations outside it change: MongoDB fails such a transaction's write with
+    ``WriteConflict`` (the document changed after the transaction's snapshot), and blocks a
+    reservation that meets a document an open transaction wrote until that transaction ends.
+    """
 
     __slots__ = ()
 
@@ -45,11 +53,11 @@ class SequenceCommand(MongoCommand):
 
     def run(self, database, session):
         collection = database.get_collection(SCHEMA_COLLECTION, write_concern=_MAJORITY)
-        return getattr(collection, self.method)(*self.args, session=session, **self.kwargs)
+        return getattr(collection, self.method)(*self.args, **self.kwargs)
 
     async def run_async(self, database, session):
         collection = database.get_collection(SCHEMA_COLLECTION, write_concern=_MAJORITY)
-        return await getattr(collection, self.method)(*self.args, session=session, **self.kwargs)
+        return await getattr(collection, self.method)(*self.args, **self.kwargs)
 
 
 def reserve_command(collection, count, field_names=("id",)):
@@ -144,7 +152,8 @@ def sync_update(value, field_names=("id",)):
 
 class SyncCommand(SequenceCommand):
     """Raise a sequence to the largest ``_id`` of its collection (after data imports); create
-    the entry if it is missing."""
+    the entry if it is missing. The largest ``_id`` is read in the caller's transaction, so
+    documents it imported count; the sequence is written outside it, as every sequence is."""
 
     __slots__ = ()
 

@@ -93,3 +93,17 @@ def test_migrated_contrib_apps_have_one_schema_entry_per_auto_field_collection()
     for entry in entries:
         assert entry["auto"]["field_names"] == ["id"]
         assert isinstance(entry["auto"]["seq"], int)
+
+
+def test_loaddata_inside_a_transaction_resets_sequences_outside_it(tmp_path):
+    # The test runs inside atomic() (as every TestCase does). loaddata raises the sequence past
+    # the ids it loaded through a cursor in its own atomic(); reservations outside the
+    # transaction changed that sequence document after the transaction's snapshot, so MongoDB
+    # refuses the transaction's write to it (WriteConflict, "Transactions: Production
+    # Considerations"): the sequence must be written outside the transaction.
+    Tag.objects.create(name="before")  # a reservation outside, an insert inside
+    fixture = tmp_path / "tags.json"
+    fixture.write_text('[{"model": "testapp.tag", "pk": 700, "fields": {"name": "loaded"}}]')
+    call_command("loaddata", str(fixture), verbosity=0)
+    assert Tag.objects.get(pk=700).name == "loaded"
+    assert Tag.objects.create(name="after").pk > 700
