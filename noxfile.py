@@ -1,5 +1,5 @@
 """nox sessions. ``./dev.sh test`` runs the default ones: tests for each Django, the CI subset of
-Django's own suite, then lint."""
+Django's own suite, MongoDB's specification tests, then lint."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "django_suite_ci", "lint"]
+nox.options.sessions = ["tests", "django_suite_ci", "spec_tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
@@ -69,10 +69,11 @@ def django_suite_ci(session):
 def spec_tests(session):
     """MongoDB's driver specification tests (unified format) against the embedded server.
 
-    Not run by default (about 30 s). The JSON tests come from the installed pymongo's sdist
-    (``pip download``, cached; never vendored); tests/spec/run.py prints the table, writes
-    tests/spec/results.json and, with ``--strict``, fails when the failures drift from
-    tests/spec/expectations.py. Arguments go to run.py (directories, ``--json PATH``, ``-v``).
+    Run by default, with ``--strict`` (under a minute and a half): a failure that
+    tests/spec/expectations.py does not list, or a listed one that passes, fails the session.
+    The JSON tests come from the installed pymongo's sdist (``pip download`` from PyPI, cached
+    under ~/.cache; never vendored); run.py prints the table and writes the JSON results under
+    the cache. Arguments go to run.py (directories, ``--json PATH``, ``-v``).
     """
     session.install("-e", ".[embedded]")
     session.run("python", "-m", "tests.spec.run", "--strict", *session.posargs)
