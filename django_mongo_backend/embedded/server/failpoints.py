@@ -29,30 +29,12 @@ from dataclasses import dataclass, field
 
 from ..corrections import error_codes
 from ..corrections.errors import server_error
+from .topology import WRITE_COMMANDS
 
 FAIL_POINT = "failCommand"
 MESSAGE = "Failing command via 'failCommand' failpoint"
 #: The code of the error a ``closeConnection`` fail point raises on the server side.
 CLOSED_CODE = 50985
-#: Commands that take a write concern (a ``writeConcernError`` fail point applies to them).
-WRITE_CONCERN_COMMANDS = frozenset(
-    {
-        "insert",
-        "update",
-        "delete",
-        "findAndModify",
-        "findandmodify",
-        "create",
-        "drop",
-        "dropDatabase",
-        "createIndexes",
-        "dropIndexes",
-        "collMod",
-        "renameCollection",
-        "commitTransaction",
-        "abortTransaction",
-    }
-)
 #: Command name -> the names it answers to (``Command::hasAlias``).
 ALIASES = {
     "hello": {"hello", "isMaster", "ismaster"},
@@ -167,7 +149,7 @@ class FailPoints:
             acts = (
                 any(data.get(key) for key in ("closeConnection", "blockConnection"))
                 or isinstance(data.get("errorCode"), int)
-                or (command_name in WRITE_CONCERN_COMMANDS and "writeConcernError" in data)
+                or (command_name in WRITE_COMMANDS and "writeConcernError" in data)
             )
             if not acts:
                 return None

@@ -112,7 +112,7 @@ async def _run_command(executor, context, run):
     )
     override = activation.labels if activation is not None else None
     write_concern_error = None
-    if activation is not None and name in failpoints.WRITE_CONCERN_COMMANDS:
+    if activation is not None and name in WRITE_COMMANDS:
         write_concern_error = activation.write_concern_error
     write_concern_code = (write_concern_error or {}).get("code")
     try:
@@ -138,7 +138,7 @@ async def _run_command(executor, context, run):
         raise
     if not isinstance(reply, dict):
         return reply
-    if write_concern_error is None and name in failpoints.WRITE_CONCERN_COMMANDS:
+    if write_concern_error is None and name in WRITE_COMMANDS:
         write_concern_error = unsatisfiable_write_concern(body.get("writeConcern"))
         write_concern_code = (write_concern_error or {}).get("code")
     if write_concern_error is not None:

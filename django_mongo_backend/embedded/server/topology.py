@@ -37,7 +37,8 @@ MAX_WIRE_VERSION = 21
 TERM = 1
 #: Fields of mongoeco's ``hello`` that MongoDB's ``hello`` does not have.
 _NOT_IN_HELLO = ("version", "versionArray", "gitVersion")
-#: Commands that write (outside a transaction; a transaction writes when it commits).
+#: Commands that write and take a write concern (outside a transaction; a transaction writes
+#: when it commits): replication and ``writeConcernError`` fail points apply to them.
 WRITE_COMMANDS = frozenset(
     {
         "insert",
