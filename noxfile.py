@@ -41,8 +41,10 @@ def tests(session, django):
 
 
 # What Django's runtests.py needs for the harness's apps (tblib: tracebacks from --parallel
-# workers). Apps needing more (Pillow, jinja2, PyYAML...) skip those tests on both backends.
-DJANGO_SUITE_REQUIREMENTS = ["asgiref", "sqlparse", "tblib"]
+# workers; Pillow: the ImageField tests of model_fields, model_forms and admin_views, about 50,
+# which the README's figures include on both sides). Apps needing more (jinja2, PyYAML,
+# bcrypt...) skip those tests on both backends.
+DJANGO_SUITE_REQUIREMENTS = ["asgiref", "sqlparse", "tblib", "Pillow"]
 
 
 @nox.session(python=PYTHON)
