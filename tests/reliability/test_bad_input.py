@@ -120,18 +120,20 @@ def test_keys_and_strings_bson_cannot_encode_are_data_errors():
 EMBEDDED = not os.environ.get("MONGODB_URI")
 
 
-@pytest.mark.xfail(
-    EMBEDDED,
-    strict=False,  # it depends on what the collection held before; see the reason
-    reason="embedded server (mongoeco 4.11 SQLite engine): inserting a NaN/Infinity double "
-    "fails with 'malformed JSON' once the collection has held documents (a fresh collection "
-    "stores it); MongoDB stores them",
-)
 def test_nan_and_infinity_floats_round_trip():
+    """MongoDB stores any IEEE 754 double; a FloatField keeps NaN and the infinities, and
+    filters and sorts them as numbers (NaN below all: compareDoubles, compare_numbers.h)."""
+    one = AllTypes.objects.create(floating=1.0).pk  # the collection holds documents already
     record(bad_inputs=3)
+    pks = {}
     for value in (float("nan"), float("inf"), float("-inf")):
-        stored = AllTypes.objects.get(pk=AllTypes.objects.create(floating=value).pk).floating
+        pks[value] = AllTypes.objects.create(floating=value).pk
+        stored = AllTypes.objects.get(pk=pks[value]).floating
         assert stored == value or (math.isnan(stored) and math.isnan(value))
+    nan, inf, minus_inf = pks.values()
+    assert set(AllTypes.objects.filter(floating__gt=0).values_list("pk", flat=True)) == {one, inf}
+    ordered = AllTypes.objects.filter(floating__isnull=False).order_by("floating")
+    assert list(ordered.values_list("pk", flat=True)) == [nan, minus_inf, one, inf]
 
 
 # -- values and strings that look like operators -------------------------------------------------

@@ -7,7 +7,7 @@ Two ways in:
 - patches of mongoeco's functions, methods and tables, all made through ``registry`` with
   ``kind="correction"``: ``operators`` (with ``strings``, ``missing`` and ``regex``),
   ``comparisons``, ``updates``, ``catalog``, ``limits``, ``storage_rules``, ``index_identity``,
-  ``error_codes``;
+  ``error_codes``, ``nonfinite``;
 - corrections at the command level, which the wire server (``server.wire``) applies around
   mongoeco's executor without patching it: ``rewrites`` (the command document before mongoeco
   sees it), ``commands`` (commands answered in full), ``server_stages`` (``$out``, ``$merge``...),
@@ -27,6 +27,7 @@ def install():
         error_codes,
         index_identity,
         limits,
+        nonfinite,
         operators,
         storage_rules,
         updates,
@@ -40,3 +41,4 @@ def install():
     storage_rules.install()
     index_identity.install()
     error_codes.install()
+    nonfinite.install()  # after comparisons: it wraps the engine's sort and filter checks
