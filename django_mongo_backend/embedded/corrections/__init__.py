@@ -7,7 +7,7 @@ Two ways in:
 - patches of mongoeco's functions, methods and tables, all made through ``registry`` with
   ``kind="correction"``: ``operators`` (with ``strings``, ``missing`` and ``regex``),
   ``comparisons``, ``updates``, ``catalog``, ``limits``, ``storage_rules``, ``index_identity``,
-  ``error_codes``, ``nonfinite``, ``nul_strings``;
+  ``error_codes``, ``nonfinite``, ``nul_strings``, ``distinct``;
 - corrections at the command level, which the wire server (``server.wire``) applies around
   mongoeco's executor without patching it: ``rewrites`` (the command document before mongoeco
   sees it), ``commands`` (commands answered in full), ``server_stages`` (``$out``, ``$merge``...),
@@ -24,6 +24,7 @@ def install():
     from . import (
         catalog,
         comparisons,
+        distinct,
         error_codes,
         index_identity,
         limits,
@@ -44,3 +45,4 @@ def install():
     error_codes.install()
     nonfinite.install()  # after comparisons: it wraps the engine's sort and filter checks
     nul_strings.install()
+    distinct.install()
