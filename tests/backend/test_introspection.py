@@ -29,10 +29,10 @@ def test_table_names_hide_schema_and_system_collections(migrated):
 
 
 def test_views_are_listed_as_views(migrated):
+    """listCollections reports a view with type "view" (manual, listCollections)."""
     db(migrated).create_collection("author_view", viewOn="testapp_author", pipeline=[])
     info = next(db(migrated).list_collections(filter={"name": "author_view"}))
-    if info.get("type") != "view":
-        pytest.xfail("the server lists views as collections (embedded correction pending)")
+    assert info["type"] == "view"
     tables = {t.name: t.type for t in migrated.introspection.get_table_list(None)}
     assert tables["author_view"] == "v"
     assert "author_view" in migrated.introspection.table_names(include_views=True)

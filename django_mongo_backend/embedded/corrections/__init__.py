@@ -11,8 +11,8 @@ Two ways in:
 - corrections at the command level, which the wire server (``server.wire``) applies around
   mongoeco's executor without patching it: ``rewrites`` (the command document before mongoeco
   sees it), ``commands`` (commands answered in full), ``server_stages`` (``$out``, ``$merge``...),
-  ``search_indexes``, ``errors`` (mongoeco's errors as MongoDB reports them) and
-  ``engine_options`` (the engine constructed without mongoeco's document budget).
+  ``search_indexes``, ``views`` (commands on views), ``errors`` (mongoeco's errors as MongoDB
+  reports them) and ``engine_options`` (the engine constructed without mongoeco's document budget).
 
 When an upgrade of mongoeco follows one of these rules itself, the correction goes away.
 """

@@ -21,7 +21,7 @@ from mongoeco.wire import AsyncMongoEcoProxyServer
 from mongoeco.wire.executor import WireCommandExecutor
 
 from .. import corrections, performance, server
-from ..corrections import commands, errors, rewrites
+from ..corrections import commands, errors, rewrites, views
 from . import replica_set, transactions
 from .auth import HELLO_COMMANDS, ScramAuthService
 
@@ -99,6 +99,10 @@ class CorrectingExecutor(WireCommandExecutor):
             raise corrected from error
 
     async def _execute_command(self, context):
+        # Reads through a view run its pipeline, writes to one are refused (corrections.views).
+        return await views.execute(self, context, self._run_command)
+
+    async def _run_command(self, context):
         if isinstance(context, OwnCommandContext):
             handler = commands.OWN_COMMANDS[context.command_name]
             return await handler(self, context)
