@@ -31,7 +31,6 @@ CAUSES = {
         "clustered collections: listCollections lacks clusteredIndex.v, listIndexes lacks the "
         "clustered index"
     ),
-    "view-count": ("estimatedDocumentCount (count command) on a view returns 0"),
     "timeseries": ("time series collections enforce a unique _id (MongoDB allows duplicates)"),
     "return-key": ("find returnKey returns the whole document instead of the index keys"),
 }
@@ -49,7 +48,6 @@ EXPECTED_FAILURES = {
     "crud/deleteMany-collation: DeleteMany when many documents match with collation": "collation",
     "crud/deleteOne-collation: DeleteOne when many documents matches with collation": "collation",
     "crud/distinct-collation: Distinct with a collation": "collation",
-    "crud/estimatedDocumentCount: estimatedDocumentCount works correctly on views": "view-count",
     "crud/find-collation: Find with a collation": "collation",
     "crud/findOneAndDelete-collation: FindOneAndDelete when one document matches with collation": "collation",
     "crud/findOneAndReplace-collation: FindOneAndReplace when one document matches with collation returning the document after modification": "collation",
