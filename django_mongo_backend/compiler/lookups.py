@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from . import uuid_text
 from .expressions import INTEGER_TYPES, null_guards
 from .float_text import double_text
 
@@ -66,6 +67,8 @@ def _escaped(text):
 
 
 def _pattern_filter(path, value, lookup):
+    if uuid_text.is_uuid_lookup(lookup):
+        return uuid_text.query_filter(path, value, lookup)
     options = "i" if lookup.lookup_name.startswith("i") else ""
     pattern = regex_for(lookup.lookup_name, value)
     condition = {"$regex": pattern}
@@ -75,6 +78,8 @@ def _pattern_filter(path, value, lookup):
 
 
 def _regex_filter(path, value, lookup):
+    if uuid_text.is_uuid_lookup(lookup):
+        return uuid_text.query_filter(path, value, lookup)
     condition = {"$regex": str(value)}
     if lookup.lookup_name == "iregex":
         condition["$options"] = "i"
@@ -175,6 +180,8 @@ def _text(lhs, lookup):
 
 
 def _pattern_expression(lhs, rhs, lookup):
+    if uuid_text.is_uuid_lookup(lookup):
+        return uuid_text.expression(lhs, rhs, lookup)
     name = lookup.lookup_name
     if not (isinstance(rhs, dict) and "$literal" in rhs):
         # A column on the right: compared by position, or (case-insensitive) as a regex of
@@ -216,6 +223,8 @@ def _pattern_by_position(lhs, rhs, name):
 
 
 def _regex_expression(lhs, rhs, lookup):
+    if uuid_text.is_uuid_lookup(lookup):
+        return uuid_text.expression(lhs, rhs, lookup)
     test = {
         "$regexMatch": {
             "input": _text(lhs, lookup),
