@@ -114,6 +114,8 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supported_explain_formats = {"JSON"}
     supports_logical_xor = False
     supports_json_field_contains = True  # compiler/json.py: PostgreSQL's @> and <@ rules
+    # ...so data__key__contains={...} does not match [{...}]: only an array contains elements.
+    json_key_contains_list_matching_requires_list = True
     has_json_object_function = True  # JSONObject -> $arrayToObject
 
     # Tests.

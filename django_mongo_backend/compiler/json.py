@@ -32,6 +32,7 @@ from __future__ import annotations
 from functools import partial
 
 from django.db import NotSupportedError
+from django.db.models import ExpressionList, Value
 from django.db.models.fields import json as django_json
 
 from .float_text import double_text
@@ -102,10 +103,10 @@ def child(value, key, depth=0):
     return _bind(value, f"j{depth}", build)
 
 
-def has(value, key, depth=0):
-    """Whether ``value`` has the key ``key`` (an object's key, even with a null value, or an
-    integer-like key within an array's bounds)."""
-    index = _index(key)
+def has(value, key, depth=0, *, array_index=True):
+    """Whether ``value`` has the key ``key``: an object's key, even with a null value, or
+    (``array_index``) an integer-like key within an array's bounds."""
+    index = _index(key) if array_index else None
 
     def build(ref):
         keys = {"$map": {"input": {"$objectToArray": ref}, "as": "kv", "in": "$$kv.k"}}
@@ -209,17 +210,30 @@ def _constant(lookup, compiler):
 
 
 def has_keys(lookup, compiler):
-    """has_key / has_keys / has_any_keys: the key(s) are present (null values count)."""
+    """has_key / has_keys / has_any_keys: the key(s) are present (null values count).
+
+    As Django's SQL backends compile them (``HasKeyLookup.compile_json_path_final_key``): the
+    last key is an object's key even when it looks like an integer (``has_key="0"`` is not
+    "has an element 0"); a key given as a key transform (``has_key=KT("data__a__0__b")``,
+    ``has_key=F("data__a__b")``) is a path below the column, whose earlier keys may index
+    arrays. ``HasKeyOrArrayIndex`` (Django's own ``key__isnull``) lets the last key index too.
+    """
     value = compiler.compile(lookup.lhs)
     rhs = lookup.rhs
-    keys = [rhs] if isinstance(rhs, str | int) else list(rhs)
+    keys = list(rhs) if isinstance(rhs, list | tuple) else [rhs]
+    array_index = type(lookup).__name__ == "HasKeyOrArrayIndex"
     tests = []
     for key in keys:
-        if hasattr(key, "resolve_expression"):
-            raise NotSupportedError("has_key with an expression as the key")
         if isinstance(key, django_json.KeyTransform):
-            raise NotSupportedError("has_key with a key transform as the key")
-        tests.append(has(value, str(key)))
+            _, path = _key_path(key)  # the transform's own column is not read
+        elif hasattr(key, "resolve_expression"):
+            raise NotSupportedError("has_key with an expression as the key")
+        else:
+            path = [key]
+        parent = value
+        for depth, step in enumerate(path[:-1]):
+            parent = child(parent, step, depth)
+        tests.append(has(parent, str(path[-1]), len(path), array_index=array_index))
     if not tests:
         test = isinstance(lookup, django_json.HasKeys) and not isinstance(
             lookup, django_json.HasAnyKeys
@@ -343,9 +357,20 @@ def _contained(value, given, depth, *, top=False):
     return {"$eq": [value, {"$literal": given}]}
 
 
+def _is_json_null(rhs):
+    """``None``, ``JSONNull()`` or ``Value(None, JSONField())``: the JSON scalar null."""
+    if rhs is None or type(rhs).__name__ == "JSONNull":
+        return True
+    return (
+        isinstance(rhs, Value)
+        and rhs.value is None
+        and isinstance(rhs._output_field_or_none, django_json.JSONField)
+    )
+
+
 def key_exact(lookup, compiler):
     value = compiler.compile(lookup.lhs)
-    if lookup.rhs is None:
+    if _is_json_null(lookup.rhs):
         # JSON null: the key is present and null (an absent key is SQL NULL).
         return {"$eq": [value, None]}, [key_present(lookup.lhs, compiler)]
     rhs = _rhs(lookup, compiler)
@@ -356,19 +381,23 @@ def json_exact(lookup, compiler):
     """``data=value``: the whole JSON value equals ``value``. (A query-language ``$eq`` would
     also match an array merely containing it.) ``data=None`` matches a JSON null."""
     value = compiler.compile(lookup.lhs)
-    if lookup.rhs is None or type(lookup.rhs).__name__ == "JSONNull":
-        target = getattr(lookup.lhs, "target", None)
-        if getattr(target, "null", False):
-            # Both a JSON null and SQL NULL are stored as BSON null: matching one would
-            # match the other too.
-            raise NotSupportedError(
-                f"{target.model._meta.label}.{target.name}: a nullable JSONField cannot tell "
-                "a JSON null from SQL NULL on MongoDB (both are stored as null); filter with "
-                "__isnull=True for either."
-            )
+    if _is_json_null(lookup.rhs):
+        _refuse_json_null(lookup)
         return {"$eq": [value, None]}, []
     rhs = _rhs(lookup, compiler)
     return {"$eq": [value, rhs]}, _guards(value, rhs)
+
+
+def _refuse_json_null(lookup):
+    """JSON null in a test of a nullable column: both a JSON null and SQL NULL are stored
+    as BSON null, so matching one would match the other too."""
+    target = getattr(lookup.lhs, "target", None)
+    if getattr(target, "null", False):
+        raise NotSupportedError(
+            f"{target.model._meta.label}.{target.name}: a nullable JSONField cannot tell "
+            "a JSON null from SQL NULL on MongoDB (both are stored as null); filter with "
+            "__isnull=True for either."
+        )
 
 
 def key_isnull(lookup, compiler):
@@ -377,18 +406,43 @@ def key_isnull(lookup, compiler):
     return (present if not lookup.rhs else {"$not": [present]}), []
 
 
+def _in_values(lookup, compiler):
+    """The right side of ``__in`` as an array expression, and whether it holds JSON null.
+    A list holding expressions arrives as an ``ExpressionList`` (Django wraps its constants
+    in ``Value``s); SQL NULLs never match and are left out, as Django drops them."""
+    rhs = lookup.rhs
+    if not isinstance(rhs, ExpressionList):
+        values = [item for item in _rhs_value(lookup, compiler) if item is not None]
+        return {"$literal": values}, False
+    items, json_null = [], False
+    for item in rhs.get_source_expressions():
+        if _is_json_null(item):
+            json_null = True
+        elif not (isinstance(item, Value) and item.value is None):
+            items.append(compiler.compile(item))
+    return items, json_null
+
+
 def key_in(lookup, compiler):
+    """``data__key__in=[...]``; a JSON null in the list matches a present null value."""
     value = compiler.compile(lookup.lhs)
-    if hasattr(lookup.rhs, "resolve_expression"):
-        raise NotSupportedError("a JSON key __in takes a list of constants")
-    values = [item for item in _rhs_value(lookup, compiler) if item is not None]
-    return {"$in": [value, {"$literal": values}]}, _guards(value)
+    values, json_null = _in_values(lookup, compiler)
+    test = {"$in": [value, values]}
+    if json_null:
+        # The key absent (or the column NULL) stays UNKNOWN, as SQL's NULL IN (...).
+        return {"$or": [{"$eq": [value, None]}, test]}, [key_present(lookup.lhs, compiler)]
+    return test, _guards(value)
 
 
 def key_text(lookup, compiler):
     """iexact, icontains, startswith... on a key: the builtin text tests on its text."""
     from .lookups import EXPRESSIONS
 
+    if lookup.rhs is None and lookup.lookup_name == "iexact":
+        # Django reads data__key__iexact=None as data__key=None: the key holds JSON null.
+        source = django_json.KeyTransform(lookup.lhs.key_name, *lookup.lhs.get_source_expressions())
+        value = compiler.compile(source)
+        return {"$eq": [value, None]}, [key_present(source, compiler)]
     text = compiler.compile(lookup.lhs)  # a KeyTextTransform: already text
     builder = EXPRESSIONS[lookup.lookup_name]
     return builder(text, _rhs(lookup, compiler), lookup)
@@ -434,8 +488,12 @@ def key_compare(lookup, compiler):
 def json_in(lookup, compiler):
     """``data__in=[...]`` on the column itself."""
     value = compiler.compile(lookup.lhs)
-    values = [item for item in _rhs_value(lookup, compiler) if item is not None]
-    return {"$in": [value, {"$literal": values}]}, _guards(value)
+    values, json_null = _in_values(lookup, compiler)
+    test = {"$in": [value, values]}
+    if json_null:
+        _refuse_json_null(lookup)
+        return {"$or": [{"$eq": [value, None]}, test]}, []
+    return test, _guards(value)
 
 
 def json_icontains(lookup, compiler):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.db import NotSupportedError
-from django.db.models import F, Q
-from django.db.models.fields.json import KT
+from django.db.models import F, JSONField, Q, Value
+from django.db.models.fields.json import KT, KeyTransform, KeyTransformIExact
 
 from tests.fieldsapp.models import Document
 
@@ -84,12 +84,46 @@ def test_has_key(documents):
     assert names(Document.objects.filter(data__has_keys=["k", "owner"])) == ["a", "b"]
     assert names(Document.objects.filter(data__has_any_keys=["tags", "k"])) == ["a", "b", "c"]
     assert names(Document.objects.filter(data__owner__has_key="age")) == ["a"]
-    assert names(Document.objects.filter(data__has_key="2")) == ["d"]  # an array index
+    # The last key is an object's key, never an array index (Django's
+    # HasKeyLookup.compile_json_path_final_key): "d" is an array with an element 2.
+    assert names(Document.objects.filter(data__has_key="2")) == []
+    assert names(Document.objects.filter(data__has_any_keys=["0", "k"])) == ["a", "b"]
+    # Keys before the last may index arrays.
+    assert names(Document.objects.filter(data__list__2__has_key="x")) == ["a"]
     assert names(Document.objects.filter(~Q(data__has_key="owner"), name__gt="")) == [
         "d",
         "e",
         "f",
     ]
+
+
+def test_has_key_given_a_key_path(documents):
+    """A key transform on the right is a path below the column (its own column is not
+    read), as Django's SQL backends compile it."""
+    assert names(Document.objects.filter(data__has_key=F("data__owner__age"))) == ["a"]
+    path = KeyTransform("x", KeyTransform(2, KeyTransform("list", "data")))
+    assert names(Document.objects.filter(data__has_key=path)) == ["a"]
+    assert names(Document.objects.filter(data__has_key=KT("data__owner__name"))) == ["a", "c"]
+
+
+def test_key_equal_to_json_null(documents):
+    """JSON null given as an expression (``Value(None, JSONField())``, Django 6's
+    ``JSONNull()``) matches a present null, as ``=None`` does; ``iexact=None`` too."""
+    json_null = Value(None, JSONField())
+    assert names(Document.objects.filter(data__owner=json_null)) == ["b"]
+    # Where Django reads key__iexact=None as key=None (6.1); before, as key__isnull=True.
+    reads_as_exact = getattr(KeyTransformIExact, "can_use_none_as_rhs", False)
+    expected = ["b"] if reads_as_exact else ["d", "e", "f"]
+    assert names(Document.objects.filter(data__owner__iexact=None)) == expected
+    assert names(Document.objects.filter(data__2=json_null)) == []
+
+
+def test_key_in_with_expressions(documents):
+    assert names(Document.objects.filter(data__k__in=[F("data__k"), "zzz"])) == ["a", "b"]
+    assert names(Document.objects.filter(data__owner__in=[{"name": "Bob"}, "x"])) == ["c"]
+    # JSON null in the list matches a present null, not an absent key.
+    in_list = [Value(None, JSONField()), {"name": "Bob"}]
+    assert names(Document.objects.filter(data__owner__in=in_list)) == ["b", "c"]
 
 
 def test_contains(documents):
