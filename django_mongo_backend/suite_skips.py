@@ -43,11 +43,16 @@ SKIPS = {
         "model_inheritance.tests.ModelInheritanceTests.test_create_child_no_update",
         "model_inheritance.tests.ModelInheritanceTests.test_inherited_ordering_pk_desc",
         "model_forms.tests.ModelMultipleChoiceFieldTests.test_clean_does_deduplicate_values",
+        "model_fields.tests.BasicFieldTests.test_get_placeholder_sql_shim",
+        "expressions_case.tests.CaseExpressionTests.test_m2m_reuse",
     },
     RAW_SQL: {
         "many_to_one.tests.ManyToOneTests.test_joined_extra",
         "defer.tests.DeferTests.test_defer_extra",
         "select_related.tests.SelectRelatedTests.test_select_related_with_extra",
+        "model_fields.test_jsonfield.TestQuerying.test_in_json_whitespace",
+        "model_fields.test_jsonfield.TestQuerying.test_key_transform_raw_expression",
+        "model_fields.test_jsonfield.TestQuerying.test_nested_key_transform_raw_expression",
     },
     SEQUENCE_COMMAND: {
         "model_inheritance.tests.ModelInheritanceTests.test_create_diamond_mti_common_parent",
@@ -74,6 +79,8 @@ NEWER_THAN_DJANGO_5 = frozenset(
     {
         "many_to_one.tests.ManyToOneTests.test_joined_sql",
         "many_to_one.tests.ManyToOneTests.test_joined_extra",
+        "model_fields.tests.BasicFieldTests.test_get_placeholder_sql_shim",
+        "model_fields.test_jsonfield.TestQuerying.test_in_json_whitespace",
         "bulk_create.tests.BulkCreateTests.test_db_default_field_excluded",
         "bulk_create.tests.BulkCreateTests.test_max_batch_size",
         "bulk_create.tests.BulkCreateTransactionTests.test_multiple_batches",
