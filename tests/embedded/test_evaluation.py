@@ -6,9 +6,10 @@ names the server source or manual page that states the rule, and passes on Mongo
 from __future__ import annotations
 
 import datetime
+import uuid
 
 import pytest
-from bson import Decimal128
+from bson import Binary, Decimal128
 from pymongo.errors import OperationFailure
 
 from .test_corrections import project, safe_ids
@@ -186,6 +187,85 @@ def test_string_operators_coerce_a_double_with_printf_g(mongo_db):
         "int": "42",
         "null": "",
     }
+
+
+# -- binData has no string ------------------------------------------------------------------------
+
+#: A UUID as pymongo sends a ``uuid.UUID`` with uuidRepresentation="standard": binData subtype 4.
+A_UUID = Binary(uuid.UUID("867dee52-c331-484e-92d1-c56479b8e67e").bytes, 4)
+UNSUPPORTED = "Unsupported conversion from binData to {} in $convert with no onError value"
+
+
+def test_bin_data_does_not_convert_to_a_string(mongo_db):
+    """MongoDB 7.0 has no binData -> string conversion: ``$toString`` is ``$convert`` to
+    "string", whose ``ConversionTable`` (src/mongo/db/pipeline/expression.cpp) has no binData
+    row but bool, so ``findConversionFunc`` raises ConversionFailure (241) "Unsupported
+    conversion from binData to string in $convert with no onError value"; ``onError`` answers
+    it and ``onNull`` a null input. The manual's $convert lists binData among the inputs
+    converted to string from 8.0 ("Changed in version 8.0"; jstests/aggregation/expressions/
+    convert_bindata.js: "BinData $convert was added in v8.0")."""
+    for expression, document in [
+        ({"$toString": "$u"}, {"u": A_UUID}),
+        ({"$convert": {"input": "$u", "to": "string"}}, {"u": A_UUID}),
+        ({"$toString": "$b"}, {"b": Binary(b"abc", 0)}),
+    ]:
+        with pytest.raises(OperationFailure) as raised:
+            project(mongo_db.c, expression, **document)
+        assert raised.value.code == 241
+        assert UNSUPPORTED.format("string") in str(raised.value)
+    expression = {
+        "uuid": {"$convert": {"input": "$u", "to": "string", "onError": "no text"}},
+        "generic": {"$convert": {"input": "$b", "to": "string", "onError": None}},
+        "null": {"$convert": {"input": "$none", "to": "string", "onNull": "null", "onError": 0}},
+    }
+    result = project(mongo_db.c, expression, u=A_UUID, b=Binary(b"abc", 0), none=None)
+    assert result == {"uuid": "no text", "generic": None, "null": "null"}
+
+
+@pytest.mark.parametrize(
+    ("shorthand", "target"),
+    [
+        ("$toInt", "int"),
+        ("$toLong", "long"),
+        ("$toDouble", "double"),
+        ("$toDecimal", "decimal"),
+        ("$toDate", "date"),
+        ("$toObjectId", "objectId"),
+    ],
+    ids=safe_ids,
+)
+def test_bin_data_converts_to_bool_only(mongo_db, shorthand, target):
+    """The one binData conversion of MongoDB 7.0's ``ConversionTable``
+    (src/mongo/db/pipeline/expression.cpp) is to bool, always true
+    (jstests/aggregation/expressions/convert.js: BinData -> bool is true); to any other type
+    ``$convert`` and its shorthands (``$toInt``... are ``$convert`` without onError) fail with
+    ConversionFailure (241) naming both types, which ``onError`` answers."""
+    for expression in ({shorthand: "$u"}, {"$convert": {"input": "$u", "to": target}}):
+        with pytest.raises(OperationFailure) as raised:
+            project(mongo_db.c, expression, u=A_UUID)
+        assert raised.value.code == 241
+        assert UNSUPPORTED.format(target) in str(raised.value)
+    expression = {
+        "bool": {"$toBool": "$u"},
+        "convert": {"$convert": {"input": "$u", "to": "bool"}},
+        "on_error": {"$convert": {"input": "$u", "to": target, "onError": "E"}},
+    }
+    assert project(mongo_db.c, expression, u=A_UUID) == {
+        "bool": True,
+        "convert": True,
+        "on_error": "E",
+    }
+
+
+def test_string_operators_refuse_bin_data(mongo_db):
+    """``$toLower``/``$toUpper`` take a string through ``Value::coerceToString``
+    (src/mongo/db/exec/document_value/value.cpp), which has no case for binData: error 16007
+    "can't convert from BSON type binData to String", a UUID included."""
+    for value in (A_UUID, Binary(b"abc", 0)):
+        with pytest.raises(OperationFailure) as raised:
+            project(mongo_db.c, {"$toLower": "$u"}, u=value)
+        assert raised.value.code == 16007
+        assert "can't convert from BSON type binData to String" in str(raised.value)
 
 
 # -- ASCII-only case mapping -----------------------------------------------------------------------

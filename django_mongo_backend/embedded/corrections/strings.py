@@ -11,6 +11,13 @@ into it. ``$convert``/``$toString`` first spell the special values ``"Infinity"`
 
 ``$toLower``/``$toUpper`` change ASCII letters only (``boost::to_lower`` over the UTF-8 bytes in
 the C locale), and ``$strcasecmp`` compares the ASCII-uppercased UTF-8 bytes: "É" and "é" differ.
+
+A binData (a UUID included) has no string in MongoDB 7.0: its ``$convert`` conversion table
+(``ConversionTable``, src/mongo/db/pipeline/expression.cpp) has no binData row but binData ->
+bool, so ``$toString``, ``$convert`` to string and every other target fail with
+ConversionFailure (241), which ``onError`` answers. binData -> string came with 8.0 (the
+manual's ``$convert``: "Changed in version 8.0";
+jstests/aggregation/expressions/convert_bindata.js: "BinData $convert was added in v8.0").
 """
 
 from __future__ import annotations
@@ -19,8 +26,10 @@ import datetime
 import decimal
 import math
 import string
+import uuid
 
 from mongoeco.core.aggregation import runtime as aggregation_runtime
+from mongoeco.core.aggregation import scalar_expressions
 from mongoeco.core.bson_scalars import BsonDecimal128, unwrap_bson_numeric
 from mongoeco.errors import OperationFailure
 from mongoeco.types import Decimal128, Timestamp, UndefinedType
@@ -95,11 +104,85 @@ def _patch_conversion_strings():
     )
 
 
+# -- binData has no conversion but to bool -------------------------------------------------------
+
+#: The targets mongoeco converts a binData to that MongoDB 7.0's conversion table lacks (named
+#: as mongod's ``typeName`` names them, which is how mongoeco names them too). ``bool`` is in
+#: the table (always true); string is refused by ``_refuse_bin_data_to_string``.
+_REFUSED_FROM_BIN_DATA = frozenset({"int", "long", "double", "decimal", "date", "objectId"})
+
+
+def is_bin_data(value):
+    """A BSON binData as mongoeco holds it: bytes (its ``Binary`` is bytes) or, for subtype 4
+    decoded as the standard representation, a ``uuid.UUID``."""
+    return isinstance(value, (bytes, bytearray, uuid.UUID))
+
+
+def unsupported_conversion(source, target):
+    """The ConversionFailure ``ConversionTable::findConversionFunc`` raises for a pair of types
+    it has no conversion for (``onError`` answers it)."""
+    message = f"Unsupported conversion from {source} to {target} in $convert with no onError value"
+    return OperationFailure(message, code=241)
+
+
+def _refuse_bin_data_to_string(original):
+    """mongoeco's ``$toString``/``$convert`` formatter, refusing a binData (mongoeco writes a
+    UUID's text and other binData in base64, as MongoDB 8.0 does)."""
+
+    def stringify(value):
+        if is_bin_data(value):
+            raise unsupported_conversion("binData", "string")
+        return original(value)
+
+    stringify.__wrapped__ = original
+    return stringify
+
+
+def _refuse_bin_data_conversions(original):
+    """mongoeco's scalar conversion (``$convert``, ``$toInt``...), refusing a binData to any
+    target but bool with MongoDB's message and code (mongoeco's ``$convert`` raised it without
+    a code)."""
+
+    def convert(operator, value, target, **kwargs):
+        if target in _REFUSED_FROM_BIN_DATA and is_bin_data(value):
+            raise unsupported_conversion("binData", target)
+        return original(operator, value, target, **kwargs)
+
+    convert.__wrapped__ = original
+    return convert
+
+
+def _patch_bin_data_conversions():
+    registry.replace(
+        aggregation_runtime,
+        "_stringify_aggregation_value",
+        wrap=_refuse_bin_data_to_string,
+        rule="$toString/$convert of a binData (UUID included) to string: ConversionFailure 241 "
+        "(no binData -> string before MongoDB 8.0); onError answers it",
+        test=f"{_TESTS}::test_bin_data_does_not_convert_to_a_string",
+    )
+    registry.replace(
+        scalar_expressions,
+        "_convert_aggregation_scalar",
+        wrap=_refuse_bin_data_conversions,
+        rule="$convert/$toInt/$toLong/$toDouble/$toDecimal/$toDate/$toObjectId of a binData: "
+        "ConversionFailure 241 'Unsupported conversion from binData to <type>'",
+        test=f"{_TESTS}::test_bin_data_converts_to_bool_only",
+    )
+
+
 # -- coerceToString and the operators built on it ------------------------------------------------
 
 
 def _type_name(value):
-    names = {bool: "bool", dict: "object", list: "array", bytes: "binData"}
+    names = {
+        bool: "bool",
+        dict: "object",
+        list: "array",
+        bytes: "binData",
+        bytearray: "binData",
+        uuid.UUID: "binData",
+    }
     return next((name for cls, name in names.items() if isinstance(value, cls)), "unknown")
 
 
@@ -185,4 +268,4 @@ RULES = {
     ),
 }
 
-PATCHES = (_patch_conversion_strings,)
+PATCHES = (_patch_conversion_strings, _patch_bin_data_conversions)
