@@ -115,6 +115,13 @@ def _cast(compiler, expression, args):
     if operator == "$toString" and _source_type(expression) == "FloatField":
         # $toString keeps six digits of a double ("%g"): SQL's text keeps them all.
         return float_text.double_text(args[0])
+    if operator == "$toString" and _source_type(expression) == "UUIDField":
+        # A UUIDField is binData (subtype 4), and MongoDB 7.0's $convert has no binData ->
+        # string conversion ($toString of a UUID is new in 8.0): ConversionFailure on any row.
+        raise NotSupportedError(
+            f"Cast of a UUIDField to {target} is not supported on MongoDB 7.0, which cannot "
+            "convert a UUID (binData) to its text"
+        )
     return {operator: args[0]}  # each returns null for null, as CAST does
 
 

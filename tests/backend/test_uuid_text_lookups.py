@@ -16,8 +16,8 @@ import uuid
 
 import pytest
 from django.db import NotSupportedError
-from django.db.models import F, UUIDField
-from django.db.models.functions import Coalesce
+from django.db.models import CharField, F, TextField, UUIDField
+from django.db.models.functions import Cast, Coalesce
 
 from tests.testapp.models import AllTypes
 
@@ -94,3 +94,11 @@ def test_lookups_no_range_expresses_are_refused(rows, lookup):
 def test_a_column_on_the_right_is_refused(rows):
     with pytest.raises(NotSupportedError, match="UUID"):
         list(AllTypes.objects.filter(uid__startswith=F("text")))
+
+
+@pytest.mark.parametrize("text_field", [CharField, TextField], ids=["char", "text"])
+def test_cast_to_text_is_refused(rows, text_field):
+    """Cast to text would be ``$toString`` of a binData, which MongoDB 7.0 refuses on every row
+    (ConversionFailure: its ``$convert`` has no binData -> string conversion before 8.0)."""
+    with pytest.raises(NotSupportedError, match="UUID"):
+        list(AllTypes.objects.annotate(t=Cast("uid", text_field())).values_list("t"))
