@@ -38,6 +38,7 @@ from mongoeco.engines.sqlite import SQLiteEngine
 from mongoeco.types import Decimal128
 
 from .. import registry
+from .query_operands import plan_operands
 
 _TESTS = "tests/embedded/test_nonfinite_doubles.py"
 #: The codec's tag for a double, and the text each non-finite double is stored as in it.
@@ -133,22 +134,7 @@ def _signing(original):
 
 def _has_nonfinite_operand(plan):
     """Whether a query plan compares with NaN or an infinity (double or decimal)."""
-    pending, seen = [plan], set()
-    while pending:
-        current = pending.pop()
-        if id(current) in seen or current is None or isinstance(current, (str, bytes, int)):
-            continue
-        seen.add(id(current))
-        if _nonfinite_key(current)[0]:
-            return True
-        if isinstance(current, dict):
-            pending.extend(current.values())
-        elif isinstance(current, (list, tuple, set, frozenset)):
-            pending.extend(current)
-        else:
-            for attribute in ("value", "values", "clause", "clauses"):
-                pending.append(getattr(current, attribute, None))
-    return False
+    return any(_nonfinite_key(value)[0] for value in plan_operands(plan))
 
 
 def _holds_tagged_double(engine, db_name, coll_name, fields):

@@ -23,6 +23,7 @@ from mongoeco.engines.sqlite import SQLiteEngine
 from mongoeco.engines.sqlite_query import json_path_for_field
 
 from .. import registry
+from .query_operands import plan_operands
 
 _TESTS = "tests/embedded/test_nul_strings.py"
 #: How JSON (and so the stored document) spells a NUL character.
@@ -31,25 +32,9 @@ NUL_ESCAPE = "\\u0000"
 
 def _has_nul_operand(plan):
     """Whether a query plan compares with a string holding NUL (at any depth)."""
-    pending, seen = [plan], set()
-    while pending:
-        current = pending.pop()
-        if current is None or isinstance(current, (bytes, int, float)) or id(current) in seen:
-            continue
-        if isinstance(current, str):
-            if "\x00" in current:
-                return True
-            continue
-        seen.add(id(current))
-        if isinstance(current, dict):
-            pending.extend(current.keys())
-            pending.extend(current.values())
-        elif isinstance(current, (list, tuple, set, frozenset)):
-            pending.extend(current)
-        else:
-            for attribute in ("value", "values", "clause", "clauses"):
-                pending.append(getattr(current, attribute, None))
-    return False
+    return any(
+        isinstance(value, str) and "\x00" in value for value in plan_operands(plan, keys=True)
+    )
 
 
 def field_holds_nul_string(engine, db_name, coll_name, field):
