@@ -8,7 +8,7 @@ PyPI). It starts an embedded server in a temporary directory (or uses ``--uri``)
 ``run_backend.py`` once per backend, one after the other, each in that backend's Python, then
 prints the ratios to raw pymongo (wall / client CPU, and commands per operation), writes
 ``bench.json`` and ``bench.png`` to ``--out-dir`` (default bench/results) and checks the targets
-of DESIGN.md section 8.
+listed under "Targets" in docs/benchmarks.rst.
 """
 
 from __future__ import annotations
@@ -193,7 +193,7 @@ def absolute(results, backends):
 
 
 def targets(results):
-    """DESIGN.md section 8, checked on this backend's results."""
+    """The targets of docs/benchmarks.rst ("Targets"), checked on this backend's results."""
     ours = results.get(harness.OURS, {}).get("results", {})
     checks = []
     for row, limit in (("read", 1.3), ("get", 2.0), ("bulk_create", 1.3)):
