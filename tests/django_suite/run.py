@@ -34,7 +34,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -45,6 +44,8 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 import django  # noqa: E402
+
+from tests import sdists  # noqa: E402
 
 # The apps run when none are named: the ones issue 5 measures the backend by (the 90% target).
 DEFAULT_APPS = [
@@ -136,10 +137,7 @@ SLOW_TEST = 5.0  # seconds: slower tests are listed under the failure reasons
 
 
 def cache_root():
-    if os.environ.get("DJANGO_SUITE_CACHE"):
-        return Path(os.environ["DJANGO_SUITE_CACHE"]).expanduser()
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "django-mongo-backend" / "django-tests"
+    return sdists.cache_root("DJANGO_SUITE_CACHE", "django-tests")
 
 
 def django_tests_dir(version, cache):
@@ -147,44 +145,7 @@ def django_tests_dir(version, cache):
     tests_dir = cache / "tests"
     if (tests_dir / "runtests.py").is_file():
         return tests_dir
-    cache.mkdir(parents=True, exist_ok=True)
-    sdist = cache / f"django-{version}.tar.gz"
-    if not sdist.is_file():
-        print(f"Fetching Django {version}'s source distribution with pip...", flush=True)
-        download = cache / "download"
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                f"django=={version}",
-                "-d",
-                str(download),
-            ],
-            check=True,
-        )
-        found = sorted(download.glob("[Dd]jango-*.tar.gz"))
-        if not found:
-            sys.exit(f"pip downloaded no Django sdist into {download}")
-        found[0].replace(sdist)
-        shutil.rmtree(download, ignore_errors=True)
-    print(f"Unpacking Django's tests from {sdist}...", flush=True)
-    staging = Path(tempfile.mkdtemp(prefix="unpack-", dir=cache))
-    try:
-        with tarfile.open(sdist) as archive:
-            members = [m for m in archive.getmembers() if m.name.split("/")[1:2] == ["tests"]]
-            if not members:
-                sys.exit(f"{sdist} has no tests/ directory")
-            archive.extractall(staging, members=members, filter="data")
-        top = members[0].name.split("/")[0]
-        (staging / top / "tests").replace(tests_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return tests_dir
+    return sdists.unpack("Django", version, cache, "tests")
 
 
 # --------------------------------------------------------------------------- one runtests.py

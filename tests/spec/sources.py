@@ -8,15 +8,9 @@ its sdist under ``test/``. The sdist of the *installed* pymongo is fetched once 
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import tarfile
-import tempfile
-from pathlib import Path
-
 import pymongo
+
+from tests import sdists
 
 # Spec directory (relative to the sdist's test/) -> the name shown in the results table.
 SPEC_DIRECTORIES = {
@@ -33,10 +27,7 @@ SPEC_DIRECTORIES = {
 
 
 def cache_root():
-    if os.environ.get("SPEC_TESTS_CACHE"):
-        return Path(os.environ["SPEC_TESTS_CACHE"]).expanduser()
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "django-mongo-backend" / "spec-tests"
+    return sdists.cache_root("SPEC_TESTS_CACHE", "spec-tests")
 
 
 def spec_tests_dir(version=None, cache=None):
@@ -46,35 +37,12 @@ def spec_tests_dir(version=None, cache=None):
     tests_dir = cache / "test"
     if (tests_dir / "crud").is_dir():
         return tests_dir
-    cache.mkdir(parents=True, exist_ok=True)
-    sdist = cache / f"pymongo-{version}.tar.gz"
-    if not sdist.is_file():
-        print(f"Fetching pymongo {version}'s source distribution with pip...", flush=True)
-        download = cache / "download"
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
-        subprocess.run([*command, f"pymongo=={version}", "-d", str(download)], check=True)
-        found = sorted(download.glob("pymongo-*.tar.gz"))
-        if not found:
-            sys.exit(f"pip downloaded no pymongo sdist into {download}")
-        found[0].replace(sdist)
-        shutil.rmtree(download, ignore_errors=True)
-    staging = Path(tempfile.mkdtemp(prefix="unpack-", dir=cache))
-    try:
-        with tarfile.open(sdist) as archive:
-            members = [m for m in archive.getmembers() if _wanted(m.name)]
-            if not members:
-                sys.exit(f"{sdist} has none of the spec directories {list(SPEC_DIRECTORIES)}")
-            archive.extractall(staging, members=members, filter="data")
-        top = members[0].name.split("/")[0]
-        (staging / top / "test").replace(tests_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return tests_dir
+    return sdists.unpack("pymongo", version, cache, "test", _wanted)
 
 
 def _wanted(name):
-    """``pymongo-X/test/<spec dir>/<file>.json`` for one of SPEC_DIRECTORIES."""
+    """``test/<spec dir>/<file>.json`` for one of SPEC_DIRECTORIES."""
     parts = name.split("/")
-    if len(parts) < 4 or parts[1] != "test" or not name.endswith(".json"):
+    if len(parts) < 3 or not name.endswith(".json"):
         return False
-    return "/".join(parts[2:-1]) in SPEC_DIRECTORIES
+    return "/".join(parts[1:-1]) in SPEC_DIRECTORIES
