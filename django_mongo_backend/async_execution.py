@@ -31,11 +31,10 @@ from asgiref.sync import AsyncToSync
 from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperation
 from django.db import NotSupportedError
 
-from .commands import MongoCommand
+from .commands import READ_METHODS, MongoCommand
 from .sequences import SCHEMA_COLLECTION
 
-#: Command methods that do not change data: a run that only sent these may still fall back.
-READ_METHODS = frozenset({"aggregate", "find", "find_one", "count_documents", "command"})
+# A run that only sent READ_METHODS commands may still fall back to the thread pool.
 
 #: A method running natively sends at most this many commands (a runaway guard).
 MAX_COMMANDS = 1000

@@ -9,6 +9,8 @@ Settings (all Djongo-compatible, plus Django's usual keys):
 - ``HOST`` (a host name or a ``mongodb://`` / ``mongodb+srv://`` URI, or ``embedded://DIR``),
   ``PORT``, ``USER``, ``PASSWORD``, ``OPTIONS``: used where ``CLIENT`` does not say otherwise.
 - ``ENFORCE_SCHEMA`` (default True): ``$jsonSchema`` validators, and missing fields are errors.
+- ``LOCK_TIMEOUT`` (seconds, default 30): how long ``select_for_update()`` waits for rows another
+  transaction holds (docs/transactions.rst).
 - ``LOGGING``: a ``logging.config.dictConfig`` dict, applied once per process; the commands the
   backend runs are logged at DEBUG on the ``django_mongo_backend`` logger.
 """
@@ -31,13 +33,14 @@ from django.db import utils as django_errors
 from django.db.backends.base.base import BaseDatabaseWrapper
 from pymongo import errors as mongo_errors
 
-from . import errors
+from . import errors, sequences
 from .checks import DatabaseValidation
 from .client import DatabaseClient
 from .creation import DatabaseCreation
 from .features import DatabaseFeatures
 from .introspection import DatabaseIntrospection
 from .operations import DatabaseOperations
+from .savepoints import DEFAULT_LOCK_TIMEOUT, TransactionLog, growing_pauses
 from .schema import DatabaseSchemaEditor
 
 logger = logging.getLogger("django_mongo_backend")
@@ -51,6 +54,11 @@ MONGO_ERRORS = (
     OverflowError,
     UnicodeEncodeError,
 )
+
+
+#: The errors the server answered with (or that lost the connection): after one, a transaction
+#: is aborted. pymongo's other errors (a document BSON cannot encode...) never left the client.
+SERVER_ERRORS = (mongo_errors.OperationFailure, mongo_errors.ConnectionFailure)
 
 #: Django's wrapper maps ``Database.<Name>`` exceptions onto Django's own; our commands already
 #: raise Django's classes, so the "driver module" simply exposes them.
@@ -147,12 +155,14 @@ class MongoCursor:
 
 
 class MongoConnection:
-    """The "DB-API connection" Django keeps per thread: a database handle and a session."""
+    """The "DB-API connection" Django keeps per thread: a database handle, a session, and the
+    log of the open transaction's writes (``savepoints.TransactionLog``)."""
 
     def __init__(self, client, database_name):
         self.client = client
         self.database = client[database_name]
         self.session = None
+        self.log = TransactionLog()
 
     def transaction_session(self):
         if self.session is None:
@@ -162,10 +172,22 @@ class MongoConnection:
         return self.session
 
     def commit(self):
-        if self.session is not None and self.session.in_transaction:
-            self.session.commit_transaction()
+        try:
+            if self.session is not None and self.session.in_transaction:
+                self.session.commit_transaction()
+        finally:
+            self.log.clear()
 
     def rollback(self):
+        try:
+            self.abort_server_transaction()
+        finally:
+            self.log.clear()
+
+    def abort_server_transaction(self):
+        """End the server transaction, keeping the log (a savepoint rollback replays it).
+        pymongo ignores the server's answer, as the drivers' specification says: the server may
+        have aborted the transaction already."""
         if self.session is not None and self.session.in_transaction:
             self.session.abort_transaction()
 
@@ -420,18 +442,95 @@ class DatabaseWrapper(BaseDatabaseWrapper):
             self.connection.commit()
 
     def _commit(self):
-        if self.connection is not None:
-            self._run_transaction_step(self.connection.commit)
+        if self.connection is None:
+            return
+        if self.connection.log.server_aborted:
+            self._rollback()
+            raise django_errors.InternalError(
+                "The transaction could not commit: one of its statements failed, and MongoDB "
+                "aborts a transaction on any error, so none of its writes were kept. Run the "
+                "statement that may fail in an inner atomic() block and catch the error outside "
+                "it to go on after it."
+            )
+        self._run_transaction_step(self.connection.commit)
 
     def _rollback(self):
         if self.connection is not None:
+            given_back = self.connection.log.take_reservations()
             self._run_transaction_step(self.connection.rollback)
+            self._give_back(given_back)
 
     def _run_transaction_step(self, step):
         try:
             step()
         except MONGO_ERRORS as error:
             raise self._translate(error) from error
+
+    # Savepoints are positions in the transaction's write log (docs/transactions.rst).
+
+    def _savepoint(self, sid):
+        self.connection.log.mark(sid)
+
+    def _savepoint_commit(self, sid):
+        self._check_savepoint(sid)
+        self.connection.log.release(sid)
+
+    def _savepoint_rollback(self, sid):
+        self._check_savepoint(sid)
+        log = self.connection.log
+        replay = log.needs_replay(sid)
+        self._give_back(log.rewind(sid))
+        if replay:
+            self._resume()
+
+    def _check_savepoint(self, sid):
+        if sid not in self.connection.log.savepoints:
+            raise django_errors.OperationalError(f"no such savepoint: {sid}")
+
+    def _resume(self, deadline=None):
+        """Abort the server transaction and run the log's writes again in a new one; a write
+        another transaction holds is waited for (retried) until ``deadline``."""
+        connection = self.connection
+        log = connection.log
+        pauses = growing_pauses()
+        while True:
+            self._run_transaction_step(connection.abort_server_transaction)
+            log.server_aborted = False
+            try:
+                for command in log.writes:
+                    self._run_in_transaction(command, connection.transaction_session())
+                return
+            except django_errors.DatabaseError as error:
+                pause = next(pauses)
+                if _held_elsewhere(error) and deadline and time.monotonic() + pause < deadline:
+                    time.sleep(pause)
+                    continue
+                raise django_errors.OperationalError(
+                    "The transaction could not go on after a rollback to a savepoint: running "
+                    f"its earlier write {_shorten(command)} again failed ({error}). Another "
+                    "client changed the data meanwhile; roll the whole transaction back."
+                ) from error
+
+    @property
+    def lock_timeout(self):
+        """Seconds a write waits for documents another transaction holds (``LOCK_TIMEOUT``)."""
+        return float(self.settings_dict.get("LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
+
+    def note_reservation(self, collection, before, after):
+        """Ids ``before + 1 .. after`` were taken: a rollback of the transaction (or of the
+        savepoint) gives them back if nobody reserved after them."""
+        if self.connection is not None and not self.get_autocommit():
+            self.connection.log.reserved(collection, before, after)
+
+    def _give_back(self, reservations):
+        for reservation in reservations:
+            command = sequences.give_back_command(
+                reservation.collection, reservation.before, reservation.after
+            )
+            try:
+                self.execute_command(command, transactional=False)
+            except django_errors.DatabaseError as error:  # the gap stays, as on PostgreSQL
+                logger.warning("ids of %s not given back: %s", reservation.collection, error)
 
     def _close(self):
         if self.connection is not None:
@@ -452,11 +551,14 @@ class DatabaseWrapper(BaseDatabaseWrapper):
 
     # -- running commands -----------------------------------------------------------------
 
-    def execute_command(self, command, *, transactional=True):
+    def execute_command(self, command, *, transactional=True, wait=True):
         """Run a ``MongoCommand``: in the open transaction, recorded, errors translated.
 
         ``transactional=False`` runs it outside any transaction (sequence reservations: like
-        SQL sequences they must not roll back or conflict between transactions).
+        SQL sequences they must not roll back or conflict between transactions). In a
+        transaction, a write that meets a document another transaction holds waits for it,
+        as on PostgreSQL (MongoDB answers WriteConflict and aborts ours: it is resumed and the
+        write retried, up to ``LOCK_TIMEOUT``), unless ``wait=False``.
         """
         intercept = COMMAND_INTERCEPTOR.get()
         if intercept is not None:
@@ -464,8 +566,60 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         self.ensure_connection()
         self.validate_no_broken_transaction()
         session = self._session() if transactional else None
-        with self.recording(command):
-            return command.run(self.connection.database, session)
+        if session is None:
+            with self.recording(command):
+                return command.run(self.connection.database, None)
+        log = self.connection.log
+        if log.server_aborted:
+            raise django_errors.InternalError(
+                "The transaction was aborted by a failed statement (MongoDB aborts a "
+                "transaction on any error); no command runs in it until it is rolled back. "
+                "Run the statement that may fail in an inner atomic() block to go on after it."
+            )
+        deadline = time.monotonic() + self.lock_timeout if wait else None
+        pauses = growing_pauses()
+        while True:
+            try:
+                result = self._run_in_transaction(command, session)
+                break
+            except django_errors.DatabaseError as error:
+                if errors.error_code(error.__cause__) == errors.NO_SUCH_TRANSACTION:
+                    # The server aborted the transaction on its own (its lifetime limit, a
+                    # failover): resume it and run the statement once more.
+                    self._resume(deadline)
+                    result = self._run_in_transaction(command, connection_session(self))
+                    break
+                if not (_held_elsewhere(error) and deadline):
+                    raise
+                pause = next(pauses)
+                if time.monotonic() + pause >= deadline:
+                    raise django_errors.OperationalError(
+                        f"{error} (waited LOCK_TIMEOUT={self.lock_timeout:g} s for another "
+                        "transaction to release the document)"
+                    ) from error.__cause__
+            time.sleep(pause)
+            self._resume(deadline)
+            session = connection_session(self)
+        log.record(command)
+        return result
+
+    def _run_in_transaction(self, command, session):
+        try:
+            with self.recording(command):
+                return command.run(self.connection.database, session)
+        except django_errors.DatabaseError as error:
+            self.note_failure(error.__cause__)
+            raise
+
+    def note_failure(self, error):
+        """A statement of the open transaction failed: unless the error was raised before
+        anything reached the server, the server has aborted the transaction."""
+        if (
+            isinstance(error, SERVER_ERRORS)
+            and self.connection is not None
+            and not self.get_autocommit()
+        ):
+            self.connection.log.server_aborted = True
 
     @contextlib.contextmanager
     def recording(self, command, *, path=""):
@@ -489,6 +643,20 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         return _TranslateErrors(self)
 
 
+def connection_session(wrapper):
+    return wrapper.connection.transaction_session()
+
+
+def _held_elsewhere(error):
+    """MongoDB's WriteConflict: another transaction has written the document (or a key)."""
+    return errors.error_code(error.__cause__) == errors.WRITE_CONFLICT
+
+
+def _shorten(command, limit=300):
+    text = str(command)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _host_port(host, port):
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
@@ -504,5 +672,6 @@ class _TranslateErrors:
 
     def __exit__(self, exc_type, exc_value, traceback):
         if exc_type is not None and issubclass(exc_type, MONGO_ERRORS):
+            self.wrapper.note_failure(exc_value)
             raise self.wrapper._translate(exc_value) from exc_value
         return False

@@ -21,6 +21,23 @@ def to_json(value):
     return json_util.dumps(value, json_options=_JSON_OPTIONS, ensure_ascii=False)
 
 
+#: The methods that only read: everything else a command can run changes data or schema.
+READ_METHODS = frozenset(
+    {
+        "aggregate",
+        "command",
+        "count_documents",
+        "distinct",
+        "estimated_document_count",
+        "find",
+        "find_one",
+        "index_information",
+        "list_collection_names",
+        "list_indexes",
+    }
+)
+
+
 class MongoCommand:
     """``database[collection].method(*args, **kwargs)``, or ``database.method(...)``."""
 

@@ -67,6 +67,8 @@ ERROR_CLASSES = (
 
 #: MongoDB's AuthenticationFailed.
 AUTHENTICATION_FAILED = 18
+NO_SUCH_TRANSACTION = 251
+WRITE_CONFLICT = 112
 
 
 def error_code(error):

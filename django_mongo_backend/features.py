@@ -43,10 +43,9 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     related_fields_match_type = True
 
     # Transactions: multi-document transactions need a replica set, mongos or the embedded
-    # server; MongoDB has no savepoints, so an exception leaving an inner atomic() marks the
-    # whole transaction for rollback (Django's behaviour for backends without savepoints).
-    uses_savepoints = False
-    can_release_savepoints = False
+    # server. MongoDB has no savepoints; ours are positions in a log of the transaction's
+    # writes, replayed into a new server transaction on rollback (docs/transactions.rst).
+    can_release_savepoints = True
     atomic_transactions = True
     can_rollback_ddl = False
     autocommits_when_autocommit_is_off = False
@@ -80,10 +79,10 @@ class DatabaseFeatures(BaseDatabaseFeatures):
 
     # Queries.
     update_can_self_select = False  # updates filtered through joins pre-select the ids
-    has_select_for_update = False
-    has_select_for_update_nowait = False
-    has_select_for_update_skip_locked = False
-    has_select_for_update_of = False
+    # select_for_update() claims the documents it read with a write (compiler/row_locks.py),
+    # where there are transactions (see the properties below).
+    has_select_for_no_key_update = False
+    supports_select_for_update_with_limit = True
     can_distinct_on_fields = False
     # Combined querysets: $unionWith, then $group for the set semantics; inside a transaction
     # (which refuses $unionWith) one aggregate per queryset, combined by the client.
@@ -141,6 +140,27 @@ class DatabaseFeatures(BaseDatabaseFeatures):
         with connection.temporary_connection():
             hello = connection.connection.client.admin.command("hello")
             return bool(hello.get("setName")) or hello.get("msg") == "isdbgrid"
+
+    @cached_property
+    def has_select_for_update(self):
+        return self.supports_transactions
+
+    @property
+    def has_select_for_update_nowait(self):
+        return self.has_select_for_update
+
+    @property
+    def has_select_for_update_skip_locked(self):
+        return self.has_select_for_update
+
+    @property
+    def has_select_for_update_of(self):
+        return self.has_select_for_update
+
+    @cached_property
+    def uses_savepoints(self):
+        """Savepoints live in the transaction's write log, so wherever transactions do."""
+        return self.supports_transactions
 
     # Django's own test suite (tests/django_suite): what cannot pass here, and why.
     django_test_skips = SKIPS  # suite_skips.py: each test under its reason

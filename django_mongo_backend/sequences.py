@@ -75,15 +75,26 @@ def reserve_command(collection, count, field_names=("id",)):
 
 
 def raise_command(collection, value, field_names=("id",)):
-    """Make sure the sequence is at least ``value`` (after explicit primary keys)."""
+    """Make sure the sequence is at least ``value`` (after explicit primary keys); return the
+    entry as it was before (None if there was none), so a rollback can give the rise back."""
     return SequenceCommand(
-        "update_one",
+        "find_one_and_update",
         {"name": collection},
         {
             "$max": {"auto.seq": value},
             "$setOnInsert": {"auto.field_names": list(field_names), NEEDS_SYNC: True},
         },
         upsert=True,
+        return_document=ReturnDocument.BEFORE,
+        projection={"_id": False, "auto.seq": True},
+    )
+
+
+def give_back_command(collection, before, after):
+    """Put the sequence back from ``after`` to ``before`` if it still stands at ``after``: then
+    nobody reserved ids after the rolled-back reservation, and none of them was ever stored."""
+    return SequenceCommand(
+        "update_one", {"name": collection, "auto.seq": after}, {"$set": {"auto.seq": before}}
     )
 
 
@@ -195,6 +206,12 @@ def reserve(connection, collection, count, field_names=("id",)):
     overlaps existing ids it is reserved again (the first block is skipped, as a rolled-back
     insert skips ids).
     """
+    first = _reserve(connection, collection, count, field_names)
+    connection.note_reservation(collection, first - 1, first + count - 1)
+    return first
+
+
+def _reserve(connection, collection, count, field_names):
     command = reserve_command(collection, count, field_names)
     document = connection.execute_command(command, transactional=False)
     for _ in range(_SYNC_ATTEMPTS):
@@ -210,7 +227,10 @@ def reserve(connection, collection, count, field_names=("id",)):
 
 def advance(connection, collection, value, field_names=("id",)):
     """After an explicit primary key was stored: keep the sequence ahead of it."""
-    connection.execute_command(raise_command(collection, value, field_names), transactional=False)
+    command = raise_command(collection, value, field_names)
+    before = connection.execute_command(command, transactional=False)
+    if before is not None:
+        connection.note_reservation(collection, before["auto"]["seq"], value)
 
 
 def index_command():

@@ -27,7 +27,7 @@ from django.utils import timezone
 from .. import sequences
 from ..commands import MongoCommand, to_json
 from ..operations import document_key
-from . import aggregates
+from . import aggregates, row_locks
 from .expressions import INTEGER_TYPES, ExpressionCompiler, Scope
 from .joins import aliases_used
 from .pipeline import FlatScope, SelectBuilder, SelectPlan, group_stages
@@ -140,6 +140,8 @@ class SQLCompiler(sql.SQLCompiler):
             plan = self.build_select()
         except EmptyResultSet:
             return iter([]) if result_type == MULTI else None
+        if self.query.select_for_update:
+            return self._execute_for_update(plan, result_type)
         if result_type == SINGLE:
             cursor = self._run(plan, batch_size=1)
             with self.connection.wrap_mongo_errors():
@@ -158,6 +160,27 @@ class SQLCompiler(sql.SQLCompiler):
         read_row = plan.row_reader()
         with self.connection.wrap_mongo_errors():
             return [[read_row(document) for document in cursor]]
+
+    def _execute_for_update(self, plan, result_type):
+        """Read the rows and claim their documents (row_locks.py); all rows are read first."""
+        row_locks.check_supported(self)
+        read_row = plan.row_reader()
+
+        def read_rows(excluded):
+            pipeline = plan.pipeline
+            if excluded:
+                pipeline = [{"$match": {"_id": {"$nin": list(excluded)}}}, *pipeline]
+            command = MongoCommand(plan.collection, "aggregate", pipeline, **plan.options)
+            cursor = self.connection.execute_command(command)
+            with self.connection.wrap_mongo_errors():
+                return [read_row(document) for document in cursor]
+
+        rows = row_locks.read_locked(self, read_rows)
+        if result_type == SINGLE:
+            return rows[0][: self.col_count] if rows else None
+        if result_type == NO_RESULTS:
+            return None
+        return iter([rows]) if rows else iter([])
 
     def _chunks(self, cursor, plan, chunk_size):
         with self.connection.wrap_mongo_errors():

@@ -1,0 +1,201 @@
+"""``select_for_update()``: the selected documents are claimed by a write in the transaction.
+
+MongoDB has no read locks. What it has is the document lock a transaction's write takes: until
+the transaction ends, another transaction writing that document fails with ``WriteConflict``
+(112) and a write outside transactions waits. So after reading the rows, the query writes each
+selected document (sets a marker field and removes it again: the stored document is unchanged,
+but it was written, hence locked). A document another transaction had changed since our
+snapshot also fails the claim with ``WriteConflict``, so a claim that succeeds proves the rows
+read are the latest committed ones. docs/transactions.rst explains the rest:
+
+- ``nowait=True``: a conflict raises ``OperationalError`` at once (the transaction is aborted,
+  as MongoDB aborts it; an inner ``atomic()`` can catch it);
+- ``skip_locked=True``: rows whose documents another transaction holds are left out (each
+  conflict costs a resume of the transaction), and a sliced query reads further to fill up;
+- default: on a conflict the transaction is resumed and the read and claim run again, with
+  growing pauses, up to ``LOCK_TIMEOUT`` seconds (a database setting, 30 by default);
+- ``of=(...)``: only the documents of the named models; by default those of every model whose
+  columns the query returns (the queried model, its parents, ``select_related()`` ones).
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.db import NotSupportedError
+from django.db.transaction import TransactionManagementError
+from django.db.utils import OperationalError
+from pymongo import UpdateMany
+
+from .. import errors
+from ..commands import MongoCommand, to_json
+from ..savepoints import growing_pauses
+
+WRITE_CONFLICT = 112
+#: The field a claim sets and removes again in the same command.
+MARKER = "__row_lock"
+
+
+def check_supported(compiler):
+    """Django's own refusals for FOR UPDATE (its SQL compiler's), and the constructs whose rows
+    are not documents (SQL refuses FOR UPDATE with them too)."""
+    query = compiler.query
+    connection = compiler.connection
+    if connection.get_autocommit() and connection.features.supports_transactions:
+        raise TransactionManagementError(
+            "select_for_update cannot be used outside of a transaction."
+        )
+    if query.select_for_no_key_update:
+        raise NotSupportedError("FOR NO KEY UPDATE is not supported on this database backend.")
+    for construct, present in (
+        ("GROUP BY", query.group_by is not None),
+        ("DISTINCT", query.distinct),
+        ("aggregate functions", any(a.contains_aggregate for a in query.annotations.values())),
+        (str(query.combinator).upper(), query.combinator),
+    ):
+        if present:
+            raise NotSupportedError(f"select_for_update() cannot be used with {construct}.")
+
+
+def lock_targets(compiler):
+    """(collection, index of its primary key in a row) for each table whose documents to claim;
+    index None: the queried collection's primary key is not selected (``values()``)."""
+    query = compiler.query
+    aliases = compiler.get_select_for_update_of_arguments() if query.select_for_update_of else None
+    base_alias = query.get_initial_alias()
+    keys = {}
+    for index, (expression, _sql, _alias) in enumerate(compiler.select[: compiler.col_count]):
+        alias = getattr(expression, "alias", None)
+        target = getattr(expression, "target", None)
+        if alias is None or target is None:
+            continue
+        if aliases is not None and alias not in aliases:
+            continue
+        keys.setdefault(alias, None)
+        if target.primary_key and keys[alias] is None:
+            keys[alias] = index
+    if aliases is None or base_alias in aliases:
+        keys.setdefault(base_alias, None)
+    targets = []
+    for alias, index in keys.items():
+        table = query.alias_map[alias].table_name
+        if index is None and alias != base_alias:
+            raise NotSupportedError(
+                f"select_for_update() needs the primary key of {table} among the selected "
+                "columns to lock its rows"
+            )
+        targets.append((table, index))
+    return targets
+
+
+def claims(compiler, rows, targets):
+    """{collection: [ids]} to claim for ``rows`` (the queried collection's ids read apart if
+    its primary key is not selected)."""
+    wanted = {}
+    for table, index in targets:
+        if index is None:
+            ids = base_ids(compiler)
+        else:
+            ids = [row[index] for row in rows if row[index] is not None]
+        wanted.setdefault(table, []).extend(ids)
+    return {table: list(dict.fromkeys(ids)) for table, ids in wanted.items() if ids}
+
+
+def base_ids(compiler):
+    query = compiler.query.chain()
+    query.select_for_update = False
+    query.clear_select_clause()
+    query.add_fields([query.get_meta().pk.name])
+    return [row[0] for row in query.get_compiler(compiler.using).execute_raw_rows()]
+
+
+class ClaimCommand(MongoCommand):
+    """One command writing each document twice (marker set, marker removed)."""
+
+    __slots__ = ()
+
+    def __init__(self, collection, ids):
+        match = {"_id": {"$in": ids}}
+        updates = [
+            UpdateMany(match, {"$set": {MARKER: True}}),
+            UpdateMany(match, {"$unset": {MARKER: ""}}),
+        ]
+        super().__init__(collection, "bulk_write", updates, ordered=True)
+
+    def __str__(self):
+        updates = ", ".join(
+            f"{{updateMany: {{filter: {to_json(op._filter)}, update: {to_json(op._doc)}}}}}"
+            for op in self.args[0]
+        )
+        return f"db.{self.collection}.bulkWrite([{updates}])"
+
+
+def claim_command(collection, ids):
+    return ClaimCommand(collection, ids)
+
+
+def claim(connection, wanted):
+    """Claim the documents; False if another transaction holds one (then the server has aborted
+    ours: the caller resumes it or gives up)."""
+    try:
+        for collection, ids in wanted.items():
+            connection.execute_command(claim_command(collection, ids), wait=False)
+    except OperationalError as error:
+        if errors.error_code(error.__cause__) != WRITE_CONFLICT:
+            raise
+        return False
+    return True
+
+
+def read_locked(compiler, read_rows):
+    """The rows of ``read_rows(excluded_ids)``, their documents claimed as the query asks."""
+    query = compiler.query
+    connection = compiler.connection
+    targets = lock_targets(compiler)
+    if query.select_for_update_skip_locked:
+        return _skip_locked(compiler, read_rows, targets)
+    deadline = time.monotonic() + connection.lock_timeout
+    pauses = growing_pauses()
+    while True:
+        rows = read_rows(())
+        if claim(connection, claims(compiler, rows, targets)):
+            return rows
+        pause = next(pauses)
+        if query.select_for_update_nowait or time.monotonic() + pause > deadline:
+            raise OperationalError(
+                f"could not lock the rows of {query.get_meta().db_table}: another transaction "
+                "holds them"
+                + ("" if query.select_for_update_nowait else " (LOCK_TIMEOUT expired)")
+                + "; MongoDB has aborted this transaction"
+            )
+        connection._resume()
+        time.sleep(pause)
+
+
+def _skip_locked(compiler, read_rows, targets):
+    """Claim row by row, leaving out rows another transaction holds; a sliced query reads
+    again without them until a read meets no held row, so it returns as many rows as it can."""
+    connection = compiler.connection
+    base_table = compiler.query.get_meta().db_table
+    skipped, kept = [], []
+    while True:
+        rows = read_rows(tuple(skipped))
+        result, conflicts = [], False
+        for row in rows:
+            if row not in kept:
+                wanted = claims(compiler, [row], targets)
+                if not claim(connection, wanted):
+                    connection._resume()
+                    ids = wanted.get(base_table)
+                    if not ids:
+                        raise NotSupportedError(
+                            "select_for_update(skip_locked=True) needs the primary key of "
+                            f"{base_table} among the selected columns"
+                        )
+                    skipped.extend(ids)
+                    conflicts = True
+                    continue
+                kept.append(row)
+            result.append(row)
+        if not conflicts or compiler.query.high_mark is None:
+            return result
