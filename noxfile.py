@@ -122,6 +122,8 @@ def bench(session):
         venv = Path(session.virtualenv.location).parent / _nox_dir_name(name)
         peers += ["--peer-python", f"{peer}={venv / 'bin' / 'python'}"]
     session.run("python", "bench/run_all.py", *peers, *session.posargs)
+    # What savepoints cost on this backend alone (docs/transactions.rst).
+    session.run("python", "bench/transaction_costs.py")
 
 
 def _nox_dir_name(session_name):
