@@ -24,6 +24,7 @@ TEST_REQUIREMENTS = [
     "pytest-timeout",
     "selenium>=4.20",
     "hypothesis",
+    "django-reversion>=5.1",  # the example project's VersionAdmin, driven by the browser test
 ]
 
 

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "reversion",  # django-reversion: the post admin keeps versions (it needs savepoints)
     "blog",
 ]
 

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from reversion.admin import VersionAdmin
 
 from .models import Author, Comment, Post, Tag
 
@@ -10,7 +11,7 @@ class CommentInline(admin.TabularInline):
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(VersionAdmin):
     list_display = ["title", "author", "status", "published_at", "price"]
     list_filter = ["status", "author", "tags"]
     list_select_related = ["author"]
