@@ -31,14 +31,16 @@ and so does one on a collection this transaction created but already wrote to
 (``runCreateIndexesOnNewCollection`` in the server's ``create_indexes.cpp``).
 
 Like MongoDB (WiredTiger), a transaction's write takes a lock on each document it changes,
-held until the transaction ends (``_claim``):
+and on each key it writes in a unique index, held until the transaction ends (``_claim``):
 
-- another transaction writing that document, or a transaction writing a document changed by
-  someone else since its snapshot, fails at once with ``WriteConflict`` (and is aborted);
+- another transaction writing that document or key, or a transaction writing a document
+  changed by someone else since its snapshot (or a key someone else committed since then),
+  fails at once with ``WriteConflict`` (and is aborted); so commit never meets a duplicate key;
 - a write outside any transaction waits until the transaction commits or aborts, then runs
-  (``_write_waiting``); with ``maxTimeMS`` (``write_deadline``) it gives up with
-  ``MaxTimeMSExpired`` (50). A SQLite trigger on the documents table finds the locked document
-  and rolls that write back before anything changes; the write is then run again.
+  (``_write_waiting``): after a commit, a key the transaction wrote is a duplicate key; with
+  ``maxTimeMS`` (``write_deadline``) it gives up with ``MaxTimeMSExpired`` (50). A SQLite
+  trigger on the documents table finds the locked document (or key) and rolls that write back
+  before anything changes; the write is then run again.
 
 Reads never wait: they see their snapshot or the last commit. The backend's sequence
 reservations, written outside the transaction while it is open from the same thread, only wait
@@ -70,7 +72,8 @@ from dataclasses import dataclass, field
 from mongoeco.core.codec import DocumentCodec
 from mongoeco.core.operation_context import OperationContext
 from mongoeco.engines.sqlite import SQLiteEngine
-from mongoeco.errors import OperationFailure
+from mongoeco.engines.virtual_indexes import document_in_virtual_index
+from mongoeco.errors import DuplicateKeyError, OperationFailure
 from mongoeco.session import ClientSession
 
 from ..corrections.engine_options import engine_options
@@ -98,7 +101,12 @@ _waiting_write: contextvars.ContextVar[_BlockedWrite | None] = contextvars.Conte
     "waiting_write", default=None
 )
 _GUARD_FUNCTION = "django_mongo_document_lock_guard"
-_GUARD_TRIGGERS = {"INSERT": "NEW", "UPDATE": "OLD", "DELETE": "OLD"}
+#: event -> the row naming the document, and the new version of the document (for its keys).
+_GUARD_TRIGGERS = {
+    "INSERT": ("NEW", "NEW.document"),
+    "UPDATE": ("OLD", "NEW.document"),
+    "DELETE": ("OLD", "NULL"),
+}
 _COMMITTED_ROWS = (
     "SELECT storage_key, document FROM documents WHERE db_name = ? AND coll_name = ? "
     "AND storage_key IN ({})"
@@ -132,15 +140,18 @@ def create_engine(dbpath):
 
 
 class WriteConflict(OperationFailure):
-    """Another client committed a change to a document this transaction also changed."""
+    """Another client wrote a document (or a unique key) this transaction also wrote."""
 
-    def __init__(self, namespace):
-        super().__init__(
-            f"WriteConflict: a document in {namespace} was modified by another operation "
-            "since this transaction started; retry the transaction",
-            code=WRITE_CONFLICT,
-            error_labels=TRANSIENT,
+    def __init__(self, namespace, code=None, details=None):
+        # mongoeco rebuilds an error escaping a command from its message, ``code`` and
+        # ``details`` (``_complete_command_error``): then ``namespace`` is that message.
+        message = (
+            namespace
+            if code is not None
+            else f"WriteConflict: a document in {namespace} was modified by another operation "
+            "since this transaction started; retry the transaction"
         )
+        super().__init__(message, code=WRITE_CONFLICT, details=details, error_labels=TRANSIENT)
         self.code_name = "WriteConflict"
 
 
@@ -176,6 +187,9 @@ class _Transaction:
     expired: bool = False
     #: (db, coll) the snapshot does not have: created by this transaction if the overlay has it.
     absent: set = field(default_factory=set)
+    #: (db, coll) -> (its unique indexes but ``_id_``, {document text: (storage_key, document)})
+    #: for every version of a document this transaction wrote there: its unique key locks.
+    unique_writes: dict = field(default_factory=dict)
 
 
 class _OverlayEngine(SQLiteEngine):
@@ -287,6 +301,8 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
         #: (db, coll, storage_key) -> the open transaction that changed that document.
         self._document_locks: dict[tuple, _Transaction] = {}
         self._document_locks_lock = threading.Lock()
+        #: (db, coll) -> the open transactions holding unique keys there (``unique_writes``).
+        self._unique_writers: dict[tuple, set[_Transaction]] = {}
         #: (db, coll) -> the open transaction that created that collection (not committed yet).
         self._pending_creations: dict[tuple, _Transaction] = {}
         self.transaction_lifetime_limit = DEFAULT_TRANSACTION_LIFETIME_LIMIT
@@ -393,6 +409,12 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
                 if self._document_locks.get(lock) is transaction:
                     del self._document_locks[lock]
             transaction.claimed = set()
+            for namespace in transaction.unique_writes:
+                writers = self._unique_writers.get(namespace)
+                if writers is not None:
+                    writers.discard(transaction)
+                    if not writers:
+                        del self._unique_writers[namespace]
             transaction.released = True
             for namespace, creator in list(self._pending_creations.items()):
                 if creator is transaction:
@@ -412,16 +434,17 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
     def _connect_sync(self):
         super()._connect_sync()
         connection = self._connection
-        connection.create_function(_GUARD_FUNCTION, 3, self._guard_write)
-        for event, row in _GUARD_TRIGGERS.items():
+        connection.create_function(_GUARD_FUNCTION, 4, self._guard_write)
+        for event, (row, document) in _GUARD_TRIGGERS.items():
             connection.execute(
                 f"CREATE TEMP TRIGGER IF NOT EXISTS django_mongo_lock_guard_{event.lower()} "
                 f"BEFORE {event} ON main.documents BEGIN SELECT {_GUARD_FUNCTION}("
-                f"{row}.db_name, {row}.coll_name, {row}.storage_key); END"
+                f"{row}.db_name, {row}.coll_name, {row}.storage_key, {document}); END"
             )
 
-    def _guard_write(self, db_name, coll_name, storage_key):
-        """Called by SQLite before a row of ``documents`` changes: refuse locked documents.
+    def _guard_write(self, db_name, coll_name, storage_key, text):
+        """Called by SQLite before a row of ``documents`` changes: refuse locked documents, and
+        new versions (``text``) holding a unique key an open transaction wrote.
 
         Only writes outside any transaction are guarded (``_write_waiting`` sets
         ``_waiting_write``); committing transactions and internal work pass.
@@ -430,6 +453,9 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
         if waiting is None:
             return None
         owner = self._document_locks.get((db_name, coll_name, storage_key))
+        if owner is None and text is not None and self._unique_writers.get((db_name, coll_name)):
+            document = self._deserialize_document(text)
+            owner = self._unique_key_owner(db_name, coll_name, storage_key, document, None)
         if owner is not None:
             waiting.owner = owner
             raise _DocumentLocked(storage_key)
@@ -478,8 +504,12 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
             if copied.get(storage_key) != current.get(storage_key)
         }
         new = written - transaction.claimed
-        if not new:
-            return
+        if new:
+            await self._claim_documents(transaction, db_name, coll_name, new)
+        await self._claim_unique_keys(transaction, db_name, coll_name, written, current)
+
+    async def _claim_documents(self, transaction, db_name, coll_name, new):
+        key = (db_name, coll_name)
         with self._document_locks_lock:
             owners = {self._document_locks.get(lock) for lock in new} - {None, transaction}
         for owner in owners:
@@ -500,6 +530,111 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
             committed.get(storage_key) != baseline.get(storage_key) for storage_key in storage_keys
         ):
             raise WriteConflict(f"{db_name}.{coll_name}")
+
+    async def _claim_unique_keys(self, transaction, db_name, coll_name, written, current):
+        """Lock the unique index keys of the documents the transaction wrote, or fail with
+        ``WriteConflict``.
+
+        WiredTiger's "first updater wins" holds for the keys of unique indexes as for documents
+        (the server's ``transactions_write_conflicts_unique_indexes.js``): a key that another
+        open transaction wrote, or that a commit wrote after this transaction's snapshot (so the
+        overlay could not see it), conflicts at the write. A key the snapshot shows already
+        failed in the overlay with ``DuplicateKey``. The keys stay locked until the transaction
+        ends, every version it wrote (writes outside transactions wait for them, ``_guard_write``).
+        """
+        key = (db_name, coll_name)
+        indexes = await self._run_blocking(
+            self._unique_indexes_sync, transaction.overlay, db_name, coll_name
+        )
+        if not indexes:
+            return
+        locked = transaction.unique_writes.get(key, (None, {}))[1]
+        versions = {}
+        for _db, _coll, storage_key in written:
+            text = current.get(storage_key)
+            if text is not None and text not in locked:
+                versions[text] = (storage_key, self._deserialize_document(text))
+        if not versions:
+            return
+        for owner in tuple(self._unique_writers.get(key, ())):
+            if owner is not transaction:
+                self._expire_if_old(owner)  # releases its keys when too old
+        with self._document_locks_lock:
+            for storage_key, document in versions.values():
+                if self._unique_key_owner(db_name, coll_name, storage_key, document, transaction):
+                    raise WriteConflict(f"{db_name}.{coll_name}")
+            transaction.unique_writes[key] = (indexes, {**locked, **versions})
+            self._unique_writers.setdefault(key, set()).add(transaction)
+        if key in transaction.absent:  # a collection of its own: nobody committed keys there
+            return
+        if await self._run_blocking(
+            self._committed_key_conflict_sync,
+            transaction,
+            db_name,
+            coll_name,
+            list(versions.values()),
+            indexes,
+        ):
+            raise WriteConflict(f"{db_name}.{coll_name}")
+
+    def _unique_indexes_sync(self, overlay, db_name, coll_name):
+        with overlay._lock, overlay._bind_connection(overlay._connection):
+            return [
+                index
+                for index in overlay._load_indexes(db_name, coll_name)
+                if index["unique"] and index["name"] != "_id_"
+            ]
+
+    def _unique_key_owner(self, db_name, coll_name, storage_key, document, transaction):
+        """The open transaction (other than ``transaction``) that wrote a unique key of
+        ``document`` in another document, or None. Called holding ``_document_locks_lock``."""
+        key = (db_name, coll_name)
+        for owner in tuple(self._unique_writers.get(key, ())):
+            if owner is transaction or owner.released:
+                continue
+            indexes, locked = owner.unique_writes[key]
+            for other_key, other in locked.values():
+                if other_key != storage_key and self._keys_collide(document, other, indexes):
+                    return owner
+        return None
+
+    def _keys_collide(self, document, other, indexes):
+        """Whether two documents share a key of one of the unique ``indexes`` (partial and
+        sparse indexes only hold the documents they cover)."""
+        return any(
+            document_in_virtual_index(document, index)
+            and document_in_virtual_index(other, index)
+            and self._unique_index_conflict(document, other, index) is not None
+            for index in indexes
+        )
+
+    def _committed_key_conflict_sync(self, transaction, db_name, coll_name, versions, indexes):
+        """Whether a committed document the transaction did not write shares a unique key with
+        one of ``versions``: the snapshot did not show it, so it was committed since."""
+        with self._lock:
+            conn = self._connection
+            with self._bind_connection(conn):
+                for storage_key, document in versions:
+                    try:
+                        self._validate_document_against_unique_indexes(
+                            db_name,
+                            coll_name,
+                            document,
+                            exclude_storage_key=storage_key,
+                            skip_id_check=True,
+                        )
+                        continue  # no committed document has its keys (the usual case)
+                    except DuplicateKeyError:
+                        pass
+                    # Perhaps only documents this transaction changed or deleted have them.
+                    for other_key, other in self._load_documents(db_name, coll_name):
+                        if other_key == storage_key or (
+                            (db_name, coll_name, other_key) in transaction.claimed
+                        ):
+                            continue
+                        if self._keys_collide(document, other, indexes):
+                            return True
+        return False
 
     def _committed_rows_sync(self, db_name, coll_name, storage_keys):
         rows = {}
@@ -579,21 +714,28 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
                     changes.append((db_name, coll_name, key, current.get(key)))
         if not changes:
             return
+        namespace = f"{changes[0][0]}.{changes[0][1]}"
         with self._lock:
             conn = self._connection
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for db_name, coll_name, key, text in changes:
+                for db_name, coll_name, key, _text in changes:
                     row = conn.execute(_DOCUMENT_ROW, (db_name, coll_name, key)).fetchone()
                     snapshot_text = transaction.snapshot_rows[(db_name, coll_name)].get(key)
                     if (row[0] if row else None) != snapshot_text:
                         raise WriteConflict(f"{db_name}.{coll_name}")
-                    if text is None:
+                # The old versions go first: the transaction may have moved a unique key from
+                # one document to another, which its statements did one at a time.
+                for db_name, coll_name, key, _text in changes:
+                    snapshot_text = transaction.snapshot_rows[(db_name, coll_name)].get(key)
+                    if snapshot_text is not None:
                         document = DocumentCodec.to_public(
                             self._deserialize_document(snapshot_text)
                         )
                         self._delete_document_sync(db_name, coll_name, document["_id"], None)
-                    else:
+                for db_name, coll_name, _key, text in changes:
+                    if text is not None:
+                        namespace = f"{db_name}.{coll_name}"
                         document = DocumentCodec.to_public(self._deserialize_document(text))
                         self._insert_document_sync(
                             db_name,
@@ -604,6 +746,14 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
                             bypass_document_validation=True,
                         )
                 conn.commit()
+            except DuplicateKeyError as error:
+                # MongoDB never reports a duplicate key at commit: the statements' key locks
+                # (``_claim_unique_keys``) settle it earlier; should one slip through, the
+                # transaction conflicts (and the driver retries it) rather than half-apply.
+                conn.rollback()
+                self._session_runtime._clear_rollback_sensitive_caches()
+                logger.warning("a transaction's commit met a duplicate key: %s", error)
+                raise WriteConflict(namespace) from error
             except BaseException:
                 conn.rollback()
                 self._session_runtime._clear_rollback_sensitive_caches()
