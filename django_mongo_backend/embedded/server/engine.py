@@ -75,6 +75,7 @@ from mongoeco.session import ClientSession
 
 from ..corrections.engine_options import engine_options
 from ..corrections.errors import server_error
+from . import busy
 
 logger = logging.getLogger("django_mongo_backend.embedded")
 
@@ -581,7 +582,11 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
             return
         with self._lock:
             conn = self._connection
-            conn.execute("BEGIN IMMEDIATE")
+            busy.until_locked(
+                lambda: conn.execute("BEGIN IMMEDIATE"),
+                "a transaction's commit",
+                deadline=write_deadline.get(),
+            )
             try:
                 for db_name, coll_name, key, text in changes:
                     row = conn.execute(_DOCUMENT_ROW, (db_name, coll_name, key)).fetchone()
