@@ -42,6 +42,7 @@ import time
 
 from mongoeco.engines import _sqlite_session_runtime as session_runtime
 from mongoeco.engines import sqlite as sqlite_module
+from mongoeco.engines._sqlite_connection import SQLiteConnection
 from mongoeco.engines.sqlite import SQLiteEngine
 
 from .. import registry
@@ -136,13 +137,24 @@ def until_locked(attempt, what, *, deadline=None):
 # -- every connection waits for the lock -------------------------------------------------------
 
 
-def _waiting_connections(create):
-    def _create_sqlite_connection(self):
-        connection = create(self)
-        connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout() * 1000)}")
-        return connection
-
-    return _create_sqlite_connection
+def _create_sqlite_connection(self):
+    """mongoeco's connection (WAL, ``synchronous=NORMAL``), waiting ``busy_timeout()`` for the
+    lock from its first statement on: its journal-mode pragma already needs the file."""
+    connection = sqlite3.connect(
+        self._path,
+        check_same_thread=False,
+        factory=SQLiteConnection,
+        timeout=busy_timeout(),
+    )
+    try:
+        if self._path != ":memory:":
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            connection.close()
+        raise
+    return connection
 
 
 # -- a write waits for the lock until its maxTimeMS ----------------------------------------------
@@ -280,7 +292,7 @@ def install():
     registry.replace(
         SQLiteEngine,
         "_create_sqlite_connection",
-        wrap=_waiting_connections,
+        _create_sqlite_connection,
         rule="every SQLite connection waits busy_timeout() (60 s) for the lock, not Python's 5 s",
         test=f"{_TESTS}::test_a_write_waits_out_a_lock_held_past_five_seconds",
         kind=registry.SERVER,
