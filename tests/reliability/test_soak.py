@@ -28,6 +28,7 @@ from django.db import connection
 from tests.testapp.models import Author, Book
 
 from .figures import note, record
+from .soak_client import OPERATIONS
 
 SECONDS = float(os.environ.get("DJANGO_MONGO_SOAK_SECONDS", "20"))
 CLIENTS = int(os.environ.get("DJANGO_MONGO_SOAK_CLIENTS", "3"))
@@ -72,10 +73,19 @@ def figures(results, seconds):
         f"{label} {_percentile(latencies, fraction):.1f}"
         for label, fraction in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))
     )
+    by_operation = {name: [] for name in OPERATIONS}
+    for result in results:
+        for index, ms in enumerate(result["latencies_ms"]):
+            by_operation[OPERATIONS[index % len(OPERATIONS)]].append(ms)
+    medians = ", ".join(
+        f"{name} {_percentile(sorted(values), 0.5):.0f}"
+        for name, values in by_operation.items()
+        if values
+    )
     return (
         f"soak: {len(results)} clients x {seconds:.0f}s with {BURNERS} busy cores: "
         f"{operations} operations, {operations / seconds:.0f} ops/s, {errors} errors; "
-        f"latency ms {percentiles}"
+        f"latency ms {percentiles}; median ms by operation: {medians}"
     )
 
 
