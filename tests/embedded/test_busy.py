@@ -87,16 +87,14 @@ def test_a_write_outlasting_the_busy_timeout_waits_and_is_logged(dbpath, monkeyp
     assert "a write: got SQLite's lock after" in log
 
 
-def test_a_write_waiting_past_its_max_time_ms_gets_max_time_ms_expired(dbpath, monkeypatch):
-    monkeypatch.setenv(busy.BUSY_TIMEOUT_VARIABLE, "0.1")
+def test_a_write_waiting_past_its_max_time_ms_gets_max_time_ms_expired(dbpath):
+    # The default busy timeout (60 s) is longer than the lock is held (3 s): only a wait cut
+    # to the command's maxTimeMS (300 ms) ends before the lock is released.
     with _client(dbpath) as client:
         client.t.rows.insert_one({"_id": 0})
-        holder = LockHolder(dbpath / DATA_FILE)
-        try:
-            with pytest.raises(pymongo.errors.OperationFailure) as raised:
-                client.t.command("insert", "rows", documents=[{"_id": 1}], maxTimeMS=300)
-        finally:
-            holder.release()
+        LockHolder(dbpath / DATA_FILE).release_after(3.0)
+        with pytest.raises(pymongo.errors.OperationFailure) as raised:
+            client.t.command("insert", "rows", documents=[{"_id": 1}], maxTimeMS=300)
         assert raised.value.code == 50
         assert raised.value.details["codeName"] == "MaxTimeMSExpired"
         assert sorted(row["_id"] for row in client.t.rows.find()) == [0]

@@ -23,8 +23,8 @@ until the command's ``maxTimeMS`` if it has one (then ``MaxTimeMSExpired``, 50).
   backoff;
 - a write that still finds the lock taken (``begin_write``, where every engine write outside a
   transaction takes it, and a transaction's commit in ``engine``) waits again, logging, until it
-  gets the lock or its ``maxTimeMS`` runs out: nothing has been written when ``BEGIN
-  IMMEDIATE`` fails, so starting again is safe;
+  gets the lock or its ``maxTimeMS`` runs out (each wait inside SQLite cut to what is left of
+  it): nothing has been written when ``BEGIN IMMEDIATE`` fails, so starting again is safe;
 - the background maintenance retries a renewal the lock refused (the registrations live an hour
   and are renewed every minute, a lease lives 30 s and is renewed every 10 s), logging it; a
   heartbeat that died anyway is logged and restarted, never raised to a client;
@@ -164,11 +164,28 @@ def _waiting_begin_write(begin_write):
     def begin(self, conn, context):
         from .engine import write_deadline
 
-        return until_locked(
-            lambda: begin_write(self, conn, context), "a write", deadline=write_deadline.get()
-        )
+        attempt = lambda: begin_write(self, conn, context)  # noqa: E731
+        return until_locked_by(conn, attempt, "a write", write_deadline.get())
 
     return begin
+
+
+def until_locked_by(conn, attempt, what, deadline):
+    """``until_locked`` for an attempt taking ``conn``'s lock, each attempt's own wait inside
+    SQLite cut to what is left before ``deadline``, so a ``maxTimeMS`` shorter than the busy
+    timeout is kept."""
+    if deadline is None:
+        return until_locked(attempt, what)
+
+    def bounded():
+        left = min(busy_timeout(), max(deadline - time.monotonic(), 0.0))
+        conn.execute(f"PRAGMA busy_timeout = {int(left * 1000)}")
+        try:
+            return attempt()
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout() * 1000)}")
+
+    return until_locked(bounded, what, deadline=deadline)
 
 
 # -- background maintenance retries, and never fails a client -------------------------------------

@@ -582,10 +582,11 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
             return
         with self._lock:
             conn = self._connection
-            busy.until_locked(
+            busy.until_locked_by(
+                conn,
                 lambda: conn.execute("BEGIN IMMEDIATE"),
                 "a transaction's commit",
-                deadline=write_deadline.get(),
+                write_deadline.get(),
             )
             try:
                 for db_name, coll_name, key, text in changes:
