@@ -18,7 +18,12 @@ LABELS = {
     "bad_settings": "wrong settings tried",
     "rows_lost": "rows lost",
     "duplicate_ids": "duplicate ids",
+    "operations": "soak operations (cores kept busy)",
+    "errors": "errors seen by clients",
 }
+
+#: Lines printed as they are, after the figures (the soak test's throughput and latencies).
+NOTES: list[str] = []
 
 
 def record(**figures):
@@ -29,5 +34,11 @@ def record(**figures):
         FIGURES[name] += value
 
 
+def note(line):
+    """Add a line to print after the figures."""
+    NOTES.append(line)
+
+
 def summary_lines():
-    return [f"{label:<36} {FIGURES[name]}" for name, label in LABELS.items() if name in FIGURES]
+    lines = [f"{label:<36} {FIGURES[name]}" for name, label in LABELS.items() if name in FIGURES]
+    return lines + NOTES

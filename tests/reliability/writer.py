@@ -13,7 +13,8 @@ import json
 import sys
 
 
-def main(uri, database, name, creates, batches, batch_size, counter_pk):
+def configure(uri, database):
+    """Set Django up in this process, with one database on the server at ``uri``."""
     import django
     from django.conf import settings
 
@@ -30,6 +31,10 @@ def main(uri, database, name, creates, batches, batch_size, counter_pk):
         DEFAULT_AUTO_FIELD="django.db.models.AutoField",
     )
     django.setup()
+
+
+def main(uri, database, name, creates, batches, batch_size, counter_pk):
+    configure(uri, database)
     from django.db import connection
     from django.db.models import F
 

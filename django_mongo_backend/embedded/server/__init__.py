@@ -6,14 +6,16 @@ SQLite engine made to run transactions concurrently (with ``transactions`` for M
 around each statement, and ``kill_sessions``); ``auth`` is SCRAM as ``mongod`` answers it;
 ``topology``, ``replica_set``, ``labels``, ``retryable_writes`` and ``failpoints`` make it the
 primary of a one-member replica set, as drivers expect. The patches of mongoeco made here are
-registered with ``kind="server"``: ``ordering`` (the ``--shuffle-unordered`` mode) and
-``replica_set`` (the write concerns a replica set accepts).
+registered with ``kind="server"``: ``ordering`` (the ``--shuffle-unordered`` mode),
+``replica_set`` (the write concerns a replica set accepts) and ``busy`` (SQLite's lock waited
+for inside the server, never reported to a client).
 """
 
 
 def install():
     """Apply the server's patches of mongoeco (idempotent), after ``performance.install()``."""
-    from . import ordering, replica_set
+    from . import busy, ordering, replica_set
 
+    busy.install()
     ordering.install()  # it wraps joins.LazyCollection.matching
     replica_set.install()

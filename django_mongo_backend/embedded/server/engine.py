@@ -78,6 +78,7 @@ from mongoeco.session import ClientSession
 
 from ..corrections.engine_options import engine_options
 from ..corrections.errors import server_error
+from . import busy
 
 logger = logging.getLogger("django_mongo_backend.embedded")
 
@@ -717,7 +718,12 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
         namespace = f"{changes[0][0]}.{changes[0][1]}"
         with self._lock:
             conn = self._connection
-            conn.execute("BEGIN IMMEDIATE")
+            busy.until_locked_by(
+                conn,
+                lambda: conn.execute("BEGIN IMMEDIATE"),
+                "a transaction's commit",
+                write_deadline.get(),
+            )
             try:
                 for db_name, coll_name, key, _text in changes:
                     row = conn.execute(_DOCUMENT_ROW, (db_name, coll_name, key)).fetchone()
