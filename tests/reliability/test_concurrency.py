@@ -160,21 +160,10 @@ def test_f_increments_from_many_threads_add_up_exactly():
     assert Author.objects.filter(pk__in=created).count() == len(created)
 
 
-def test_select_for_update_is_a_no_op_as_on_backends_without_row_locks():
-    # features.has_select_for_update is False: Django documents select_for_update() as having
-    # no effect on such backends (SQLite is one), so it must neither raise nor change results.
-    assert connection.features.has_select_for_update is False
-    Author.objects.create(name="a", age=1)
-    plain = list(Author.objects.values_list("name", "age"))
-    assert list(Author.objects.select_for_update().values_list("name", "age")) == plain
-    assert list(Author.objects.select_for_update(nowait=True).values_list("name", "age")) == plain
-    with transaction.atomic():
-        assert list(Author.objects.select_for_update().values_list("name", "age")) == plain
-
-
 def test_read_modify_write_in_transactions_loses_no_update():
-    # Without row locks, a transaction that read a row another one has changed since must not
-    # overwrite it: the conflicting write fails (OperationalError) and the block is retried.
+    # select_for_update() claims the row (compiler/row_locks.py), so the other threads' reads
+    # wait for the transaction holding it; no increment may be lost (an OperationalError, if
+    # one got through after LOCK_TIMEOUT, is retried).
     row = Author.objects.create(name="counter", age=0)
 
     def work(_index):
