@@ -588,7 +588,9 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
 
     def _unique_key_owner(self, db_name, coll_name, storage_key, document, transaction):
         """The open transaction (other than ``transaction``) that wrote a unique key of
-        ``document`` in another document, or None. Called holding ``_document_locks_lock``."""
+        ``document`` in another document, or None. Transactions call it holding
+        ``_document_locks_lock``; the write guard may not take it, which is safe: a transaction's
+        ``unique_writes`` entries are replaced whole, never changed in place."""
         key = (db_name, coll_name)
         for owner in tuple(self._unique_writers.get(key, ())):
             if owner is transaction or owner.released:
