@@ -8,12 +8,8 @@ concurrent ``create()``/``bulk_create()`` must never hand out an id twice or los
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from django.db import OperationalError, connection, connections, transaction
@@ -21,11 +17,11 @@ from django.db.models import F
 
 from tests.testapp.models import Author
 
+from . import workers
 from .figures import record
 
 pytestmark = [pytest.mark.usefixtures("clean_db"), pytest.mark.timeout(180)]
 
-REPO = Path(__file__).resolve().parents[2]
 
 PROCESSES = 4
 CREATES = 20  # per process, each followed by one F() increment of a shared row
@@ -41,47 +37,16 @@ def _server():
 def test_processes_creating_at_once_get_distinct_ids_and_lose_no_rows():
     counter = Author.objects.create(name="counter", age=0)
     uri, database = _server()
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-    }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
     writers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.reliability.writer",
-                uri,
-                database,
-                f"p{n}",
-                str(CREATES),
-                str(BATCHES),
-                str(BATCH_SIZE),
-                str(counter.pk),
-            ],
-            cwd=REPO,
-            env=env,
-            text=True,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        workers.start("writer", uri, database, f"p{n}", CREATES, BATCHES, BATCH_SIZE, counter.pk)
         for n in range(PROCESSES)
     ]
     try:
-        for writer in writers:  # every writer has set Django up and connected
-            line = writer.stdout.readline()
-            assert line.strip() == "ready", writer.communicate(timeout=60)[1]
-        for writer in writers:  # then all start writing at once
-            writer.stdin.write("go\n")
-            writer.stdin.flush()
+        workers.wait_until_ready(writers)  # every writer has set Django up and connected
+        workers.release(writers)  # then all start writing at once
         outputs = [writer.communicate(timeout=150) for writer in writers]
     finally:
-        for writer in writers:
-            if writer.poll() is None:
-                writer.kill()
-                writer.wait()
+        workers.kill_leftovers(writers)
     for writer, (_out, err) in zip(writers, outputs, strict=True):
         assert writer.returncode == 0, err
     handed_out = [pk for out, _err in outputs for pk in json.loads(out)["ids"]]

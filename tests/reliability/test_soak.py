@@ -20,13 +20,13 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from django.db import connection
 
 from tests.testapp.models import Author, Book
 
+from . import workers
 from .figures import note, record
 from .soak_client import OPERATIONS
 
@@ -41,7 +41,6 @@ pytestmark = [
     pytest.mark.timeout(SECONDS + 240),
 ]
 
-REPO = Path(__file__).resolve().parents[2]
 
 #: Keeps one core busy for the number of seconds it is given (plus the clients' start-up).
 BURNER = (
@@ -49,15 +48,6 @@ BURNER = (
     "end = time.monotonic() + float(sys.argv[1])\n"
     "while time.monotonic() < end: pass\n"
 )
-
-
-def _environment():
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-    }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    return env
 
 
 def _percentile(ordered, fraction):
@@ -97,40 +87,21 @@ def test_clients_see_no_error_and_lose_no_write_while_every_core_is_busy():
     seed = Book.objects.create(title="seed", author=counter).pk
     params = connection.get_connection_params()
     uri, database = params["client"]["host"], params["name"]
-    env = _environment()
     clients = [
-        subprocess.Popen(
-            [
-                *(sys.executable, "-m", "tests.reliability.soak_client", uri, database, f"s{n}"),
-                *(str(SECONDS), str(MAX_OPS), str(counter.pk)),
-            ],
-            cwd=REPO,
-            env=env,
-            text=True,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        workers.start("soak_client", uri, database, f"s{n}", SECONDS, MAX_OPS, counter.pk)
         for n in range(CLIENTS)
     ]
     burners = []
     try:
-        for client in clients:
-            line = client.stdout.readline()
-            assert line.strip() == "ready", client.communicate(timeout=60)[1]
+        workers.wait_until_ready(clients)
         burners = [
             subprocess.Popen([sys.executable, "-c", BURNER, str(SECONDS + 5)])
             for _ in range(BURNERS)
         ]
-        for client in clients:
-            client.stdin.write("go\n")
-            client.stdin.flush()
+        workers.release(clients)
         outputs = [client.communicate(timeout=SECONDS + 180) for client in clients]
     finally:
-        for process in clients + burners:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+        workers.kill_leftovers(clients + burners)
     for client, (_out, err) in zip(clients, outputs, strict=True):
         assert client.returncode == 0, err
     results = [json.loads(out) for out, _err in outputs]
