@@ -39,11 +39,22 @@ venv() {
 case "${1:-}" in
     test)
         shift
-        # The admin's browser test needs Debian's chromium + chromium-driver. In CI a failed
-        # install is fatal (the test would be skipped); elsewhere it is a warning.
-        if ! bash .ci/install-browser.sh; then
-            [ -z "${CI:-}" ] || exit 1
-            echo "warning: no chromium/chromedriver: the admin browser test will be skipped" >&2
+        # The admin's browser test needs Debian's chromium + chromium-driver, system packages:
+        # CI installs them (a failed install is fatal: the test would be skipped); elsewhere
+        # we ask first, and without them the browser test is skipped with a warning.
+        if [ -n "${CI:-}" ]; then
+            bash .ci/install-browser.sh || exit 1
+        elif ! bash .ci/install-browser.sh --check; then
+            answer=""
+            if [ -t 0 ]; then
+                read -r -p "Install Debian's chromium and chromium-driver (apt-get, needs root) for the admin's browser test? [y/N] " answer || true
+            fi
+            if [[ "$answer" == [yY]* ]] && bash .ci/install-browser.sh; then
+                :
+            else
+                echo "warning: no chromium/chromedriver: the admin browser test will be skipped" \
+                    "(.ci/install-browser.sh installs them)" >&2
+            fi
         fi
         venv "nox>=2024.10"
         exec .venv/bin/nox "$@"

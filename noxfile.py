@@ -63,7 +63,7 @@ def django_suite(session, django):
 @nox.session(python=PYTHON)
 def django_suite_ci(session):
     """The CI-sized subset of Django's suite (run.py's CI_APPS) on the latest Django: every
-    test must pass or be skipped with a reason in features.py, so regressions fail CI."""
+    test must pass or be skipped under its reason in suite_skips.py, so regressions fail CI."""
     session.install("-e", ".[embedded]", DJANGO_VERSIONS[LATEST_DJANGO], *DJANGO_SUITE_REQUIREMENTS)
     session.run("python", "tests/django_suite/run.py", "ci", "--no-sqlite", "--strict", "-v", "1")
 

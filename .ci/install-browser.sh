@@ -2,10 +2,14 @@
 # Install Debian's headless browser for the admin tests (tests/e2e, marked "browser"):
 # chromium and chromium-driver, at /usr/bin/chromium and /usr/bin/chromedriver.
 # Idempotent: does nothing when both are already there. Needs root (or sudo) and apt-get.
+# With --check it only says (exit status 0 or 1) whether both are there.
 set -euo pipefail
 
 if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
     exit 0
+fi
+if [ "${1:-}" = "--check" ]; then
+    exit 1
 fi
 
 SUDO=""

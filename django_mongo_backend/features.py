@@ -91,6 +91,8 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supports_select_difference = True
     supports_slicing_ordering_in_compound = True  # each part keeps its own $sort/$limit
     supports_over_clause = False
+    # Only steers how Django renders SQL (FILTER (WHERE ...) or a CASE), which never runs here;
+    # the compiler translates Aggregate(filter=...) itself.
     supports_aggregate_filter_clause = False
     supports_temporal_subtraction = True  # dates: $subtract in ms; times: parsed from text
     supports_any_value = True  # $max: a non-null value of the group, no array collected
@@ -111,6 +113,8 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     greatest_least_ignores_nulls = True
     supports_explaining_query_execution = True
     supported_explain_formats = {"JSON"}
+    # Only steers Django's SQL rendering of XOR, which never runs here; the compiler translates
+    # Q(...) ^ Q(...) itself.
     supports_logical_xor = False
     supports_json_field_contains = True  # compiler/json.py: PostgreSQL's @> and <@ rules
     # ...so data__key__contains={...} does not match [{...}]: only an array contains elements.
