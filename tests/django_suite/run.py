@@ -152,10 +152,12 @@ def django_tests_dir(version, cache):
 
 
 def run_label(label, backend, *, tests_dir, run_dir, parallel, timeout, verbosity, extra, env):
-    """Run ``runtests.py`` for one label; return the summary of what it recorded."""
+    """Run ``runtests.py`` for one label (or, given a list, for all of them in one process, as
+    a project's own test run goes); return the summary of what it recorded."""
     out_dir = run_dir / backend
     out_dir.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", label)
+    labels = [label] if isinstance(label, str) else list(label)
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", label if isinstance(label, str) else "together")
     record = out_dir / f"{safe}.jsonl"
     log = out_dir / f"{safe}.log"
     record.unlink(missing_ok=True)
@@ -167,7 +169,7 @@ def run_label(label, backend, *, tests_dir, run_dir, parallel, timeout, verbosit
         f"--parallel={parallel}",
         f"--verbosity={verbosity}",
         *extra,
-        label,
+        *labels,
     ]
     child_env = {**env, RECORD_ENV: str(record)}
     started = time.monotonic()
@@ -551,6 +553,12 @@ def parse_args(argv):
         help="the embedded server returns unsorted rows and sort ties in a random order (off by "
         "default: some of Django's tests assert the insertion order of unsorted rows)",
     )
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="all labels in one runtests.py process per backend, as a project's test run goes "
+        "(SQLite run afresh, no cache): prints both wall times and their ratio",
+    )
     parser.add_argument("-v", "--verbosity", type=int, default=2, help="runtests.py verbosity")
     args = parser.parse_args(argv)
     args.extra = extra
@@ -614,6 +622,13 @@ def main(argv=None):
         "extra": args.extra,
         "env": env,
     }
+    if args.together:
+        try:
+            return run_together(labels, args, common, json_path)
+        finally:
+            if not os.environ.get("MONGODB_URI"):
+                launcher.stop_server(dbpath)
+                shutil.rmtree(dbpath, ignore_errors=True)
     results = {}
     started = time.monotonic()
     try:
@@ -670,6 +685,26 @@ def main(argv=None):
             print(f"\n--strict: not every test passed on MongoDB in: {', '.join(broken)}")
             return 1
     return 0
+
+
+def run_together(labels, args, common, json_path):
+    """Every label in one process per backend: the wall time a project's suite would take."""
+    common = {**common, "timeout": args.timeout * len(labels)}
+    report = {"django": django.__version__, "backend_commit": git_commit(), "labels": labels}
+    backends = ["mongo"] if args.no_sqlite else ["mongo", "sqlite"]
+    for backend in backends:
+        print(f"[{len(labels)} apps in one process] {backend} ...", end=" ", flush=True)
+        summary = run_label(labels, backend, **common)
+        report[backend] = summary
+        print(f"{summary['status']} in {summary['seconds']:.0f}s, {summary['passed']} passed")
+    if "sqlite" in report and report["sqlite"]["seconds"]:
+        factor = report["mongo"]["seconds"] / report["sqlite"]["seconds"]
+        report["ratio"] = round(factor, 1)
+        print(f"wall time: {factor:.1f}x SQLite's")
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(report, indent=1, default=str))
+    print(f"Figures written to {json_path}")
+    return 0 if report["mongo"]["status"] in {"ok", "failed"} else 1
 
 
 def run_sqlite(label, cache, args, common):
