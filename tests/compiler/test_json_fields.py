@@ -181,3 +181,17 @@ def test_json_null_of_a_nullable_field_is_refused_not_conflated_with_sql_null():
     with pytest.raises(NotSupportedError, match="JSON null from SQL NULL"):
         list(AllTypes.objects.filter(data=None))
     assert AllTypes.objects.filter(data__isnull=True).count() == 1
+
+
+def test_json_field_lookups_match_json_semantics():
+    from tests.testapp.models import AllTypes
+
+    AllTypes.objects.create(data={"b": [1, {"y": 2, "x": 1}], "a": 1})
+    # contains and has_key compile through compiler/json.py (tests/backend/test_fields_json.py).
+    assert AllTypes.objects.filter(data__contains={"a": 1}).count() == 1
+    assert AllTypes.objects.filter(data__contains={"b": [{"x": 1}]}).count() == 1
+    assert AllTypes.objects.filter(data__contains={"a": 2}).count() == 0
+    assert AllTypes.objects.filter(data__has_key="a").count() == 1
+    assert AllTypes.objects.filter(data__has_key="z").count() == 0
+    # Equality of JSON objects does not depend on key order.
+    assert AllTypes.objects.filter(data={"a": 1, "b": [1, {"x": 1, "y": 2}]}).count() == 1
