@@ -12,7 +12,7 @@ import json
 from decimal import Decimal
 
 import pytest
-from django.db import NotSupportedError, connection
+from django.db import NotSupportedError, connection, models
 from django.db.models import (
     Avg,
     Count,
@@ -22,6 +22,7 @@ from django.db.models import (
     Q,
     Subquery,
     Sum,
+    Value,
 )
 from django.test.utils import CaptureQueriesContext
 
@@ -31,7 +32,10 @@ from tests.testapp.models import Author, Book, Tag
 pytestmark = pytest.mark.django_db
 
 
-def test_group_by_count():
+def test_group_by_count(library):
+    rows = Book.objects.values("author").annotate(n=Count("id"))
+    counts = {row["author"]: row["n"] for row in rows}
+    assert counts == {library["ann"].pk: 2, library["bob"].pk: 1, library["cy"].pk: 1}
     stages = pipeline(Book.objects.values("author").annotate(n=Count("id")).order_by())
     assert stages[0]["$group"]["_id"] == {"k0": "$author_id"}
     assert stages[-1] == {"$project": {"_id": 0, "c0": "$_id.k0", "c1": "$__a0"}}
@@ -48,6 +52,40 @@ def test_aggregate_and_annotate(library):
     assert counts == {"Ann": 2, "Bob": 1, "Cy": 1}
     having = Author.objects.annotate(n=Count("books")).filter(n__gt=1)
     assert list(having.values_list("name", flat=True)) == ["Ann"]
+    assert pipeline(
+        Author.objects.annotate(n=Count("books")).filter(n__gt=1).values_list("name", flat=True)
+    ) == [
+        {
+            "$lookup": {
+                "from": "testapp_book",
+                "localField": "_id",
+                "foreignField": "author_id",
+                "as": "testapp_book",
+            }
+        },
+        {"$unwind": {"path": "$testapp_book", "preserveNullAndEmptyArrays": True}},
+        {
+            "$group": {
+                "_id": {
+                    "k0": "$_id",
+                    "k1": "$name",
+                    "k2": "$email",
+                    "k3": {"$ifNull": ["$age", None]},
+                },
+                "__a0": {"$sum": {"$cond": [{"$gt": ["$testapp_book._id", None]}, 1, 0]}},
+            }
+        },
+        {
+            "$match": {
+                "$expr": {
+                    "$and": [
+                        {"$and": [{"$gt": ["$__a0", None]}, {"$gt": ["$__a0", {"$literal": 1}]}]}
+                    ]
+                }
+            }
+        },
+        {"$project": {"_id": 0, "c0": "$_id.k1"}},
+    ]
 
 
 def test_group_by_ignores_meta_ordering_and_an_annotation_is_grouped_once(library):
@@ -61,6 +99,15 @@ def test_group_by_ignores_meta_ordering_and_an_annotation_is_grouped_once(librar
     has_books = Exists(Book.objects.filter(author=OuterRef("pk")))
     breakdown = Author.objects.values_list(has_books).annotate(n=Count("*"))
     assert dict(breakdown) == {True: 3, False: 1}
+    assert pipeline(Author.objects.values("age").annotate(n=Count("pk"))) == [
+        {
+            "$group": {
+                "_id": {"k0": {"$ifNull": ["$age", None]}},
+                "__a0": {"$sum": {"$cond": [{"$gt": ["$_id", None]}, 1, 0]}},
+            }
+        },
+        {"$project": {"_id": 0, "c0": "$_id.k0", "c1": "$__a0"}},
+    ]
 
 
 def test_values_group_by_keeps_an_exists_as_its_key(library):
@@ -100,6 +147,24 @@ def test_group_by_a_column_missing_on_some_rows_and_null_on_others(orphans):
         .order_by("editor__age", "author__name")
     )
     assert list(pairs) == [(None, "Ann", 3), (30, "Bob", 1)]
+    assert pipeline(Book.objects.values("editor__age").annotate(n=Count("pk"))) == [
+        {
+            "$lookup": {
+                "from": "testapp_author",
+                "localField": "editor_id",
+                "foreignField": "_id",
+                "as": "testapp_author",
+            }
+        },
+        {"$unwind": {"path": "$testapp_author", "preserveNullAndEmptyArrays": True}},
+        {
+            "$group": {
+                "_id": {"k0": {"$ifNull": ["$testapp_author.age", None]}},
+                "__a0": {"$sum": {"$cond": [{"$gt": ["$_id", None]}, 1, 0]}},
+            }
+        },
+        {"$project": {"_id": 0, "c0": "$_id.k0", "c1": "$__a0"}},
+    ]
 
 
 def test_distinct_after_group_by_keeps_a_missing_column_with_the_null_ones():
@@ -120,11 +185,11 @@ def test_distinct_after_group_by_keeps_a_missing_column_with_the_null_ones():
     assert list(queryset) == [(1, None)]
 
 
+@pytest.mark.skipif(
+    not hasattr(models, "BitAnd"),
+    reason="BitAnd, BitOr, BitXor, StringAgg and AnyValue are in Django's core from 6.0",
+)
 def test_bit_string_and_any_value_aggregates(library):
-    from django.db import models
-
-    if not hasattr(models, "BitAnd"):
-        pytest.skip("BitAnd, BitOr, BitXor, StringAgg and AnyValue are in Django's core from 6.0")
     totals = Author.objects.aggregate(
         a=models.BitAnd("age"),
         o=models.BitOr("age"),
@@ -197,13 +262,46 @@ def test_distinct_count_next_to_an_average_still_counts(people):
     """AVG cannot be merged across the first $group's partitions: the set is collected."""
     totals = Author.objects.aggregate(ages=Count("age", distinct=True), avg=Avg("age"))
     assert totals == {"ages": 2, "avg": 35.0}
+    assert pipeline(
+        Author.objects.annotate(g=Value(1))
+        .values("g")
+        .annotate(ages=Count("age", distinct=True), avg=Avg("age"))
+        .values("ages", "avg")
+    ) == [
+        {
+            "$facet": {
+                "g": [
+                    {
+                        "$group": {
+                            "_id": None,
+                            "__a1": {"$avg": "$age"},
+                            "__a0": {
+                                "$addToSet": {
+                                    "$cond": [{"$gt": ["$age", None]}, "$age", "$$REMOVE"]
+                                }
+                            },
+                        }
+                    },
+                    {"$addFields": {"__a0": {"$size": "$__a0"}}},
+                ]
+            }
+        },
+        {
+            "$replaceRoot": {
+                "newRoot": {
+                    "$ifNull": [
+                        {"$arrayElemAt": ["$g", 0]},
+                        {"__a0": {"$literal": 0}, "__a1": {"$literal": None}},
+                    ]
+                }
+            }
+        },
+        {"$project": {"_id": 0, "c0": "$__a0", "c1": "$__a1"}},
+    ]
 
 
+@pytest.mark.skipif(not hasattr(models, "AnyValue"), reason="AnyValue is in Django's core from 6.0")
 def test_any_value_collects_no_array(people):
-    from django.db import models
-
-    if not hasattr(models, "AnyValue"):
-        pytest.skip("AnyValue is in Django's core from 6.0")
     queryset = (
         Book.objects.values("author__name")
         .annotate(title=models.AnyValue("title"))

@@ -19,7 +19,7 @@ from django.db.models import (
 )
 from django.test.utils import CaptureQueriesContext
 
-from tests.compiler.golden import mql
+from tests.compiler.golden import mql, pipeline
 from tests.testapp.models import AllTypes, Author, Book
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +49,30 @@ def test_union_intersection_difference(library):
     assert len(names.order_by()) == 7
     with pytest.raises(DatabaseError, match="ORDER BY term"):
         list(young.union(known).order_by("name"))
+    assert pipeline(
+        Author.objects.values_list("age", flat=True)
+        .filter(age__lt=40)
+        .union(Author.objects.values_list("age", flat=True).filter(age__isnull=False))
+        .order_by()
+    ) == [
+        {"$match": {"age": {"$lt": 40}}},
+        {"$sort": {"name": 1}},
+        {"$project": {"age": 1}},
+        {"$project": {"_id": 0, "c0": "$age", "__branch": {"$literal": 0}}},
+        {
+            "$unionWith": {
+                "coll": "testapp_author",
+                "pipeline": [
+                    {"$match": {"age": {"$ne": None}}},
+                    {"$sort": {"name": 1}},
+                    {"$project": {"age": 1}},
+                    {"$project": {"_id": 0, "c0": "$age", "__branch": {"$literal": 1}}},
+                ],
+            }
+        },
+        {"$group": {"_id": {"c0": {"$ifNull": ["$c0", None]}}}},
+        {"$replaceRoot": {"newRoot": "$_id"}},
+    ]
 
 
 def test_union_of_a_missing_and_a_null_value(orphans):

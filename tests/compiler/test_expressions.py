@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.db.models import F
 
+from tests.compiler.golden import pipeline
 from tests.testapp.models import Author
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +30,13 @@ def test_bitwise_operators_with_sql_null_semantics(library):
         .filter(v=4)
         .values_list("name", flat=True)
     ) == ["Ann", "Cy"]
+    assert pipeline(
+        Author.objects.annotate(v=F("age").bitand(12)).order_by("name").values_list("v", flat=True)
+    ) == [
+        {"$addFields": {"__c0": {"$bitAnd": ["$age", {"$literal": 12}]}}},
+        {"$sort": {"name": 1}},
+        {"$project": {"__c0": 1}},
+    ]
 
 
 def test_date_and_duration_arithmetic():
@@ -71,3 +79,15 @@ def test_date_and_duration_arithmetic():
     later = AllTypes.objects.filter(moment__lt=F("moment") + Value(datetime.timedelta(seconds=1)))
     assert list(later.values_list("pk", flat=True)) == [row.pk]
     assert not AllTypes.objects.filter(moment__lt=F("moment") - Value(datetime.timedelta(days=1)))
+    assert pipeline(
+        AllTypes.objects.annotate(v=F("moment") + F("duration")).values_list("v", flat=True)
+    ) == [
+        {
+            "$addFields": {
+                "__c0": {
+                    "$add": ["$moment", {"$toLong": {"$floor": {"$divide": ["$duration", 1000]}}}]
+                }
+            }
+        },
+        {"$project": {"__c0": 1}},
+    ]

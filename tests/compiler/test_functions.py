@@ -11,12 +11,14 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import (
+    Cast,
     Concat,
     JSONObject,
     Lower,
     Upper,
 )
 
+from tests.compiler.golden import pipeline
 from tests.testapp.models import AllTypes, Author, Book
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +40,37 @@ def test_text_functions(library):
         .get()
     )
     assert row == {"low": "ann", "up": "ANN", "size": 3, "label": "Ann <>"}
+    assert pipeline(
+        Author.objects.filter(name="Ann")
+        .annotate(
+            low=Lower("name"),
+            size=Length("name"),
+            label=Concat("name", Value(" <"), "email", Value(">"), output_field=CharField()),
+        )
+        .values("low", "size", "label")
+    ) == [
+        {"$match": {"name": {"$eq": "Ann"}}},
+        {
+            "$addFields": {
+                "__c0": {
+                    "$cond": [{"$or": [{"$lte": ["$name", None]}]}, None, {"$toLower": "$name"}]
+                },
+                "__c1": {
+                    "$cond": [{"$or": [{"$lte": ["$name", None]}]}, None, {"$strLenCP": "$name"}]
+                },
+                "__c2": {
+                    "$concat": [
+                        {"$ifNull": ["$name", ""]},
+                        {"$ifNull": [{"$literal": " <"}, ""]},
+                        {"$ifNull": ["$email", ""]},
+                        {"$ifNull": [{"$literal": ">"}, ""]},
+                    ]
+                },
+            }
+        },
+        {"$sort": {"name": 1}},
+        {"$project": {"__c0": 1, "__c1": 1, "__c2": 1}},
+    ]
 
 
 def test_lower_and_upper_fold_ascii_letters_only(accents):
@@ -46,6 +79,22 @@ def test_lower_and_upper_fold_ascii_letters_only(accents):
     documented, not emulated."""
     rows = Author.objects.annotate(lo=Lower("name"), up=Upper("name")).order_by("age")
     assert list(rows.values_list("lo", "up")) == [("Élan", "ÉLAN"), ("élan", "éLAN")]
+    assert pipeline(
+        Author.objects.annotate(low=Lower("name"), up=Upper("name")).values_list("low", "up")
+    ) == [
+        {
+            "$addFields": {
+                "__c0": {
+                    "$cond": [{"$or": [{"$lte": ["$name", None]}]}, None, {"$toLower": "$name"}]
+                },
+                "__c1": {
+                    "$cond": [{"$or": [{"$lte": ["$name", None]}]}, None, {"$toUpper": "$name"}]
+                },
+            }
+        },
+        {"$sort": {"name": 1}},
+        {"$project": {"__c0": 1, "__c1": 1}},
+    ]
 
 
 def test_concat_turns_null_into_an_empty_string():
@@ -54,6 +103,25 @@ def test_concat_turns_null_into_an_empty_string():
         joined=Concat(Value("a"), "char", Value("b"), "text", output_field=CharField())
     )
     assert queryset.values_list("joined", flat=True).get() == "abt"
+    assert pipeline(
+        Author.objects.annotate(
+            label=Concat("name", Value("/"), Cast("age", CharField()))
+        ).values_list("label", flat=True)
+    ) == [
+        {
+            "$addFields": {
+                "__c0": {
+                    "$concat": [
+                        {"$ifNull": ["$name", ""]},
+                        {"$ifNull": [{"$literal": "/"}, ""]},
+                        {"$ifNull": [{"$toString": "$age"}, ""]},
+                    ]
+                }
+            }
+        },
+        {"$sort": {"name": 1}},
+        {"$project": {"__c0": 1}},
+    ]
 
 
 def test_math_and_text_functions(library):
@@ -91,6 +159,26 @@ def test_math_and_text_functions(library):
         "a": 30,
         "$where": 1,
     }
+    assert pipeline(
+        Author.objects.filter(name="Ann")
+        .annotate(v=fn.Round(F("age"), -1))
+        .values_list("v", flat=True)
+    ) == [
+        {"$match": {"name": {"$eq": "Ann"}}},
+        {
+            "$addFields": {
+                "__c0": {
+                    "$cond": [
+                        {"$or": [{"$lte": ["$age", None]}, {"$lte": [{"$literal": -1}, None]}]},
+                        None,
+                        {"$round": ["$age", {"$literal": -1}]},
+                    ]
+                }
+            }
+        },
+        {"$sort": {"name": 1}},
+        {"$project": {"__c0": 1}},
+    ]
 
 
 def test_json_object_of_a_column_an_outer_join_left_missing(orphans):
@@ -103,4 +191,32 @@ def test_json_object_of_a_column_an_outer_join_left_missing(orphans):
         ("Edited", {"editor": "Ann", "n": 3}),
         ("First", {"editor": None, "n": 1}),
         ("Second", {"editor": None, "n": 2}),
+    ]
+    assert pipeline(
+        Book.objects.annotate(j=JSONObject(age="editor__age")).values_list("title", "j")
+    ) == [
+        {
+            "$lookup": {
+                "from": "testapp_author",
+                "localField": "editor_id",
+                "foreignField": "_id",
+                "as": "testapp_author",
+            }
+        },
+        {"$unwind": {"path": "$testapp_author", "preserveNullAndEmptyArrays": True}},
+        {
+            "$addFields": {
+                "__c1": {
+                    "$arrayToObject": [
+                        [
+                            {
+                                "k": {"$literal": "age"},
+                                "v": {"$ifNull": ["$testapp_author.age", None]},
+                            }
+                        ]
+                    ]
+                }
+            }
+        },
+        {"$project": {"__c1": 1, "title": 1}},
     ]

@@ -13,7 +13,9 @@ from tests.testapp.models import Author, Book, Chapter, Tag
 pytestmark = pytest.mark.django_db
 
 
-def test_join_filter_runs_base_conditions_before_lookup():
+def test_join_filter_runs_base_conditions_before_lookup(library):
+    assert titles(Book.objects.filter(pages=50, author__name="Ann")) == ["beta"]
+    assert not Book.objects.filter(pages=10, author__name="Ann").exists()
     stages = pipeline(Book.objects.filter(pages=1, author__name="Ann").order_by())
     assert stages[0] == {"$match": {"pages": {"$eq": 1}}}
     assert stages[1]["$lookup"] == {
@@ -36,6 +38,19 @@ def test_filters_across_relations(library):
     ]
     # A reverse relation without a match: a LEFT OUTER join keeps the author.
     assert Author.objects.filter(edited__isnull=True).count() == 1
+    assert pipeline(Book.objects.filter(editor__name="Cy").values_list("title", flat=True)) == [
+        {
+            "$lookup": {
+                "from": "testapp_author",
+                "localField": "editor_id",
+                "foreignField": "_id",
+                "as": "testapp_author",
+            }
+        },
+        {"$unwind": {"path": "$testapp_author", "preserveNullAndEmptyArrays": False}},
+        {"$match": {"testapp_author.name": {"$eq": "Cy"}}},
+        {"$project": {"title": 1}},
+    ]
 
 
 def test_select_related_forward_and_nullable(library):
@@ -46,6 +61,39 @@ def test_select_related_forward_and_nullable(library):
     chapter = Chapter.objects.create(book=library["books"][0], number=1, title="One")
     fetched = Chapter.objects.select_related("book__author").get(pk=chapter.pk)
     assert fetched.book.author.name == "Ann"
+    assert pipeline(Book.objects.select_related("author", "editor")) == [
+        {
+            "$lookup": {
+                "from": "testapp_author",
+                "localField": "author_id",
+                "foreignField": "_id",
+                "as": "testapp_author",
+            }
+        },
+        {"$unwind": {"path": "$testapp_author", "preserveNullAndEmptyArrays": False}},
+        {
+            "$lookup": {
+                "from": "testapp_author",
+                "localField": "editor_id",
+                "foreignField": "_id",
+                "as": "T3",
+            }
+        },
+        {"$unwind": {"path": "$T3", "preserveNullAndEmptyArrays": True}},
+        {
+            "$project": {
+                "T3": 1,
+                "_id": 1,
+                "author_id": 1,
+                "editor_id": 1,
+                "pages": 1,
+                "price": 1,
+                "published": 1,
+                "testapp_author": 1,
+                "title": 1,
+            }
+        },
+    ]
 
 
 def test_many_to_many(library):
@@ -56,6 +104,28 @@ def test_many_to_many(library):
     assert titles(Book.objects.filter(tags__name="python")) == ["Alpha"]
     alpha.tags.remove(python)
     assert list(alpha.tags.values_list("name", flat=True)) == ["django"]
+    assert pipeline(Book.objects.filter(tags__name="python").values_list("title", flat=True)) == [
+        {
+            "$lookup": {
+                "from": "testapp_book_tags",
+                "localField": "_id",
+                "foreignField": "book_id",
+                "as": "testapp_book_tags",
+            }
+        },
+        {"$unwind": {"path": "$testapp_book_tags", "preserveNullAndEmptyArrays": False}},
+        {
+            "$lookup": {
+                "from": "testapp_tag",
+                "localField": "testapp_book_tags.tag_id",
+                "foreignField": "_id",
+                "as": "testapp_tag",
+            }
+        },
+        {"$unwind": {"path": "$testapp_tag", "preserveNullAndEmptyArrays": False}},
+        {"$match": {"testapp_tag.name": {"$eq": "python"}}},
+        {"$project": {"title": 1}},
+    ]
 
 
 def test_prefetch_related_many_to_many_and_reverse_foreign_key(library):
@@ -115,6 +185,31 @@ def test_reverse_join_after_an_empty_outer_join(orphans):
     manual, $lookup equality match: a missing localField is matched as null)."""
     rows = Book.objects.filter(editor__isnull=True).values_list("title", "editor__edited__title")
     assert sorted(rows) == [("First", None), ("Second", None)]
+    assert pipeline(
+        Book.objects.filter(editor__isnull=True).values_list("title", "editor__edited__title")
+    ) == [
+        {"$match": {"editor_id": None}},
+        {
+            "$lookup": {
+                "from": "testapp_author",
+                "localField": "editor_id",
+                "foreignField": "_id",
+                "as": "testapp_author",
+            }
+        },
+        {"$unwind": {"path": "$testapp_author", "preserveNullAndEmptyArrays": True}},
+        {
+            "$lookup": {
+                "from": "testapp_book",
+                "localField": "testapp_author._id",
+                "foreignField": "editor_id",
+                "as": "T3",
+                "pipeline": [{"$match": {"editor_id": {"$ne": None}}}],
+            }
+        },
+        {"$unwind": {"path": "$T3", "preserveNullAndEmptyArrays": True}},
+        {"$project": {"T3": 1, "title": 1}},
+    ]
 
 
 def test_reverse_join_through_a_null_foreign_key(orphans):
@@ -126,6 +221,21 @@ def test_reverse_join_through_a_null_foreign_key(orphans):
         ("Edited", "Edited"),
         ("First", None),
         ("Second", None),
+    ]
+    assert pipeline(Author.objects.filter(name="Bob").values_list("name", "edited__title")) == [
+        {"$match": {"name": {"$eq": "Bob"}}},
+        {
+            "$lookup": {
+                "from": "testapp_book",
+                "localField": "_id",
+                "foreignField": "editor_id",
+                "as": "testapp_book",
+            }
+        },
+        {"$unwind": {"path": "$testapp_book", "preserveNullAndEmptyArrays": True}},
+        {"$addFields": {"__c0": "$name"}},
+        {"$sort": {"__c0": 1}},
+        {"$project": {"name": 1, "testapp_book": 1}},
     ]
 
 

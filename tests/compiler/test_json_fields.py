@@ -7,6 +7,7 @@ from django.db import NotSupportedError
 from django.db.models import F, JSONField, Q, Value
 from django.db.models.fields.json import KT, KeyTransform, KeyTransformIExact
 
+from tests.compiler.golden import pipeline
 from tests.fieldsapp.models import Document
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +47,69 @@ def test_key_exact(documents):
     # A user value is data, never an operator.
     assert names(Document.objects.filter(data__k={"$ne": 1})) == []
     assert names(Document.objects.filter(data__k="$k")) == []
+    assert pipeline(Document.objects.filter(data__a=1)) == [
+        {
+            "$match": {
+                "$expr": {
+                    "$and": [
+                        {
+                            "$gt": [
+                                {
+                                    "$switch": {
+                                        "branches": [
+                                            {
+                                                "case": {"$eq": [{"$type": "$data"}, "object"]},
+                                                "then": {
+                                                    "$ifNull": [
+                                                        {
+                                                            "$getField": {
+                                                                "field": {"$literal": "a"},
+                                                                "input": "$data",
+                                                            }
+                                                        },
+                                                        None,
+                                                    ]
+                                                },
+                                            }
+                                        ],
+                                        "default": None,
+                                    }
+                                },
+                                None,
+                            ]
+                        },
+                        {
+                            "$eq": [
+                                {
+                                    "$switch": {
+                                        "branches": [
+                                            {
+                                                "case": {"$eq": [{"$type": "$data"}, "object"]},
+                                                "then": {
+                                                    "$ifNull": [
+                                                        {
+                                                            "$getField": {
+                                                                "field": {"$literal": "a"},
+                                                                "input": "$data",
+                                                            }
+                                                        },
+                                                        None,
+                                                    ]
+                                                },
+                                            }
+                                        ],
+                                        "default": None,
+                                    }
+                                },
+                                {"$literal": 1},
+                            ]
+                        },
+                    ]
+                }
+            }
+        },
+        {"$sort": {"name": 1}},
+    ]
 
 
 def test_key_none_is_json_null_and_isnull_is_absence(documents):
@@ -94,6 +158,40 @@ def test_has_key(documents):
         "d",
         "e",
         "f",
+    ]
+    assert pipeline(Document.objects.filter(data__has_key="a")) == [
+        {
+            "$match": {
+                "$expr": {
+                    "$and": [
+                        {"$gt": ["$data", None]},
+                        {
+                            "$switch": {
+                                "branches": [
+                                    {
+                                        "case": {"$eq": [{"$type": "$data"}, "object"]},
+                                        "then": {
+                                            "$in": [
+                                                {"$literal": "a"},
+                                                {
+                                                    "$map": {
+                                                        "input": {"$objectToArray": "$data"},
+                                                        "as": "kv",
+                                                        "in": "$$kv.k",
+                                                    }
+                                                },
+                                            ]
+                                        },
+                                    }
+                                ],
+                                "default": False,
+                            }
+                        },
+                    ]
+                }
+            }
+        },
+        {"$sort": {"name": 1}},
     ]
 
 

@@ -38,6 +38,10 @@ pytestmark = pytest.mark.django_db
 )
 def test_string_lookups(library, lookup, value, expected):
     assert titles(Book.objects.filter(**{f"title__{lookup}": value})) == expected
+    assert pipeline(Book.objects.filter(title__icontains="A").values_list("title", flat=True)) == [
+        {"$match": {"title": {"$regex": "A", "$options": "i"}}},
+        {"$project": {"title": 1}},
+    ]
 
 
 def test_pattern_lookups_escape_regex_metacharacters(library):
@@ -45,9 +49,15 @@ def test_pattern_lookups_escape_regex_metacharacters(library):
     assert titles(Book.objects.filter(title__contains=".c (x)*")) == ["a.c (x)*"]
     assert not Book.objects.filter(title__contains="a.c (x)+").exists()
     assert not Book.objects.filter(title__startswith=".").exists()
+    assert pipeline(
+        Book.objects.filter(title__contains=".c (x)*").values_list("title", flat=True)
+    ) == [{"$match": {"title": {"$regex": "\\.c\\ \\(x\\)\\*"}}}, {"$project": {"title": 1}}]
 
 
-def test_user_values_never_become_operators():
+def test_user_values_never_become_operators(library):
+    assert not Author.objects.filter(name={"$ne": 1}).exists()
+    Author.objects.create(name="{'$ne': 1}")
+    assert Author.objects.filter(name={"$ne": 1}).count() == 1
     stages = pipeline(Author.objects.filter(name={"$ne": 1}).order_by())
     assert stages == [{"$match": {"name": {"$eq": "{'$ne': 1}"}}}]
 
@@ -59,9 +69,15 @@ def test_operator_lookalike_values_are_matched_literally(library):
     assert not Author.objects.filter(name="$ne").exists()
     assert Author.objects.filter(name__in=["$gt"]).count() == 1
     assert Author.objects.filter(name="{'$ne': 1}").count() == 1
+    assert pipeline(Author.objects.filter(name__in=["$gt"]).order_by()) == [
+        {"$match": {"name": {"$in": ["$gt"]}}}
+    ]
 
 
-def test_column_comparison_uses_expr_with_null_guards_only_where_nulls_are_possible():
+def test_column_comparison_uses_expr_with_null_guards_only_where_nulls_are_possible(library):
+    # beta and Gamma have no price: NULL > pages is UNKNOWN, so they are not selected.
+    assert titles(Book.objects.filter(price__gt=F("pages"))) == []
+    assert titles(Book.objects.filter(pages__gt=F("price"))) == ["Alpha", "Delta"]
     (stage,) = pipeline(Book.objects.filter(pages=F("author_id")).order_by())
     assert stage == {"$match": {"$expr": {"$eq": ["$pages", "$author_id"]}}}
     (stage,) = pipeline(Book.objects.filter(price__gt=F("pages")).order_by())
@@ -74,6 +90,30 @@ def test_range_and_in_with_expressions(library):
     in_range = Book.objects.filter(pages__range=(F("author__age") - 25, F("author__age") + 60))
     assert titles(in_range) == ["beta"]
     assert titles(Book.objects.filter(pages__in=[F("author__age") + 70, 10])) == ["Alpha", "Gamma"]
+    assert pipeline(
+        Book.objects.filter(pages__in=[F("author__age") + 70, 10]).values_list("title", flat=True)
+    ) == [
+        {
+            "$lookup": {
+                "from": "testapp_author",
+                "localField": "author_id",
+                "foreignField": "_id",
+                "as": "testapp_author",
+            }
+        },
+        {"$unwind": {"path": "$testapp_author", "preserveNullAndEmptyArrays": False}},
+        {
+            "$match": {
+                "$expr": {
+                    "$in": [
+                        "$pages",
+                        [{"$add": ["$testapp_author.age", {"$literal": 70}]}, {"$literal": 10}],
+                    ]
+                }
+            }
+        },
+        {"$project": {"title": 1}},
+    ]
 
 
 def test_integer_lookups_beyond_what_a_field_holds_follow_djangos_rule(django_assert_num_queries):
@@ -90,6 +130,10 @@ def test_integer_lookups_beyond_what_a_field_holds_follow_djangos_rule(django_as
     # exclude() is NOT (big < 2**63 AND big IS NOT NULL): with the first part dropped, the
     # NULL row remains, as on SQLite.
     assert list(AllTypes.objects.exclude(big__lt=2**63).values_list("big", flat=True)) == [None]
+    assert pipeline(AllTypes.objects.exclude(big__lt=2**63).values_list("big", flat=True)) == [
+        {"$match": {"big": None}},
+        {"$project": {"big": 1}},
+    ]
 
 
 def test_text_lookups_on_numbers_match_their_text_and_isnull_takes_a_bool(library):
@@ -101,6 +145,19 @@ def test_text_lookups_on_numbers_match_their_text_and_isnull_takes_a_bool(librar
     assert Book.objects.filter(pages__iexact="300").get().title == "Delta"
     with pytest.raises(ValueError, match="True or False"):
         list(Author.objects.filter(age__isnull="yes"))
+    assert pipeline(Book.objects.filter(pages__regex=r"^5\d$")) == [
+        {
+            "$match": {
+                "$expr": {
+                    "$regexMatch": {
+                        "input": {"$toString": "$pages"},
+                        "regex": {"$literal": "^5\\d$"},
+                        "options": "",
+                    }
+                }
+            }
+        }
+    ]
 
 
 TYPED = {
@@ -122,6 +179,16 @@ def test_filters_on_typed_values():
     assert AllTypes.objects.filter(clock__gt=datetime.time(12)).count() == 1
     assert AllTypes.objects.filter(uid=TYPED["uid"]).count() == 1
     assert AllTypes.objects.filter(duration__lt=datetime.timedelta(0)).count() == 1
+    assert pipeline(AllTypes.objects.filter(day__year=1969)) == [
+        {
+            "$match": {
+                "day": {
+                    "$gte": datetime.datetime(1969, 1, 1, 0, 0),
+                    "$lte": datetime.datetime(1969, 12, 31, 0, 0),
+                }
+            }
+        }
+    ]
 
 
 def test_prefetch_related_of_a_forward_foreign_key(library):
@@ -152,6 +219,10 @@ def test_case_insensitive_lookups_fold_every_letter(accents):
     assert ages(name__iendswith=Subquery(other)) == [1, 2]
     Author.objects.filter(age=1).update(name="ÉLANX*")
     assert ages(name__iexact=Subquery(other)) == [2]  # "." and "*" are literal
+    assert pipeline(Author.objects.filter(name__iexact="élan")) == [
+        {"$match": {"name": {"$regex": "^élan$(?!\\n)", "$options": "i"}}},
+        {"$sort": {"name": 1}},
+    ]
 
 
 def test_iexact_does_not_match_before_a_final_newline(accents):
@@ -159,3 +230,7 @@ def test_iexact_does_not_match_before_a_final_newline(accents):
     Author.objects.filter(age=1).update(name="élan\n")
     assert list(Author.objects.filter(name__iexact="élan").values_list("age", flat=True)) == [2]
     assert list(Author.objects.filter(name__iendswith="LAN").values_list("age", flat=True)) == [2]
+    assert pipeline(Author.objects.filter(name__iexact="élan")) == [
+        {"$match": {"name": {"$regex": "^élan$(?!\\n)", "$options": "i"}}},
+        {"$sort": {"name": 1}},
+    ]

@@ -22,12 +22,16 @@ from tests.testapp.models import Author, Book
 pytestmark = pytest.mark.django_db
 
 
-def test_str_of_query_is_the_pipeline():
+def test_str_of_query_is_the_pipeline(library):
+    assert Author.objects.filter(name="Ann").order_by().get().age == 30
     text = str(Author.objects.filter(name="Ann").order_by().query)
     assert text == 'db.testapp_author.aggregate([{"$match": {"name": {"$eq": "Ann"}}}])'
 
 
-def test_order_slice_and_projection():
+def test_order_slice_and_projection(library):
+    # ages 45, 30, NULL: MongoDB and SQLite sort NULL lowest, last when descending
+    rows = Author.objects.order_by("-age").values("name")
+    assert list(rows[1:3]) == [{"name": "Ann"}, {"name": "Bob"}]
     stages = pipeline(Author.objects.order_by("-age").values("name")[5:15])
     assert stages == [
         {"$sort": {"age": -1}},
@@ -44,6 +48,13 @@ def test_order_by_slicing_first_last(library):
     assert Book.objects.order_by("pages").first().title == "Gamma"
     assert Book.objects.order_by("pages").last().title == "Delta"
     assert Author.objects.first().name == "Ann"  # Meta.ordering
+    assert pipeline(Book.objects.order_by("pages")[1:3].values_list("pages", flat=True)) == [
+        {"$addFields": {"__c0": "$pages"}},
+        {"$sort": {"__c0": 1}},
+        {"$skip": 1},
+        {"$limit": 2},
+        {"$project": {"pages": 1}},
+    ]
 
 
 def test_nulls_sort_first_ascending_and_can_be_moved(library):
@@ -57,6 +68,13 @@ def test_nulls_sort_first_ascending_and_can_be_moved(library):
         Author.objects.order_by(F("age").desc(nulls_first=True)).values_list("name", flat=True)
     )
     assert names == ["Bob", "Cy", "Ann"]
+    assert pipeline(
+        Author.objects.order_by(F("age").asc(nulls_last=True)).values_list("name", flat=True)
+    ) == [
+        {"$addFields": {"__n0": {"$cond": [{"$gt": ["$age", None]}, 1, 0]}}},
+        {"$sort": {"__n0": -1, "age": 1}},
+        {"$project": {"name": 1}},
+    ]
 
 
 def test_values_only_defer(library):
@@ -67,6 +85,9 @@ def test_values_only_defer(library):
     assert book.pages == 100  # loaded on access
     book = Book.objects.defer("title").get(pages=100)
     assert "title" in book.get_deferred_fields()
+    assert pipeline(Book.objects.only("title").filter(title="Alpha")) == [
+        {"$match": {"title": {"$eq": "Alpha"}}}
+    ]
 
 
 def test_count_exists_get(library):
@@ -81,17 +102,47 @@ def test_count_exists_get(library):
         Book.objects.get(author__name="Ann")
     assert Book.objects.none().count() == 0
     assert list(Book.objects.filter(pk__in=[])) == []
+    assert pipeline(Book.objects.filter(title="Alpha").order_by()[:1]) == [
+        {"$match": {"title": {"$eq": "Alpha"}}},
+        {"$limit": 1},
+    ]
 
 
 def test_distinct(library):
     authors = Book.objects.values_list("author__name", flat=True).distinct()
     assert sorted(authors) == ["Ann", "Bob", "Cy"]
     assert Book.objects.values("author").distinct().count() == 3
+    assert pipeline(Book.objects.values_list("author__name", flat=True).distinct()) == [
+        {
+            "$lookup": {
+                "from": "testapp_author",
+                "localField": "author_id",
+                "foreignField": "_id",
+                "as": "testapp_author",
+            }
+        },
+        {"$unwind": {"path": "$testapp_author", "preserveNullAndEmptyArrays": False}},
+        {"$group": {"_id": {"c0": "$testapp_author.name"}}},
+        {"$replaceRoot": {"newRoot": "$_id"}},
+    ]
 
 
 def test_distinct_over_a_column_missing_on_some_rows(orphans):
     rows = Book.objects.values_list("editor__age", "author__name").distinct()
     assert sorted(rows, key=repr) == [(30, "Bob"), (None, "Ann")]
+    assert pipeline(Book.objects.values_list("editor__age", flat=True).distinct()) == [
+        {
+            "$lookup": {
+                "from": "testapp_author",
+                "localField": "editor_id",
+                "foreignField": "_id",
+                "as": "testapp_author",
+            }
+        },
+        {"$unwind": {"path": "$testapp_author", "preserveNullAndEmptyArrays": True}},
+        {"$group": {"_id": {"c0": {"$ifNull": ["$testapp_author.age", None]}}}},
+        {"$replaceRoot": {"newRoot": "$_id"}},
+    ]
 
 
 def test_in_bulk_and_chunked_iterator(library):

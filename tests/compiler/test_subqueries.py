@@ -13,7 +13,10 @@ from tests.testapp.models import Author, Book, Tag
 pytestmark = pytest.mark.django_db
 
 
-def test_correlated_subquery_is_a_lookup_with_let():
+def test_correlated_subquery_is_a_lookup_with_let(library):
+    inner = Book.objects.filter(author=OuterRef("pk"), pages__gt=10)
+    rows = Author.objects.filter(Exists(inner)).values_list("name", flat=True)
+    assert list(rows) == ["Ann", "Cy"]
     inner = Book.objects.filter(author=OuterRef("pk"), pages__gt=10)
     stages = pipeline(Author.objects.filter(Exists(inner)).order_by())
     lookup = stages[0]["$lookup"]
@@ -45,6 +48,38 @@ def test_exists_subquery_and_outer_ref(library):
         Author.objects.annotate(big=Exists(books.filter(pages__gte=300))).values_list("name", "big")
     )
     assert flagged == {"Ann": False, "Bob": False, "Cy": True}
+    assert pipeline(
+        Author.objects.filter(
+            ~Exists(Book.objects.filter(author=OuterRef("pk"), pages__gt=60))
+        ).values_list("name", flat=True)
+    ) == [
+        {
+            "$lookup": {
+                "from": "testapp_book",
+                "pipeline": [
+                    {
+                        "$match": {
+                            "$and": [
+                                {"$expr": {"$eq": ["$author_id", "$$outer0"]}},
+                                {"pages": {"$gt": 60}},
+                            ]
+                        }
+                    },
+                    {"$addFields": {"__c0": {"$literal": 1}}},
+                    {"$limit": 1},
+                    {"$project": {"__c0": 1}},
+                    {"$limit": 1},
+                    {"$project": {"_id": 1}},
+                ],
+                "as": "__sq1_0",
+                "let": {"outer0": "$_id"},
+            }
+        },
+        {"$match": {"$expr": {"$not": [{"$gt": [{"$size": "$__sq1_0"}, 0]}]}}},
+        {"$addFields": {"__c0": "$name"}},
+        {"$sort": {"__c0": 1}},
+        {"$project": {"name": 1}},
+    ]
 
 
 def test_admin_style_duplicate_free_search_across_many_to_many(library):
@@ -71,3 +106,10 @@ def test_subquery_that_can_match_nothing_is_a_value_not_an_empty_result(library)
         ("Cy", False, None),
     ]
     assert Author.objects.filter(~Exists(Book.objects.none())).count() == 3
+    assert pipeline(
+        Author.objects.annotate(has=Exists(Book.objects.none())).values_list("name", "has")
+    ) == [
+        {"$addFields": {"__c1": {"$literal": False}, "__c0": "$name"}},
+        {"$sort": {"__c0": 1}},
+        {"$project": {"__c1": 1, "name": 1}},
+    ]

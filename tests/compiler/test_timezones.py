@@ -9,7 +9,7 @@ import datetime
 import pytest
 from django.db.models import Min
 
-from tests.compiler.golden import titles
+from tests.compiler.golden import pipeline, titles
 from tests.testapp.models import Book
 
 pytestmark = pytest.mark.django_db
@@ -24,3 +24,38 @@ def test_dates_extract_and_trunc(library):
     assert titles(Book.objects.filter(published__month=5)) == ["Gamma"]
     assert titles(Book.objects.filter(published__year=2020)) == ["Alpha", "Gamma"]
     assert Book.objects.aggregate(first=Min("published"))["first"] == datetime.date(2020, 1, 31)
+    assert pipeline(Book.objects.filter(published__month=5).values_list("title", flat=True)) == [
+        {
+            "$match": {
+                "$expr": {
+                    "$and": [
+                        {
+                            "$gt": [
+                                {
+                                    "$cond": [
+                                        {"$or": [{"$lte": ["$published", None]}]},
+                                        None,
+                                        {"$month": "$published"},
+                                    ]
+                                },
+                                None,
+                            ]
+                        },
+                        {
+                            "$eq": [
+                                {
+                                    "$cond": [
+                                        {"$or": [{"$lte": ["$published", None]}]},
+                                        None,
+                                        {"$month": "$published"},
+                                    ]
+                                },
+                                {"$literal": 5},
+                            ]
+                        },
+                    ]
+                }
+            }
+        },
+        {"$project": {"title": 1}},
+    ]

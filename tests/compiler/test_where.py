@@ -13,7 +13,9 @@ from tests.testapp.models import Author, Book
 pytestmark = pytest.mark.django_db
 
 
-def test_constant_filter_compiles_to_query_operators_not_expr():
+def test_constant_filter_compiles_to_query_operators_not_expr(library):
+    assert list(Author.objects.filter(name="Ann").values_list("name", flat=True)) == ["Ann"]
+    assert titles(Book.objects.filter(pages__gt=5, pages__lte=50)) == ["Gamma", "beta"]
     assert pipeline(Author.objects.filter(name="Ann").order_by()) == [
         {"$match": {"name": {"$eq": "Ann"}}}
     ]
@@ -22,7 +24,8 @@ def test_constant_filter_compiles_to_query_operators_not_expr():
     ]
 
 
-def test_primary_key_filter_targets_id():
+def test_primary_key_filter_targets_id(library):
+    assert Author.objects.filter(pk=library["cy"].pk).get().name == "Cy"
     assert pipeline(Author.objects.filter(pk=7).order_by()) == [{"$match": {"_id": {"$eq": 7}}}]
 
 
@@ -31,9 +34,26 @@ def test_filter_exclude_and_q_objects(library):
     assert titles(Book.objects.filter(Q(pages__lt=20) | Q(title="Alpha"))) == ["Alpha", "Gamma"]
     assert titles(Book.objects.filter(~Q(title="Alpha"), pages__gt=20)) == ["Delta", "beta"]
     assert titles(Book.objects.exclude(pages__in=[10, 50])) == ["Alpha", "Delta"]
+    assert pipeline(
+        Book.objects.filter(~Q(title="Alpha"), pages__gt=20).values_list("title", flat=True)
+    ) == [
+        {
+            "$match": {
+                "$and": [
+                    {"$nor": [{"title": {"$eq": "Alpha"}}]},
+                    {"title": {"$ne": None}},
+                    {"pages": {"$gt": 20}},
+                ]
+            }
+        },
+        {"$project": {"title": 1}},
+    ]
 
 
-def test_or_and_not_follow_sql_three_valued_logic():
+def test_or_and_not_follow_sql_three_valued_logic(library):
+    # Bob's NULL age is not 3: NOT (age = 3) keeps him, as SQL does.
+    rows = Author.objects.filter(Q(name="A") | ~Q(age=3)).values_list("name", flat=True)
+    assert list(rows) == ["Ann", "Bob", "Cy"]
     (stage,) = pipeline(Author.objects.filter(Q(name="A") | ~Q(age=3)).order_by())
     # Django excludes with NOT (age = 3 AND age IS NOT NULL); that is FALSE for a null age, so
     # NOT ... is TRUE: the pipeline asks for "age is not 3 (and not null)" or "age is null".
@@ -55,6 +75,19 @@ def test_null_semantics_match_sql(library):
     assert sorted(Author.objects.filter(age__lt=40).values_list("name", flat=True)) == ["Ann"]
     assert not Author.objects.filter(age__lt=F("age") + 1, name="Bob").exists()
     assert sorted(Author.objects.filter(age__isnull=True).values_list("name", flat=True)) == ["Bob"]
+    assert pipeline(Author.objects.exclude(age=30).values_list("name", flat=True)) == [
+        {
+            "$match": {
+                "$or": [
+                    {"$and": [{"$nor": [{"age": {"$eq": 30}}]}, {"age": {"$ne": None}}]},
+                    {"age": None},
+                ]
+            }
+        },
+        {"$addFields": {"__c0": "$name"}},
+        {"$sort": {"__c0": 1}},
+        {"$project": {"name": 1}},
+    ]
 
 
 def test_conditions_as_values_are_null_when_unknown(library):
@@ -84,3 +117,29 @@ def test_conditions_as_values_are_null_when_unknown(library):
     ]
     assert list(Author.objects.filter(older).values_list("name", flat=True)) == ["Cy"]
     assert list(Author.objects.exclude(older).values_list("name", flat=True)) == ["Ann"]
+    assert pipeline(
+        Author.objects.annotate(flag=ExpressionWrapper(Q(name="Bob"), output_field=BooleanField()))
+        .order_by("name")
+        .values_list("name", "flag")
+    ) == [
+        {
+            "$addFields": {
+                "__c1": {
+                    "$cond": [
+                        {"$and": [{"$eq": ["$name", {"$literal": "Bob"}]}]},
+                        True,
+                        {
+                            "$cond": [
+                                {"$or": [{"$not": [{"$eq": ["$name", {"$literal": "Bob"}]}]}]},
+                                False,
+                                None,
+                            ]
+                        },
+                    ]
+                },
+                "__c0": "$name",
+            }
+        },
+        {"$sort": {"__c0": 1}},
+        {"$project": {"__c1": 1, "name": 1}},
+    ]
