@@ -4,8 +4,7 @@
 ``tests/compiler/test_lookups.py`` (a few operator-looking names) cover the basics; this is
 the catalogue. Expected results are computed in Python from the stored values, so a value
 that turned into an operator (matching more or fewer rows than its literal self) fails the
-test. Nothing that fails may leave a
-partial write behind.
+test. Nothing that fails may leave a partial write behind.
 """
 
 from __future__ import annotations
