@@ -23,10 +23,6 @@ def snapshot(database):
 
 
 def test_clone_creates_an_identical_database(mongo_connection, monkeypatch):  # noqa: F811
-    if mongo_connection.enforce_schema:
-        from tests.backend.test_schema import needs_collmod
-
-        needs_collmod(mongo_connection)
     migrate(mongo_connection)
     source = db(mongo_connection)
     source["testapp_author"].insert_many(

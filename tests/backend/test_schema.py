@@ -21,31 +21,6 @@ from django_mongo_backend.sequences import SCHEMA_COLLECTION
 from tests.testapp.models import Indexed
 
 
-def server_lacks(database, command, *args, **kwargs):
-    """True when the server does not know ``command`` (unknown ≠ failed on a missing name)."""
-    from pymongo.errors import OperationFailure
-
-    try:
-        database.command(command, *args, **kwargs)
-    except OperationFailure as error:
-        return "unsupported" in str(error) or "only supports namespaces" in str(error)
-    return False
-
-
-def needs_collmod(connection):
-    """Validator changes use collMod, which the embedded server does not implement yet."""
-    database = connection.connection.database
-    if connection.enforce_schema and server_lacks(database, "collMod", "__no_such_collection__"):
-        pytest.xfail("the server lacks collMod (embedded server correction pending, DESIGN §6)")
-
-
-def needs_rename(connection):
-    database = connection.connection.database
-    source = f"{database.name}.__no_such_collection__"
-    if server_lacks(database.client.admin, "renameCollection", source, to=source + "2"):
-        pytest.xfail("the server rejects renameCollection on admin (embedded correction pending)")
-
-
 @pytest.fixture(params=[True, False], ids=["enforce", "no-enforce"])
 def mongo_connection(request, django_db_blocker):
     """A connection of its own to a fresh database, registered in ``connections``."""
@@ -94,7 +69,6 @@ def migrate(connection):
 
 
 def test_migrate_creates_contrib_and_testapp_collections(mongo_connection):
-    needs_collmod(mongo_connection)
     migrate(mongo_connection)
     names = set(db(mongo_connection).list_collection_names())
     assert {
@@ -141,7 +115,6 @@ def test_migrate_creates_contrib_and_testapp_collections(mongo_connection):
 
 
 def test_schema_collection_format(mongo_connection):
-    needs_collmod(mongo_connection)
     migrate(mongo_connection)
     schema = db(mongo_connection)[SCHEMA_COLLECTION]
     assert index_keys(mongo_connection, SCHEMA_COLLECTION)["name_unique"][:2] == (
@@ -249,7 +222,6 @@ def documents(connection):
 
 
 def test_add_field_with_default_backfills_in_one_update(mongo_connection, thing):
-    needs_collmod(mongo_connection)
     field = new_field(models.IntegerField(default=7, db_index=True), "count")
     with mongo_connection.schema_editor() as editor:
         editor.add_field(thing, field)
@@ -263,7 +235,6 @@ def test_add_field_with_default_backfills_in_one_update(mongo_connection, thing)
 
 
 def test_add_nullable_field_sets_null(mongo_connection, thing):
-    needs_collmod(mongo_connection)
     field = new_field(models.DateTimeField(null=True), "seen")
     with mongo_connection.schema_editor() as editor:
         editor.add_field(thing, field)
@@ -271,7 +242,6 @@ def test_add_nullable_field_sets_null(mongo_connection, thing):
 
 
 def test_remove_field_unsets_and_drops_its_indexes(mongo_connection, thing):
-    needs_collmod(mongo_connection)
     field = new_field(models.CharField(max_length=5, unique=True, null=True), "code")
     with mongo_connection.schema_editor() as editor:
         editor.add_field(thing, field)
@@ -283,7 +253,6 @@ def test_remove_field_unsets_and_drops_its_indexes(mongo_connection, thing):
 
 
 def test_rename_field_renames_stored_keys_and_indexes(mongo_connection, thing):
-    needs_collmod(mongo_connection)
     old = thing._meta.get_field("name")
     indexed = new_field(models.CharField(max_length=20, db_index=True), "name")
     with mongo_connection.schema_editor() as editor:
@@ -310,7 +279,6 @@ def test_alter_field_adds_and_drops_unique(mongo_connection, thing):
 
 
 def test_alter_field_type_converts_values(mongo_connection, thing):
-    needs_collmod(mongo_connection)
     field = new_field(models.IntegerField(default=5), "size")
     with mongo_connection.schema_editor() as editor:
         editor.add_field(thing, field)
@@ -321,7 +289,6 @@ def test_alter_field_type_converts_values(mongo_connection, thing):
 
 
 def test_alter_db_table_renames_collection_and_sequence(mongo_connection, thing):
-    needs_rename(mongo_connection)
     with mongo_connection.schema_editor() as editor:
         editor.alter_db_table(thing, "schema_thing", "schema_renamed")
     names = db(mongo_connection).list_collection_names()
@@ -393,7 +360,6 @@ def test_validator_bounds_char_length_and_positive_integers(mongo_connection, pr
 
 
 def test_add_and_remove_check_constraint(mongo_connection, thing):
-    needs_collmod(mongo_connection)
     constraint = models.CheckConstraint(condition=~models.Q(name="bad"), name="not_bad")
     thing._meta.constraints = [constraint]  # the model state after AddConstraint
     with mongo_connection.schema_editor() as editor:

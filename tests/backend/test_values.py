@@ -66,17 +66,6 @@ def test_nulls_round_trip():
     assert all(getattr(fetched, name) is None for name in VALUES)
 
 
-def test_filters_on_typed_values():
-    AllTypes.objects.create(**VALUES)
-    assert AllTypes.objects.filter(decimal=Decimal("12345678901234.123456")).count() == 1
-    assert AllTypes.objects.filter(day__year=1969).count() == 1
-    assert AllTypes.objects.filter(day__lt=datetime.date(1970, 1, 1)).count() == 1
-    assert AllTypes.objects.filter(moment__date=datetime.date(2024, 2, 29)).count() == 1
-    assert AllTypes.objects.filter(clock__gt=datetime.time(12)).count() == 1
-    assert AllTypes.objects.filter(uid=VALUES["uid"]).count() == 1
-    assert AllTypes.objects.filter(duration__lt=datetime.timedelta(0)).count() == 1
-
-
 def test_datetimes_keep_milliseconds_only():
     moment = datetime.datetime(2024, 1, 1, 0, 0, 0, 123456, tzinfo=datetime.UTC)
     obj = AllTypes.objects.create(moment=moment)

@@ -1,10 +1,10 @@
 """Hostile input: every value either gets a clear Django error or is stored and matched literally.
 
-``tests/backend/test_values.py`` (round trips, one too-large int) and ``test_queries.py`` (a
-few operator-looking names) cover the basics; this is the catalogue. Expected results are
-computed in Python from the stored values, so a value that turned into an operator (matching
-more or fewer rows than its literal self) fails the test. Nothing that fails may leave a
-partial write behind.
+``tests/backend/test_values.py`` (round trips, one too-large int) and
+``tests/compiler/test_lookups.py`` (a few operator-looking names) cover the basics; this is
+the catalogue. Expected results are computed in Python from the stored values, so a value
+that turned into an operator (matching more or fewer rows than its literal self) fails the
+test. Nothing that fails may leave a partial write behind.
 """
 
 from __future__ import annotations

@@ -137,14 +137,22 @@ def test_waiting_gets_the_rows_once_the_other_transaction_commits(rows, other):
 
 
 def test_of_self_claims_only_the_queried_model(rows, other):
-    hergé, _ = rows
+    hergé, books = rows
     with transaction.atomic():
         list(Book.objects.select_related("author").select_for_update(of=("self",)))
         session = other.client.start_session()
         session.start_transaction()
-        # the author was read through select_related but not claimed
-        other["testapp_author"].update_one({"_id": hergé.pk}, {"$set": {"age": 2}}, session=session)
-        session.commit_transaction()
+        # the author was read through select_related but not claimed: the write goes through
+        written = other["testapp_author"].update_one(
+            {"_id": hergé.pk}, {"$set": {"age": 2}}, session=session
+        )
+        assert written.modified_count == 1
+        # the books were claimed: writing one conflicts
+        with pytest.raises(OperationFailure) as conflict:
+            other["testapp_book"].update_one(
+                {"_id": books[0].pk}, {"$set": {"pages": 7}}, session=session
+            )
+        assert conflict.value.code == 112
         session.end_session()
 
 

@@ -7,6 +7,7 @@ from django.db import NotSupportedError
 from django.db.models import F, JSONField, Q, Value
 from django.db.models.fields.json import KT, KeyTransform, KeyTransformIExact
 
+from tests.compiler.golden import pipeline
 from tests.fieldsapp.models import Document
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +47,69 @@ def test_key_exact(documents):
     # A user value is data, never an operator.
     assert names(Document.objects.filter(data__k={"$ne": 1})) == []
     assert names(Document.objects.filter(data__k="$k")) == []
+    assert pipeline(Document.objects.filter(data__a=1)) == [
+        {
+            "$match": {
+                "$expr": {
+                    "$and": [
+                        {
+                            "$gt": [
+                                {
+                                    "$switch": {
+                                        "branches": [
+                                            {
+                                                "case": {"$eq": [{"$type": "$data"}, "object"]},
+                                                "then": {
+                                                    "$ifNull": [
+                                                        {
+                                                            "$getField": {
+                                                                "field": {"$literal": "a"},
+                                                                "input": "$data",
+                                                            }
+                                                        },
+                                                        None,
+                                                    ]
+                                                },
+                                            }
+                                        ],
+                                        "default": None,
+                                    }
+                                },
+                                None,
+                            ]
+                        },
+                        {
+                            "$eq": [
+                                {
+                                    "$switch": {
+                                        "branches": [
+                                            {
+                                                "case": {"$eq": [{"$type": "$data"}, "object"]},
+                                                "then": {
+                                                    "$ifNull": [
+                                                        {
+                                                            "$getField": {
+                                                                "field": {"$literal": "a"},
+                                                                "input": "$data",
+                                                            }
+                                                        },
+                                                        None,
+                                                    ]
+                                                },
+                                            }
+                                        ],
+                                        "default": None,
+                                    }
+                                },
+                                {"$literal": 1},
+                            ]
+                        },
+                    ]
+                }
+            }
+        },
+        {"$sort": {"name": 1}},
+    ]
 
 
 def test_key_none_is_json_null_and_isnull_is_absence(documents):
@@ -94,6 +158,40 @@ def test_has_key(documents):
         "d",
         "e",
         "f",
+    ]
+    assert pipeline(Document.objects.filter(data__has_key="a")) == [
+        {
+            "$match": {
+                "$expr": {
+                    "$and": [
+                        {"$gt": ["$data", None]},
+                        {
+                            "$switch": {
+                                "branches": [
+                                    {
+                                        "case": {"$eq": [{"$type": "$data"}, "object"]},
+                                        "then": {
+                                            "$in": [
+                                                {"$literal": "a"},
+                                                {
+                                                    "$map": {
+                                                        "input": {"$objectToArray": "$data"},
+                                                        "as": "kv",
+                                                        "in": "$$kv.k",
+                                                    }
+                                                },
+                                            ]
+                                        },
+                                    }
+                                ],
+                                "default": False,
+                            }
+                        },
+                    ]
+                }
+            }
+        },
+        {"$sort": {"name": 1}},
     ]
 
 
@@ -181,3 +279,17 @@ def test_json_null_of_a_nullable_field_is_refused_not_conflated_with_sql_null():
     with pytest.raises(NotSupportedError, match="JSON null from SQL NULL"):
         list(AllTypes.objects.filter(data=None))
     assert AllTypes.objects.filter(data__isnull=True).count() == 1
+
+
+def test_json_field_lookups_match_json_semantics():
+    from tests.testapp.models import AllTypes
+
+    AllTypes.objects.create(data={"b": [1, {"y": 2, "x": 1}], "a": 1})
+    # contains and has_key compile through compiler/json.py (the tests above).
+    assert AllTypes.objects.filter(data__contains={"a": 1}).count() == 1
+    assert AllTypes.objects.filter(data__contains={"b": [{"x": 1}]}).count() == 1
+    assert AllTypes.objects.filter(data__contains={"a": 2}).count() == 0
+    assert AllTypes.objects.filter(data__has_key="a").count() == 1
+    assert AllTypes.objects.filter(data__has_key="z").count() == 0
+    # Equality of JSON objects does not depend on key order.
+    assert AllTypes.objects.filter(data={"a": 1, "b": [1, {"x": 1, "y": 2}]}).count() == 1

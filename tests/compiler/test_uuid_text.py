@@ -15,10 +15,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from bson import Binary
 from django.db import NotSupportedError
 from django.db.models import CharField, F, TextField, UUIDField
 from django.db.models.functions import Cast, Coalesce
 
+from tests.compiler.golden import pipeline
 from tests.testapp.models import AllTypes
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +48,11 @@ def test_iexact_matches_the_canonical_text_in_any_case(rows):
     assert texts(AllTypes.objects.filter(uid__iexact=str(FIRST).upper())) == ["first"]
     assert texts(AllTypes.objects.filter(uid__iexact=str(FIRST)[:-1])) == []
     assert texts(AllTypes.objects.filter(uid__iexact=FIRST.hex)) == []  # no hyphens
+    assert pipeline(
+        AllTypes.objects.filter(uid__iexact="550E8400-E29B-41D4-A716-446655440000")
+    ) == [
+        {"$match": {"uid": {"$eq": Binary(b"U\x0e\x84\x00\xe2\x9bA\xd4\xa7\x16DfUD\x00\x00", 4)}}}
+    ]
 
 
 def test_startswith_is_a_range_of_uuids(rows):
@@ -57,6 +64,20 @@ def test_startswith_is_a_range_of_uuids(rows):
     assert texts(AllTypes.objects.filter(uid__startswith="550E8400")) == []
     assert texts(AllTypes.objects.filter(uid__istartswith="550E8400-E")) == ["first"]
     assert texts(AllTypes.objects.filter(uid__istartswith=str(THIRD) + "0")) == []
+    assert pipeline(AllTypes.objects.filter(uid__startswith="550e8400-e")) == [
+        {
+            "$match": {
+                "uid": {
+                    "$gte": Binary(
+                        b"U\x0e\x84\x00\xe0\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00", 4
+                    ),
+                    "$lte": Binary(
+                        b"U\x0e\x84\x00\xef\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 4
+                    ),
+                }
+            }
+        }
+    ]
 
 
 def test_negations_match_what_the_positive_does_not(rows):

@@ -1,0 +1,93 @@
+"""Expressions (compiler/expressions.py): arithmetic, bitwise operators and date/duration
+arithmetic with SQL's NULL semantics.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import F
+
+from tests.compiler.golden import pipeline
+from tests.testapp.models import Author
+
+pytestmark = pytest.mark.django_db
+
+
+def test_bitwise_operators_with_sql_null_semantics(library):
+    def values(expression):
+        rows = Author.objects.annotate(v=expression).order_by("name")
+        return list(rows.values_list("v", flat=True))
+
+    assert values(F("age").bitand(12)) == [30 & 12, None, 45 & 12]
+    assert values(F("age").bitor(1)) == [31, None, 45]
+    assert values(F("age").bitxor(5)) == [30 ^ 5, None, 45 ^ 5]
+    assert values(F("age").bitleftshift(2)) == [120, None, 180]
+    assert values(F("age").bitrightshift(2)) == [7, None, 11]
+    assert values((F("age") * -1).bitrightshift(2)) == [-30 >> 2, None, -45 >> 2]
+    assert list(
+        Author.objects.filter(age__isnull=False)
+        .annotate(v=F("age").bitand(4))
+        .filter(v=4)
+        .values_list("name", flat=True)
+    ) == ["Ann", "Cy"]
+    assert pipeline(
+        Author.objects.annotate(v=F("age").bitand(12)).order_by("name").values_list("v", flat=True)
+    ) == [
+        {"$addFields": {"__c0": {"$bitAnd": ["$age", {"$literal": 12}]}}},
+        {"$sort": {"name": 1}},
+        {"$project": {"__c0": 1}},
+    ]
+
+
+def test_date_and_duration_arithmetic():
+    import datetime
+
+    from django.db.models import DurationField, ExpressionWrapper, Value
+
+    from tests.testapp.models import AllTypes
+
+    moment = datetime.datetime(2024, 3, 1, 12, 0, tzinfo=datetime.UTC)
+    row = AllTypes.objects.create(
+        moment=moment,
+        day=datetime.date(2024, 3, 1),
+        duration=datetime.timedelta(hours=36, milliseconds=5),
+        clock=datetime.time(10, 30, 15, 250000),
+    )
+    AllTypes.objects.create()  # NULLs everywhere: NULL results, never errors
+
+    def value(expression, pk=row.pk):
+        return AllTypes.objects.filter(pk=pk).annotate(v=expression).values_list("v", flat=True)[0]
+
+    assert value(F("moment") + F("duration")) == moment + datetime.timedelta(
+        hours=36, milliseconds=5
+    )
+    assert value(F("moment") - Value(datetime.timedelta(days=2))) == moment - datetime.timedelta(2)
+    assert value(F("day") + Value(datetime.timedelta(days=1))).date() == datetime.date(2024, 3, 2)
+    assert value(ExpressionWrapper(F("duration") * 2, DurationField())) == datetime.timedelta(
+        hours=72, milliseconds=10
+    )
+    assert value(F("moment") - F("moment")) == datetime.timedelta(0)
+    since = ExpressionWrapper(
+        F("moment") - Value(moment - datetime.timedelta(minutes=90)), DurationField()
+    )
+    assert value(since) == datetime.timedelta(minutes=90)
+    assert value(F("clock") - Value(datetime.time(10, 0))) == datetime.timedelta(
+        minutes=30, seconds=15, microseconds=250000
+    )
+    nulls = AllTypes.objects.exclude(pk=row.pk).annotate(v=F("moment") + F("duration"))
+    assert list(nulls.values_list("v", flat=True)) == [None]
+    later = AllTypes.objects.filter(moment__lt=F("moment") + Value(datetime.timedelta(seconds=1)))
+    assert list(later.values_list("pk", flat=True)) == [row.pk]
+    assert not AllTypes.objects.filter(moment__lt=F("moment") - Value(datetime.timedelta(days=1)))
+    assert pipeline(
+        AllTypes.objects.annotate(v=F("moment") + F("duration")).values_list("v", flat=True)
+    ) == [
+        {
+            "$addFields": {
+                "__c0": {
+                    "$add": ["$moment", {"$toLong": {"$floor": {"$divide": ["$duration", 1000]}}}]
+                }
+            }
+        },
+        {"$project": {"__c0": 1}},
+    ]

@@ -1,0 +1,222 @@
+"""Database functions (compiler/functions.py, the ``FUNCTIONS`` table): each one's operator
+and SQL's NULL in, NULL out.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import (
+    CharField,
+    F,
+    Value,
+)
+from django.db.models.functions import (
+    Cast,
+    Concat,
+    JSONObject,
+    Lower,
+    Upper,
+)
+
+from tests.compiler.golden import pipeline
+from tests.testapp.models import AllTypes, Author, Book
+
+pytestmark = pytest.mark.django_db
+
+
+def test_text_functions(library):
+    from django.db.models import CharField, Value
+    from django.db.models.functions import Concat, Length, Lower, Upper
+
+    row = (
+        Author.objects.filter(name="Ann")
+        .annotate(
+            low=Lower("name"),
+            up=Upper("name"),
+            size=Length("name"),
+            label=Concat("name", Value(" <"), "email", Value(">"), output_field=CharField()),
+        )
+        .values("low", "up", "size", "label")
+        .get()
+    )
+    assert row == {"low": "ann", "up": "ANN", "size": 3, "label": "Ann <>"}
+    assert pipeline(
+        Author.objects.filter(name="Ann")
+        .annotate(
+            low=Lower("name"),
+            size=Length("name"),
+            label=Concat("name", Value(" <"), "email", Value(">"), output_field=CharField()),
+        )
+        .values("low", "size", "label")
+    ) == [
+        {"$match": {"name": {"$eq": "Ann"}}},
+        {
+            "$addFields": {
+                "__c0": {
+                    "$cond": [{"$or": [{"$lte": ["$name", None]}]}, None, {"$toLower": "$name"}]
+                },
+                "__c1": {
+                    "$cond": [{"$or": [{"$lte": ["$name", None]}]}, None, {"$strLenCP": "$name"}]
+                },
+                "__c2": {
+                    "$concat": [
+                        {"$ifNull": ["$name", ""]},
+                        {"$ifNull": [{"$literal": " <"}, ""]},
+                        {"$ifNull": ["$email", ""]},
+                        {"$ifNull": [{"$literal": ">"}, ""]},
+                    ]
+                },
+            }
+        },
+        {"$sort": {"name": 1}},
+        {"$project": {"__c0": 1, "__c1": 1, "__c2": 1}},
+    ]
+
+
+def test_lower_and_upper_fold_ascii_letters_only(accents):
+    """MongoDB's $toLower/$toUpper change ASCII letters only (manual: "$toLower only has a
+    well-defined behavior for strings of ASCII characters"), as SQLite's lower()/upper():
+    documented, not emulated."""
+    rows = Author.objects.annotate(lo=Lower("name"), up=Upper("name")).order_by("age")
+    assert list(rows.values_list("lo", "up")) == [("Élan", "ÉLAN"), ("élan", "éLAN")]
+    assert pipeline(
+        Author.objects.annotate(low=Lower("name"), up=Upper("name")).values_list("low", "up")
+    ) == [
+        {
+            "$addFields": {
+                "__c0": {
+                    "$cond": [{"$or": [{"$lte": ["$name", None]}]}, None, {"$toLower": "$name"}]
+                },
+                "__c1": {
+                    "$cond": [{"$or": [{"$lte": ["$name", None]}]}, None, {"$toUpper": "$name"}]
+                },
+            }
+        },
+        {"$sort": {"name": 1}},
+        {"$project": {"__c0": 1, "__c1": 1}},
+    ]
+
+
+def test_concat_turns_null_into_an_empty_string():
+    AllTypes.objects.create(char=None, text="t")
+    queryset = AllTypes.objects.annotate(
+        joined=Concat(Value("a"), "char", Value("b"), "text", output_field=CharField())
+    )
+    assert queryset.values_list("joined", flat=True).get() == "abt"
+    assert pipeline(
+        Author.objects.annotate(
+            label=Concat("name", Value("/"), Cast("age", CharField()))
+        ).values_list("label", flat=True)
+    ) == [
+        {
+            "$addFields": {
+                "__c0": {
+                    "$concat": [
+                        {"$ifNull": ["$name", ""]},
+                        {"$ifNull": [{"$literal": "/"}, ""]},
+                        {"$ifNull": [{"$toString": "$age"}, ""]},
+                    ]
+                }
+            }
+        },
+        {"$sort": {"name": 1}},
+        {"$project": {"__c0": 1}},
+    ]
+
+
+def test_math_and_text_functions(library):
+    import math
+
+    from django.db.models import FloatField, Value
+    from django.db.models import functions as fn
+
+    def one(expression, name="Ann"):
+        rows = Author.objects.filter(name=name).annotate(v=expression)
+        return rows.values_list("v", flat=True)[0]
+
+    assert one(fn.Round(Value(2.5))) == 2  # half to even, as MongoDB's $round
+    assert one(fn.Round(Value(1234.5678), 2)) == pytest.approx(1234.57)
+    assert one(fn.Round(F("age"), -1)) == 30
+    assert one(fn.Round(F("age")), "Bob") is None
+    assert (one(fn.Sign(F("age") - 40)), one(fn.Sign(F("age")), "Bob")) == (-1, None)
+    assert one(fn.Log(Value(2.0), Value(8.0))) == pytest.approx(3.0)
+    assert one(fn.Pi()) == pytest.approx(math.pi)
+    assert 0 <= one(fn.Random()) < 1
+    assert one(fn.Sin(Value(0.5))) == pytest.approx(math.sin(0.5))
+    assert one(fn.ATan2(Value(1.0), Value(2.0))) == pytest.approx(math.atan2(1, 2))
+    assert one(fn.Cot(Value(0.5))) == pytest.approx(1 / math.tan(0.5))
+    assert one(fn.Degrees(Value(math.pi), output_field=FloatField())) == pytest.approx(180)
+    assert one(fn.Radians(Value(180.0))) == pytest.approx(math.pi)
+    assert one(fn.Repeat("name", 3)) == "AnnAnnAnn"
+    assert one(fn.Reverse("name")) == "nnA"
+    assert one(fn.Reverse("name"), "Cy") == "yC"
+    assert one(fn.LPad("name", 6, Value("xy"))) == "xyxAnn"
+    assert one(fn.RPad("name", 5)) == "Ann  "
+    assert one(fn.LPad("name", 2)) == "An"  # cut, as SQL's LPAD does
+    assert one(fn.LPad("email", 3, Value("-"))) == "---"
+    assert one(fn.JSONObject(n="name", a="age", **{"$where": Value(1)})) == {
+        "n": "Ann",
+        "a": 30,
+        "$where": 1,
+    }
+    assert pipeline(
+        Author.objects.filter(name="Ann")
+        .annotate(v=fn.Round(F("age"), -1))
+        .values_list("v", flat=True)
+    ) == [
+        {"$match": {"name": {"$eq": "Ann"}}},
+        {
+            "$addFields": {
+                "__c0": {
+                    "$cond": [
+                        {"$or": [{"$lte": ["$age", None]}, {"$lte": [{"$literal": -1}, None]}]},
+                        None,
+                        {"$round": ["$age", {"$literal": -1}]},
+                    ]
+                }
+            }
+        },
+        {"$sort": {"name": 1}},
+        {"$project": {"__c0": 1}},
+    ]
+
+
+def test_json_object_of_a_column_an_outer_join_left_missing(orphans):
+    """``{k: "x", v: "$editor.name"}`` loses ``v`` when ``editor`` is missing, and
+    ``$arrayToObject`` then fails with code 40392 (MongoDB manual, $arrayToObject: each
+    document must have a ``k`` and a ``v`` field). SQL gives ``{"editor": null}``."""
+    rows = Book.objects.annotate(j=JSONObject(editor=F("editor__name"), n=F("pages")))
+    assert sorted(rows.values_list("title", "j")) == [
+        ("By Bob", {"editor": "Bob", "n": 4}),
+        ("Edited", {"editor": "Ann", "n": 3}),
+        ("First", {"editor": None, "n": 1}),
+        ("Second", {"editor": None, "n": 2}),
+    ]
+    assert pipeline(
+        Book.objects.annotate(j=JSONObject(age="editor__age")).values_list("title", "j")
+    ) == [
+        {
+            "$lookup": {
+                "from": "testapp_author",
+                "localField": "editor_id",
+                "foreignField": "_id",
+                "as": "testapp_author",
+            }
+        },
+        {"$unwind": {"path": "$testapp_author", "preserveNullAndEmptyArrays": True}},
+        {
+            "$addFields": {
+                "__c1": {
+                    "$arrayToObject": [
+                        [
+                            {
+                                "k": {"$literal": "age"},
+                                "v": {"$ifNull": ["$testapp_author.age", None]},
+                            }
+                        ]
+                    ]
+                }
+            }
+        },
+        {"$project": {"__c1": 1, "title": 1}},
+    ]

@@ -1,0 +1,244 @@
+"""Joins (compiler/joins.py): ``$lookup`` + ``$unwind`` per joined alias, INNER and LEFT
+OUTER, never matching a NULL key (a missing sub-document after an outer join is NULL too).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import Count, F, Q
+
+from tests.compiler.golden import pipeline, titles
+from tests.testapp.models import Author, Book, Chapter, Tag
+
+pytestmark = pytest.mark.django_db
+
+
+def test_join_filter_runs_base_conditions_before_lookup(library):
+    assert titles(Book.objects.filter(pages=50, author__name="Ann")) == ["beta"]
+    assert not Book.objects.filter(pages=10, author__name="Ann").exists()
+    stages = pipeline(Book.objects.filter(pages=1, author__name="Ann").order_by())
+    assert stages[0] == {"$match": {"pages": {"$eq": 1}}}
+    assert stages[1]["$lookup"] == {
+        "from": "testapp_author",
+        "localField": "author_id",
+        "foreignField": "_id",
+        "as": "testapp_author",
+    }
+    assert stages[2] == {
+        "$unwind": {"path": "$testapp_author", "preserveNullAndEmptyArrays": False}
+    }
+    assert stages[3] == {"$match": {"testapp_author.name": {"$eq": "Ann"}}}
+
+
+def test_filters_across_relations(library):
+    assert titles(Book.objects.filter(editor__name="Cy")) == ["Gamma"]
+    assert sorted(Author.objects.filter(books__pages__gt=90).values_list("name", flat=True)) == [
+        "Ann",
+        "Cy",
+    ]
+    # A reverse relation without a match: a LEFT OUTER join keeps the author.
+    assert Author.objects.filter(edited__isnull=True).count() == 1
+    assert pipeline(Book.objects.filter(editor__name="Cy").values_list("title", flat=True)) == [
+        {
+            "$lookup": {
+                "from": "testapp_author",
+                "localField": "editor_id",
+                "foreignField": "_id",
+                "as": "testapp_author",
+            }
+        },
+        {"$unwind": {"path": "$testapp_author", "preserveNullAndEmptyArrays": False}},
+        {"$match": {"testapp_author.name": {"$eq": "Cy"}}},
+        {"$project": {"title": 1}},
+    ]
+
+
+def test_select_related_forward_and_nullable(library):
+    books = {b.title: b for b in Book.objects.select_related("author", "editor")}
+    assert books["beta"].author.name == "Ann"
+    assert books["beta"].editor.name == "Bob"
+    assert books["Alpha"].editor is None
+    chapter = Chapter.objects.create(book=library["books"][0], number=1, title="One")
+    fetched = Chapter.objects.select_related("book__author").get(pk=chapter.pk)
+    assert fetched.book.author.name == "Ann"
+    assert pipeline(Book.objects.select_related("author", "editor")) == [
+        {
+            "$lookup": {
+                "from": "testapp_author",
+                "localField": "author_id",
+                "foreignField": "_id",
+                "as": "testapp_author",
+            }
+        },
+        {"$unwind": {"path": "$testapp_author", "preserveNullAndEmptyArrays": False}},
+        {
+            "$lookup": {
+                "from": "testapp_author",
+                "localField": "editor_id",
+                "foreignField": "_id",
+                "as": "T3",
+            }
+        },
+        {"$unwind": {"path": "$T3", "preserveNullAndEmptyArrays": True}},
+        {
+            "$project": {
+                "T3": 1,
+                "_id": 1,
+                "author_id": 1,
+                "editor_id": 1,
+                "pages": 1,
+                "price": 1,
+                "published": 1,
+                "testapp_author": 1,
+                "title": 1,
+            }
+        },
+    ]
+
+
+def test_many_to_many(library):
+    python, django = Tag.objects.create(name="python"), Tag.objects.create(name="django")
+    alpha = library["books"][0]
+    alpha.tags.add(python, django)
+    assert sorted(alpha.tags.values_list("name", flat=True)) == ["django", "python"]
+    assert titles(Book.objects.filter(tags__name="python")) == ["Alpha"]
+    alpha.tags.remove(python)
+    assert list(alpha.tags.values_list("name", flat=True)) == ["django"]
+    assert pipeline(Book.objects.filter(tags__name="python").values_list("title", flat=True)) == [
+        {
+            "$lookup": {
+                "from": "testapp_book_tags",
+                "localField": "_id",
+                "foreignField": "book_id",
+                "as": "testapp_book_tags",
+            }
+        },
+        {"$unwind": {"path": "$testapp_book_tags", "preserveNullAndEmptyArrays": False}},
+        {
+            "$lookup": {
+                "from": "testapp_tag",
+                "localField": "testapp_book_tags.tag_id",
+                "foreignField": "_id",
+                "as": "testapp_tag",
+            }
+        },
+        {"$unwind": {"path": "$testapp_tag", "preserveNullAndEmptyArrays": False}},
+        {"$match": {"testapp_tag.name": {"$eq": "python"}}},
+        {"$project": {"title": 1}},
+    ]
+
+
+def test_prefetch_related_many_to_many_and_reverse_foreign_key(library):
+    python, django = Tag.objects.create(name="python"), Tag.objects.create(name="django")
+    library["books"][0].tags.add(python, django)
+    library["books"][1].tags.add(django)
+    books = {
+        book.title: sorted(tag.name for tag in book.tags.all())
+        for book in Book.objects.prefetch_related("tags")
+    }
+    assert books == {
+        "Alpha": ["django", "python"],
+        "beta": ["django"],
+        "Gamma": [],
+        "Delta": [],
+    }
+    counts = {a.name: len(a.books.all()) for a in Author.objects.prefetch_related("books")}
+    assert counts == {"Ann": 2, "Bob": 1, "Cy": 1}
+
+
+def test_filtered_relation_joins_only_matching_rows(library):
+    from django.db.models import FilteredRelation
+
+    long_books = Author.objects.annotate(
+        long=FilteredRelation("books", condition=Q(books__pages__gte=100))
+    )
+    rows = long_books.values_list("name", "long__title").order_by("name", "long__title")
+    # LEFT OUTER: Bob has no long book and still appears, with NULL.
+    assert list(rows) == [("Ann", "Alpha"), ("Bob", None), ("Cy", "Delta")]
+    assert list(long_books.filter(long__isnull=False).values_list("name", flat=True)) == [
+        "Ann",
+        "Cy",
+    ]
+    # A condition on a NULL column is UNKNOWN, which does not join (beta and Gamma: no price).
+    priced = Author.objects.annotate(
+        priced=FilteredRelation("books", condition=Q(books__price__gt=5))
+    ).filter(priced__isnull=False)
+    assert sorted(priced.values_list("name", "priced__title")) == [
+        ("Ann", "Alpha"),
+        ("Cy", "Delta"),
+    ]
+    # The condition may compare with the outer row (F of the author); Bob's NULL age joins none.
+    longer = Author.objects.annotate(
+        longer=FilteredRelation("books", condition=Q(books__pages__gt=F("age")))
+    ).filter(longer__isnull=False)
+    assert sorted(longer.values_list("name", "longer__title")) == [
+        ("Ann", "Alpha"),
+        ("Ann", "beta"),
+        ("Cy", "Delta"),
+    ]
+
+
+def test_reverse_join_after_an_empty_outer_join(orphans):
+    """``book LEFT JOIN author AS editor LEFT JOIN book AS edited ON edited.editor_id =
+    editor.id``: a book without an editor has no editor row, so nothing joins it. ``$lookup``
+    would match the missing ``editor._id`` with every book whose ``editor_id`` is null (MongoDB
+    manual, $lookup equality match: a missing localField is matched as null)."""
+    rows = Book.objects.filter(editor__isnull=True).values_list("title", "editor__edited__title")
+    assert sorted(rows) == [("First", None), ("Second", None)]
+    assert pipeline(
+        Book.objects.filter(editor__isnull=True).values_list("title", "editor__edited__title")
+    ) == [
+        {"$match": {"editor_id": None}},
+        {
+            "$lookup": {
+                "from": "testapp_author",
+                "localField": "editor_id",
+                "foreignField": "_id",
+                "as": "testapp_author",
+            }
+        },
+        {"$unwind": {"path": "$testapp_author", "preserveNullAndEmptyArrays": True}},
+        {
+            "$lookup": {
+                "from": "testapp_book",
+                "localField": "testapp_author._id",
+                "foreignField": "editor_id",
+                "as": "T3",
+                "pipeline": [{"$match": {"editor_id": {"$ne": None}}}],
+            }
+        },
+        {"$unwind": {"path": "$T3", "preserveNullAndEmptyArrays": True}},
+        {"$project": {"T3": 1, "title": 1}},
+    ]
+
+
+def test_reverse_join_through_a_null_foreign_key(orphans):
+    """``author LEFT JOIN book AS edited ... LEFT JOIN author AS editor2 ...`` read from
+    the other side: the edited books of each book's editor."""
+    rows = Book.objects.values_list("title", "editor__edited__title").order_by("title")
+    assert list(rows) == [
+        ("By Bob", "By Bob"),
+        ("Edited", "Edited"),
+        ("First", None),
+        ("Second", None),
+    ]
+    assert pipeline(Author.objects.filter(name="Bob").values_list("name", "edited__title")) == [
+        {"$match": {"name": {"$eq": "Bob"}}},
+        {
+            "$lookup": {
+                "from": "testapp_book",
+                "localField": "_id",
+                "foreignField": "editor_id",
+                "as": "testapp_book",
+            }
+        },
+        {"$unwind": {"path": "$testapp_book", "preserveNullAndEmptyArrays": True}},
+        {"$addFields": {"__c0": "$name"}},
+        {"$sort": {"__c0": 1}},
+        {"$project": {"name": 1, "testapp_book": 1}},
+    ]
+
+
+def test_count_of_a_reverse_join_after_an_empty_outer_join(orphans):
+    counts = Book.objects.values_list("title").annotate(n=Count("editor__edited"))
+    assert sorted(counts) == [("By Bob", 1), ("Edited", 1), ("First", 0), ("Second", 0)]

@@ -1,0 +1,115 @@
+"""Subquery / Exists / OuterRef (compiler/subqueries.py): a ``$lookup`` with ``let`` and
+``pipeline``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import Exists, OuterRef
+
+from tests.compiler.golden import pipeline, titles
+from tests.testapp.models import Author, Book, Tag
+
+pytestmark = pytest.mark.django_db
+
+
+def test_correlated_subquery_is_a_lookup_with_let(library):
+    inner = Book.objects.filter(author=OuterRef("pk"), pages__gt=10)
+    rows = Author.objects.filter(Exists(inner)).values_list("name", flat=True)
+    assert list(rows) == ["Ann", "Cy"]
+    inner = Book.objects.filter(author=OuterRef("pk"), pages__gt=10)
+    stages = pipeline(Author.objects.filter(Exists(inner)).order_by())
+    lookup = stages[0]["$lookup"]
+    assert lookup["from"] == "testapp_book" and lookup["let"] == {"outer0": "$_id"}
+    assert lookup["pipeline"][0] == {
+        "$match": {
+            "$and": [
+                {"$expr": {"$eq": ["$author_id", "$$outer0"]}},
+                {"pages": {"$gt": 10}},
+            ]
+        }
+    }
+    assert stages[1] == {"$match": {"$expr": {"$gt": [{"$size": "$" + lookup["as"]}, 0]}}}
+
+
+def test_exists_subquery_and_outer_ref(library):
+    from django.db.models import Exists, Subquery
+
+    books = Book.objects.filter(author=OuterRef("pk"))
+    with_books = Author.objects.filter(Exists(books.filter(pages__gt=60)))
+    assert sorted(with_books.values_list("name", flat=True)) == ["Ann", "Cy"]
+    without = Author.objects.filter(~Exists(books.filter(pages__gt=60)))
+    assert list(without.values_list("name", flat=True)) == ["Bob"]
+    longest = Author.objects.annotate(
+        longest=Subquery(books.order_by("-pages").values("title")[:1])
+    ).values_list("name", "longest")
+    assert sorted(longest) == [("Ann", "Alpha"), ("Bob", "Gamma"), ("Cy", "Delta")]
+    flagged = dict(
+        Author.objects.annotate(big=Exists(books.filter(pages__gte=300))).values_list("name", "big")
+    )
+    assert flagged == {"Ann": False, "Bob": False, "Cy": True}
+    assert pipeline(
+        Author.objects.filter(
+            ~Exists(Book.objects.filter(author=OuterRef("pk"), pages__gt=60))
+        ).values_list("name", flat=True)
+    ) == [
+        {
+            "$lookup": {
+                "from": "testapp_book",
+                "pipeline": [
+                    {
+                        "$match": {
+                            "$and": [
+                                {"$expr": {"$eq": ["$author_id", "$$outer0"]}},
+                                {"pages": {"$gt": 60}},
+                            ]
+                        }
+                    },
+                    {"$addFields": {"__c0": {"$literal": 1}}},
+                    {"$limit": 1},
+                    {"$project": {"__c0": 1}},
+                    {"$limit": 1},
+                    {"$project": {"_id": 1}},
+                ],
+                "as": "__sq1_0",
+                "let": {"outer0": "$_id"},
+            }
+        },
+        {"$match": {"$expr": {"$not": [{"$gt": [{"$size": "$__sq1_0"}, 0]}]}}},
+        {"$addFields": {"__c0": "$name"}},
+        {"$sort": {"__c0": 1}},
+        {"$project": {"name": 1}},
+    ]
+
+
+def test_admin_style_duplicate_free_search_across_many_to_many(library):
+    from django.db.models import Exists
+
+    tag = Tag.objects.create(name="sci-fi")
+    library["books"][0].tags.add(tag)
+    library["books"][3].tags.add(tag)
+    matches = Book.objects.filter(tags__name__icontains="sci")
+    deduped = Book.objects.filter(Exists(matches.filter(pk=OuterRef("pk"))))
+    assert titles(deduped) == ["Alpha", "Delta"]
+
+
+def test_subquery_that_can_match_nothing_is_a_value_not_an_empty_result(library):
+    from django.db.models import Exists, Subquery
+
+    authors = Author.objects.annotate(
+        has=Exists(Book.objects.none()),
+        title=Subquery(Book.objects.filter(pk__in=[], author=OuterRef("pk")).values("title")),
+    )
+    assert sorted(authors.values_list("name", "has", "title")) == [
+        ("Ann", False, None),
+        ("Bob", False, None),
+        ("Cy", False, None),
+    ]
+    assert Author.objects.filter(~Exists(Book.objects.none())).count() == 3
+    assert pipeline(
+        Author.objects.annotate(has=Exists(Book.objects.none())).values_list("name", "has")
+    ) == [
+        {"$addFields": {"__c1": {"$literal": False}, "__c0": "$name"}},
+        {"$sort": {"__c0": 1}},
+        {"$project": {"__c1": 1, "name": 1}},
+    ]

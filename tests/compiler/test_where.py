@@ -1,0 +1,145 @@
+"""WHERE -> ``$match`` (compiler/where.py): query operators where an index can answer,
+``$expr`` elsewhere, and SQL's three-valued logic for NOT, OR and NULL.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import F, Q
+
+from tests.compiler.golden import pipeline, titles
+from tests.testapp.models import Author, Book
+
+pytestmark = pytest.mark.django_db
+
+
+def test_constant_filter_compiles_to_query_operators_not_expr(library):
+    assert list(Author.objects.filter(name="Ann").values_list("name", flat=True)) == ["Ann"]
+    assert titles(Book.objects.filter(pages__gt=5, pages__lte=50)) == ["Gamma", "beta"]
+    assert pipeline(Author.objects.filter(name="Ann").order_by()) == [
+        {"$match": {"name": {"$eq": "Ann"}}}
+    ]
+    assert pipeline(Book.objects.filter(pages__gt=5, pages__lte=9).order_by()) == [
+        {"$match": {"$and": [{"pages": {"$gt": 5}}, {"pages": {"$lte": 9}}]}}
+    ]
+
+
+def test_primary_key_filter_targets_id(library):
+    assert Author.objects.filter(pk=library["cy"].pk).get().name == "Cy"
+    assert pipeline(Author.objects.filter(pk=7).order_by()) == [{"$match": {"_id": {"$eq": 7}}}]
+
+
+def test_filter_exclude_and_q_objects(library):
+    assert titles(Book.objects.filter(pages__gte=50)) == ["Alpha", "Delta", "beta"]
+    assert titles(Book.objects.filter(Q(pages__lt=20) | Q(title="Alpha"))) == ["Alpha", "Gamma"]
+    assert titles(Book.objects.filter(~Q(title="Alpha"), pages__gt=20)) == ["Delta", "beta"]
+    assert titles(Book.objects.exclude(pages__in=[10, 50])) == ["Alpha", "Delta"]
+    assert pipeline(
+        Book.objects.filter(~Q(title="Alpha"), pages__gt=20).values_list("title", flat=True)
+    ) == [
+        {
+            "$match": {
+                "$and": [
+                    {"$nor": [{"title": {"$eq": "Alpha"}}]},
+                    {"title": {"$ne": None}},
+                    {"pages": {"$gt": 20}},
+                ]
+            }
+        },
+        {"$project": {"title": 1}},
+    ]
+
+
+def test_or_and_not_follow_sql_three_valued_logic(library):
+    # Bob's NULL age is not 3: NOT (age = 3) keeps him, as SQL does.
+    rows = Author.objects.filter(Q(name="A") | ~Q(age=3)).values_list("name", flat=True)
+    assert list(rows) == ["Ann", "Bob", "Cy"]
+    (stage,) = pipeline(Author.objects.filter(Q(name="A") | ~Q(age=3)).order_by())
+    # Django excludes with NOT (age = 3 AND age IS NOT NULL); that is FALSE for a null age, so
+    # NOT ... is TRUE: the pipeline asks for "age is not 3 (and not null)" or "age is null".
+    assert stage == {
+        "$match": {
+            "$or": [
+                {"name": {"$eq": "A"}},
+                {"$and": [{"$nor": [{"age": {"$eq": 3}}]}, {"age": {"$ne": None}}]},
+                {"age": None},
+            ]
+        }
+    }
+
+
+def test_null_semantics_match_sql(library):
+    # Django's exclude() adds "age IS NOT NULL" inside the negation, so SQL returns NULL ages.
+    assert sorted(Author.objects.exclude(age=30).values_list("name", flat=True)) == ["Bob", "Cy"]
+    # A comparison with NULL is never true, whichever way it goes.
+    assert sorted(Author.objects.filter(age__lt=40).values_list("name", flat=True)) == ["Ann"]
+    assert not Author.objects.filter(age__lt=F("age") + 1, name="Bob").exists()
+    assert sorted(Author.objects.filter(age__isnull=True).values_list("name", flat=True)) == ["Bob"]
+    assert pipeline(Author.objects.exclude(age=30).values_list("name", flat=True)) == [
+        {
+            "$match": {
+                "$or": [
+                    {"$and": [{"$nor": [{"age": {"$eq": 30}}]}, {"age": {"$ne": None}}]},
+                    {"age": None},
+                ]
+            }
+        },
+        {"$addFields": {"__c0": "$name"}},
+        {"$sort": {"__c0": 1}},
+        {"$project": {"name": 1}},
+    ]
+
+
+def test_conditions_as_values_are_null_when_unknown(library):
+    """SQL selects ``age > 35`` as NULL for a NULL age; so do Q(...) annotations here."""
+    from django.db.models import BooleanField, ExpressionWrapper
+    from django.db.models.functions import Coalesce
+
+    def flags(expression):
+        rows = Author.objects.annotate(flag=expression).order_by("name")
+        return list(rows.values_list("name", "flag"))
+
+    older = ExpressionWrapper(Q(age__gt=35), output_field=BooleanField())
+    assert flags(older) == [("Ann", False), ("Bob", None), ("Cy", True)]
+    # Django negates a nullable comparison as NOT (age > 35 AND age IS NOT NULL): TRUE.
+    younger = ExpressionWrapper(~Q(age__gt=35), output_field=BooleanField())
+    assert flags(younger) == [("Ann", True), ("Bob", True), ("Cy", False)]
+    assert flags(Coalesce(Q(age__gt=35), True, output_field=BooleanField())) == [
+        ("Ann", False),
+        ("Bob", True),
+        ("Cy", True),
+    ]
+    # Never UNKNOWN: a non-null field compared with a constant stays a plain boolean.
+    assert flags(ExpressionWrapper(Q(name="Bob"), output_field=BooleanField())) == [
+        ("Ann", False),
+        ("Bob", True),
+        ("Cy", False),
+    ]
+    assert list(Author.objects.filter(older).values_list("name", flat=True)) == ["Cy"]
+    assert list(Author.objects.exclude(older).values_list("name", flat=True)) == ["Ann"]
+    assert pipeline(
+        Author.objects.annotate(flag=ExpressionWrapper(Q(name="Bob"), output_field=BooleanField()))
+        .order_by("name")
+        .values_list("name", "flag")
+    ) == [
+        {
+            "$addFields": {
+                "__c1": {
+                    "$cond": [
+                        {"$and": [{"$eq": ["$name", {"$literal": "Bob"}]}]},
+                        True,
+                        {
+                            "$cond": [
+                                {"$or": [{"$not": [{"$eq": ["$name", {"$literal": "Bob"}]}]}]},
+                                False,
+                                None,
+                            ]
+                        },
+                    ]
+                },
+                "__c0": "$name",
+            }
+        },
+        {"$sort": {"__c0": 1}},
+        {"$project": {"__c1": 1, "name": 1}},
+    ]
