@@ -506,9 +506,10 @@ class DatabaseWrapper(BaseDatabaseWrapper):
                     time.sleep(pause)
                     continue
                 raise django_errors.OperationalError(
-                    "The transaction could not go on after a rollback to a savepoint: running "
-                    f"its earlier write {_shorten(command)} again failed ({error}). Another "
-                    "client changed the data meanwhile; roll the whole transaction back."
+                    "The transaction could not go on in a new server transaction (after a "
+                    "rollback to a savepoint, or after MongoDB aborted it): running its earlier "
+                    f"write {_shorten(command)} again failed ({error}). Another client changed "
+                    "the data meanwhile; roll the whole transaction back."
                 ) from error
 
     @property
