@@ -27,11 +27,15 @@ from django.utils import timezone
 from .. import sequences
 from ..commands import MongoCommand, to_json
 from ..operations import document_key
-from . import aggregates, row_locks
-from .expressions import INTEGER_TYPES, ExpressionCompiler, Scope
+from . import row_locks
+from .aggregates import compile_aggregate, group_stages
+from .expressions import ExpressionCompiler
+from .field_types import INTEGER_TYPES
 from .joins import aliases_used
-from .pipeline import FlatScope, SelectBuilder, SelectPlan, group_stages
-from .where import MATCH_NOTHING, WhereCompiler
+from .pipeline import SelectBuilder
+from .plans import SelectPlan
+from .scopes import FlatScope, Scope
+from .where import MATCH_NOTHING
 
 #: SQL columns convert what is assigned to them; a document stores what it is given. A
 #: computed value assigned to these fields is converted to the field's BSON type.
@@ -103,10 +107,14 @@ class SQLCompiler(sql.SQLCompiler):
 
     # -- building -------------------------------------------------------------------------
 
-    def build_select(self):
-        """The SelectPlan for this query (raises EmptyResultSet if nothing can match)."""
+    def build_select(self, outer_scope=None):
+        """The SelectPlan for this query (raises EmptyResultSet if nothing can match).
+
+        ``outer_scope``: this query is a subquery, and may read the columns of the outer
+        query in that scope (they become ``$$variables`` of the ``$lookup`` running it).
+        """
         self.pre_sql_setup()
-        return SelectBuilder(self).build()
+        return SelectBuilder(self, outer_scope=outer_scope).build()
 
     def as_sql(self, with_limits=True, with_col_aliases=False):
         """The pipeline as MongoDB shell text: what ``str(queryset.query)`` shows."""
@@ -330,9 +338,9 @@ class _WriteFilter:
         query = compiler.query
         base_alias = query.get_initial_alias()
         if aliases_used(query.where) <= {base_alias}:
-            expressions = ExpressionCompiler(compiler, Scope(base_alias))
-            match = WhereCompiler(expressions).match(query.where)
-            if not expressions.prelude:
+            expression_compiler = ExpressionCompiler(compiler, Scope(base_alias))
+            match = expression_compiler.conditions.match(query.where)
+            if not expression_compiler.prelude:
                 return match
         select = query.chain(klass=sql.Query)
         select.__class__ = sql.Query
@@ -366,7 +374,7 @@ class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
     def update_command(self):
         query = self.query
         opts = query.get_meta()
-        expressions = ExpressionCompiler(self, Scope(query.get_initial_alias()))
+        expression_compiler = ExpressionCompiler(self, Scope(query.get_initial_alias()))
         constants, computed = {}, {}
         for field, _model, value in query.values:
             if hasattr(value, "resolve_expression"):
@@ -375,7 +383,7 @@ class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
                     raise NotSupportedError(f"aggregates in update() of {field.name}")
             key = document_key(field)
             if hasattr(value, "as_sql"):
-                computed[key] = stored_as(field, expressions.compile(value))
+                computed[key] = stored_as(field, expression_compiler.compile(value))
                 continue
             if hasattr(value, "prepare_database_save"):
                 if not field.remote_field:
@@ -413,7 +421,9 @@ class SQLAggregateCompiler(sql.SQLAggregateCompiler, SQLCompiler):
     """``aggregate()``/``count()`` over a query that must be evaluated first (sliced,
     distinct, already annotated): the inner query's pipeline, then one ``$group``."""
 
-    def build_select(self):
+    def build_select(self, outer_scope=None):
+        if outer_scope is not None:
+            raise NotSupportedError("aggregate() of a query used as a subquery")
         inner = self.query.inner_query.get_compiler(self.using, elide_empty=self.elide_empty)
         inner.outside_transaction = getattr(self, "outside_transaction", False)
         plan = inner.build_select()
@@ -442,7 +452,7 @@ class SQLAggregateCompiler(sql.SQLAggregateCompiler, SQLCompiler):
 
         def accumulate(aggregate):
             name = f"__a{len(accumulators)}"
-            return aggregates.compile_aggregate(aggregate, source, name, accumulators)
+            return compile_aggregate(aggregate, source, name, accumulators)
 
         outer = ExpressionCompiler(self, FlatScope(keys_by_field), refs=refs)
         outer.aggregate_slot = accumulate

@@ -23,7 +23,8 @@ from django.db import NotSupportedError
 from django.db.models import aggregates as agg
 from django.db.models.expressions import Func, Star
 
-from .expressions import is_not_null
+from .dispatch import by_class
+from .nulls import is_not_null
 
 
 def _input(aggregate, compiler):
@@ -188,10 +189,9 @@ for _name, _builder in {
 
 
 def compile_aggregate(aggregate, compiler, name, accumulators):
-    for klass in type(aggregate).__mro__:
-        builder = AGGREGATES.get(klass)
-        if builder is not None:
-            return builder(aggregate, compiler, name, accumulators)
+    builder = by_class(AGGREGATES, aggregate)
+    if builder is not None:
+        return builder(aggregate, compiler, name, accumulators)
     raise NotSupportedError(
         f"the {type(aggregate).__name__} aggregate is not supported by the MongoDB backend yet"
     )

@@ -41,8 +41,9 @@ from django.db.models.expressions import Col, Ref, Star
 
 from ..commands import MongoCommand
 from .bson_order import sort_key, value_key
-from .expressions import is_not_null, null_if_missing
 from .limits import check_sort
+from .nulls import is_not_null, null_if_missing
+from .plans import SelectPlan, slice_stages
 
 BRANCH = "__branch"
 
@@ -60,8 +61,8 @@ def runs_in_transaction(compiler):
     )
 
 
-def combined_plan(builder, plan_class):
-    compiler = builder.compiler
+def combined_plan(compiler):
+    """The SelectPlan of the combined query that ``compiler`` (its Django compiler) compiles."""
     query = compiler.query
     combinator = query.combinator
     columns = compiler.select[: compiler.col_count]
@@ -88,7 +89,7 @@ def combined_plan(builder, plan_class):
             low=query.low_mark,
             high=query.high_mark,
         )
-        return plan_class(
+        return SelectPlan(
             collection=first.collection, pipeline=[], readers=readers, combination=combination
         )
     pipeline = [*first.pipeline, _projection(first, first_index)]
@@ -111,8 +112,8 @@ def combined_plan(builder, plan_class):
         pipeline.append({"$addFields": null_flags})
     if sort:
         pipeline.append({"$sort": sort})
-    builder._slice(pipeline)
-    return plan_class(collection=first.collection, pipeline=pipeline, readers=readers)
+    pipeline.extend(slice_stages(query))
+    return SelectPlan(collection=first.collection, pipeline=pipeline, readers=readers)
 
 
 def _part_plans(compiler, combinator):

@@ -14,6 +14,8 @@ from django.db.models import functions as fn
 from django.db.models.functions import datetime as dt
 
 from . import float_text, timezones
+from .dispatch import by_class
+from .nulls import null_if_missing
 
 
 def _null_if_any_null(args, result):
@@ -260,8 +262,6 @@ def _pad(side):
 def _json_object(compiler, expression, args):
     # Keys are data: $arrayToObject takes them as values, so "$where" stays a key.
     # A missing value (an outer join found nothing) would drop "v": null it (SQL's NULL).
-    from .expressions import null_if_missing
-
     pairs = [
         {"k": args[index], "v": null_if_missing(args[index + 1])}
         for index in range(0, len(args), 2)
@@ -335,14 +335,13 @@ SELF_COMPILED = {
 
 
 def compile_function(compiler, expression):
-    for klass in type(expression).__mro__:
-        builder = SELF_COMPILED.get(klass)
-        if builder is not None:
-            return builder(compiler, expression)
-        builder = FUNCTIONS.get(klass)
-        if builder is not None:
-            args = compiler.compile_many(expression.get_source_expressions())
-            return builder(compiler, expression, args)
+    builder = by_class(SELF_COMPILED, expression)
+    if builder is not None:
+        return builder(compiler, expression)
+    builder = by_class(FUNCTIONS, expression)
+    if builder is not None:
+        args = compiler.compile_many(expression.get_source_expressions())
+        return builder(compiler, expression, args)
     raise NotSupportedError(
         f"the {type(expression).__name__} function is not supported by the MongoDB backend yet"
     )

@@ -37,8 +37,10 @@ from django.db.models.sql.query import Query
 from django.db.models.sql.where import AND, XOR, NothingNode, WhereNode
 
 from . import lookups
-from .json import as_mql_for
-from .subqueries import compile_subquery, is_correlated
+from .dispatch import by_class
+from .field_types import NUMERIC_TYPES
+from .json_fields import as_mql_for
+from .subqueries import is_correlated
 
 NOTHING = object()
 EVERYTHING = object()
@@ -68,9 +70,11 @@ class WhereCompiler:
     is not NULL, exactly as SQL does.
     """
 
-    def __init__(self, expressions):
-        self.expressions = expressions
-        self.connection = expressions.connection
+    def __init__(self, expression_compiler):
+        # The ExpressionCompiler of the query (its scope, its prelude of subquery lookups):
+        # every value in a condition compiles through it.
+        self.expression_compiler = expression_compiler
+        self.connection = expression_compiler.connection
 
     # -- query language -------------------------------------------------------------------
 
@@ -131,7 +135,7 @@ class WhereCompiler:
         check_supported(lookup)
         if isinstance(lookup, YearLookup) and is_direct_value(lookup.rhs):
             source = lhs.lhs
-            if isinstance(source, Col) and self.expressions.scope.is_local(source.alias):
+            if isinstance(source, Col) and self.expression_compiler.scope.is_local(source.alias):
                 return self._negatable(
                     self._year_bounds(lookup, source), self._path(source), positive
                 )
@@ -142,9 +146,9 @@ class WhereCompiler:
             or not isinstance(lhs, Col)
             or (
                 lookup.lookup_name in lookups.TEXT_LOOKUPS
-                and lhs.output_field.get_internal_type() in lookups.NUMERIC_TYPES
+                and lhs.output_field.get_internal_type() in NUMERIC_TYPES
             )
-            or not self.expressions.scope.is_local(lhs.alias)
+            or not self.expression_compiler.scope.is_local(lhs.alias)
             or not (is_direct_value(rhs) or (isinstance(rhs, Query) and not is_correlated(rhs)))
         ):
             return {"$expr": self.lookup_expression(lookup, positive)}
@@ -209,7 +213,7 @@ class WhereCompiler:
         return {"$and": [{"$nor": [condition]}, {path: {"$ne": None}}]}
 
     def _path(self, column):
-        return self.expressions.scope.path(column.alias, column.target)
+        return self.expression_compiler.scope.path(column.alias, column.target)
 
     def _year_bounds(self, lookup, column):
         path = self._path(column)
@@ -293,7 +297,7 @@ class WhereCompiler:
             return {"$and" if every else "$or": parts}
         if hasattr(node, "lookup_name"):
             return self.lookup_expression(node, positive)
-        compiled = self.expressions.compile(node)
+        compiled = self.expression_compiler.compile(node)
         return {"$eq": [compiled, positive]}
 
     def _xor(self, node, positive):
@@ -304,7 +308,7 @@ class WhereCompiler:
     def lookup_expression(self, lookup, positive=True):
         as_mql = getattr(lookup, "as_mql", None) or as_mql_for(lookup)
         if as_mql is not None:
-            test, guards = as_mql(self.expressions)
+            test, guards = as_mql(self.expression_compiler)
             return self._guarded(test, guards, positive)
         check_supported(lookup)
         name = lookup.lookup_name
@@ -316,16 +320,16 @@ class WhereCompiler:
                 node, wanted = node.expression, not wanted
             if isinstance(node, Lookup | WhereNode):
                 return self.expression(node, wanted)  # UNKNOWN is neither TRUE nor FALSE
-            condition = self.expressions.compile(node)
+            condition = self.expression_compiler.compile(node)
             return condition if wanted else {"$not": [condition]}
         builder = lookups.EXPRESSIONS.get(name)
         if builder is None:
             raise NotSupportedError(f"the {name!r} lookup is not supported by the MongoDB backend")
-        compile_ = self.expressions.compile
+        compile_ = self.expression_compiler.compile
         lhs = compile_(lookup.lhs)
         rhs = lookup.rhs
         if isinstance(rhs, Query) and is_correlated(rhs):
-            rhs_expression = compile_subquery(self.expressions, rhs, as_array=name == "in")
+            rhs_expression = self.expression_compiler.subquery(rhs, as_array=name == "in")
         elif isinstance(rhs, Query) or is_direct_value(rhs):
             try:
                 value = self.rhs_value(lookup)
@@ -403,7 +407,7 @@ class UnknownIn:
 
 
 def _year_rule(lookup):
-    for klass, rule in YEAR_BOUNDS.items():
-        if isinstance(lookup, klass):
-            return rule
+    rule = by_class(YEAR_BOUNDS, lookup)
+    if rule is not None:
+        return rule
     raise NotSupportedError(f"the {lookup.lookup_name!r} year lookup is not supported")

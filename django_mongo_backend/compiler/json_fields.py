@@ -35,18 +35,18 @@ from django.db import NotSupportedError
 from django.db.models import ExpressionList, Value
 from django.db.models.fields import json as django_json
 
+from .dispatch import by_class
 from .float_text import double_text
+from .lookups import EXPRESSIONS
+from .nulls import null_guards
 
 NUMBER_TYPES = ["int", "long", "double", "decimal"]
 
 
 def as_mql_for(node):
     """The ``as_mql`` of a JSONField transform or lookup of Django's, or None."""
-    for klass in type(node).__mro__:
-        handler = HANDLERS.get(klass)
-        if handler is not None:
-            return partial(handler, node)
-    return None
+    handler = by_class(HANDLERS, node)
+    return None if handler is None else partial(handler, node)
 
 
 # -- reading keys -------------------------------------------------------------------------
@@ -179,12 +179,6 @@ def as_text(value):
 # -- values -------------------------------------------------------------------------------
 
 
-def _guards(*operands):
-    from .expressions import null_guards
-
-    return null_guards(*operands)
-
-
 def _rhs_value(lookup, compiler):
     """The prepared constant on the right (adapted like a stored JSON value)."""
     _, params = lookup.get_db_prep_lookup(lookup.rhs, compiler.connection)
@@ -242,7 +236,7 @@ def has_keys(lookup, compiler):
         test = tests[0]
     else:
         test = {"$or" if isinstance(lookup, django_json.HasAnyKeys) else "$and": tests}
-    return test, _guards(value)
+    return test, null_guards(value)
 
 
 def _get(ref, key):
@@ -252,7 +246,7 @@ def _get(ref, key):
 
 def contains(lookup, compiler):
     value = compiler.compile(lookup.lhs)
-    return _contains(value, _constant(lookup, compiler), 0, top=True), _guards(value)
+    return _contains(value, _constant(lookup, compiler), 0, top=True), null_guards(value)
 
 
 def _contains(value, given, depth, *, top=False):
@@ -313,7 +307,7 @@ def _contains(value, given, depth, *, top=False):
 
 def contained_by(lookup, compiler):
     value = compiler.compile(lookup.lhs)
-    return _contained(value, _constant(lookup, compiler), 0, top=True), _guards(value)
+    return _contained(value, _constant(lookup, compiler), 0, top=True), null_guards(value)
 
 
 def _contained(value, given, depth, *, top=False):
@@ -374,7 +368,7 @@ def key_exact(lookup, compiler):
         # JSON null: the key is present and null (an absent key is SQL NULL).
         return {"$eq": [value, None]}, [key_present(lookup.lhs, compiler)]
     rhs = _rhs(lookup, compiler)
-    return {"$eq": [value, rhs]}, _guards(value, rhs)
+    return {"$eq": [value, rhs]}, null_guards(value, rhs)
 
 
 def json_exact(lookup, compiler):
@@ -385,7 +379,7 @@ def json_exact(lookup, compiler):
         _refuse_json_null(lookup)
         return {"$eq": [value, None]}, []
     rhs = _rhs(lookup, compiler)
-    return {"$eq": [value, rhs]}, _guards(value, rhs)
+    return {"$eq": [value, rhs]}, null_guards(value, rhs)
 
 
 def _refuse_json_null(lookup):
@@ -431,13 +425,11 @@ def key_in(lookup, compiler):
     if json_null:
         # The key absent (or the column NULL) stays UNKNOWN, as SQL's NULL IN (...).
         return {"$or": [{"$eq": [value, None]}, test]}, [key_present(lookup.lhs, compiler)]
-    return test, _guards(value)
+    return test, null_guards(value)
 
 
 def key_text(lookup, compiler):
     """iexact, icontains, startswith... on a key: the builtin text tests on its text."""
-    from .lookups import EXPRESSIONS
-
     if lookup.rhs is None and lookup.lookup_name == "iexact":
         # Django reads data__key__iexact=None as data__key=None: the key holds JSON null.
         source = django_json.KeyTransform(lookup.lhs.key_name, *lookup.lhs.get_source_expressions())
@@ -476,13 +468,13 @@ def key_compare(lookup, compiler):
     if hasattr(lookup.rhs, "resolve_expression"):
         rhs = compiler.compile(lookup.rhs)
         same_kind = {"$eq": [_kind(value), _kind(rhs)]}
-        return {"$and": [same_kind, {operator: [value, rhs]}]}, _guards(value, rhs)
+        return {"$and": [same_kind, {operator: [value, rhs]}]}, null_guards(value, rhs)
     constant = _rhs_value(lookup, compiler)[0]
     if constant is None:
         return False, [False]  # compared with NULL: UNKNOWN
     kind = _python_kind(constant)
     test = {operator: [value, {"$literal": constant}]}
-    return {"$and": [{"$eq": [_kind(value), kind]}, test]}, _guards(value)
+    return {"$and": [{"$eq": [_kind(value), kind]}, test]}, null_guards(value)
 
 
 def json_in(lookup, compiler):
@@ -493,7 +485,7 @@ def json_in(lookup, compiler):
     if json_null:
         _refuse_json_null(lookup)
         return {"$or": [{"$eq": [value, None]}, test]}, []
-    return test, _guards(value)
+    return test, null_guards(value)
 
 
 def json_icontains(lookup, compiler):
