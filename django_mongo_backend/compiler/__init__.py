@@ -55,6 +55,10 @@ def stored_as(field, expression):
     return expression if operator is None else {operator: expression}
 
 
+#: What ``SQLInsertCompiler.insert_constant`` returns for a value the server computes.
+SERVER_COMPUTED = object()
+
+
 class RowCount:
     """What Django reads after a write run through ``execute_sql(CURSOR)``."""
 
@@ -81,6 +85,10 @@ def _write_result(count, result_type):
 
 class SQLCompiler(sql.SQLCompiler):
     order_by_expressions = ()
+    #: Compile as the query runs outside a transaction (``mql()``, ``explain()``): a combined
+    #: query then shows its ``$unionWith`` pipeline. Set before ``build_select()``; the
+    #: compilers of a combined query's parts and of an aggregate's inner query inherit it.
+    outside_transaction = False
 
     def compile(self, node):
         return "", ()
@@ -246,11 +254,13 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         return str(self.insert_command()[0]), ()
 
     def insert_command(self):
+        """The insert command, its documents, and the values the server computes first
+        (``compute_values``): place (document index, key) -> (field, expression)."""
         opts = self.query.get_meta()
         fields = self.query.fields
         objs = self.query.objs
         documents = []
-        self.computed_values = {}
+        computed = {}
         for obj in objs:
             document = {}
             for field in fields:
@@ -260,37 +270,42 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
                 value = self.prepare_value(field, value)
                 key = document_key(field)
                 if hasattr(value, "resolve_expression"):
-                    value = self.insert_constant(field, value, (len(documents), key))
+                    known = self.insert_constant(field, value)
+                    if known is SERVER_COMPUTED:
+                        computed[(len(documents), key)] = (field, value)
+                        known = None
+                    value = known
                 document[key] = value
             documents.append(document)
-        return MongoCommand(opts.db_table, "insert_many", documents, ordered=True), documents
+        command = MongoCommand(opts.db_table, "insert_many", documents, ordered=True)
+        return command, documents, computed
 
-    def insert_constant(self, field, expression, place):
+    def insert_constant(self, field, expression):
         """The value of an expression inserted into a new document.
 
         Value, Now and database defaults are known here. Other expressions (``Lower(Value(..))``,
         a ``Subquery``) cannot read the new document's columns (Django forbids F() in inserts),
         so the server evaluates them all in one ``$documents`` pipeline before the insert
-        (``computed_values``: place -> expression).
+        (``compute_values``): for those, this returns ``SERVER_COMPUTED``.
         """
         if isinstance(expression, Value):
             return field.get_db_prep_save(expression.value, connection=self.connection)
         if isinstance(expression, Now):
             return field.get_db_prep_save(timezone.now(), connection=self.connection)
-        self.computed_values[place] = (field, expression)
-        return None
+        return SERVER_COMPUTED
 
-    def compute_values(self, documents):
-        """Evaluate the inserted expressions on the server and put them in ``documents``."""
-        if not self.computed_values:
+    def compute_values(self, documents, computed):
+        """Evaluate the inserted expressions on the server and put them in ``documents``
+        (``computed``: place -> (field, expression), from ``insert_command``)."""
+        if not computed:
             return
-        compiler = ExpressionCompiler(self, Scope(None))
+        expression_compiler = ExpressionCompiler(self, Scope(None))
         project = {}
-        for index, (field, expression) in enumerate(self.computed_values.values()):
-            project[f"v{index}"] = stored_as(field, compiler.compile(expression))
-        pipeline = [{"$documents": [{}]}, *compiler.prelude, {"$project": project}]
+        for index, (field, expression) in enumerate(computed.values()):
+            project[f"v{index}"] = stored_as(field, expression_compiler.compile(expression))
+        pipeline = [{"$documents": [{}]}, *expression_compiler.prelude, {"$project": project}]
         (row,) = self.connection.execute_command(MongoCommand(None, "aggregate", pipeline))
-        for index, (position, key) in enumerate(self.computed_values):
+        for index, (position, key) in enumerate(computed):
             documents[position][key] = row.get(f"v{index}")
 
     def execute_sql(self, returning_fields=None):
@@ -298,10 +313,10 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         # A proxy model's options have no auto_field of their own (bulk_create keeps the proxy).
         auto_field = opts.concrete_model._meta.auto_field
         fields = self.query.fields
-        command, documents = self.insert_command()
+        command, documents, computed = self.insert_command()
         if not documents:
             return []
-        self.compute_values(documents)
+        self.compute_values(documents, computed)
         if auto_field is not None and auto_field not in fields:
             first = sequences.reserve(
                 self.connection, opts.db_table, len(documents), [auto_field.column]
@@ -425,7 +440,7 @@ class SQLAggregateCompiler(sql.SQLAggregateCompiler, SQLCompiler):
         if outer_scope is not None:
             raise NotSupportedError("aggregate() of a query used as a subquery")
         inner = self.query.inner_query.get_compiler(self.using, elide_empty=self.elide_empty)
-        inner.outside_transaction = getattr(self, "outside_transaction", False)
+        inner.outside_transaction = self.outside_transaction
         plan = inner.build_select()
         if plan.combination is not None:  # count() of a combined query in a transaction
             self.col_count = 1

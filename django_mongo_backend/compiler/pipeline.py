@@ -22,7 +22,8 @@ from .combinators import combined_plan
 from .expressions import ExpressionCompiler
 from .joins import aliases_used, join_stages
 from .limits import check_sort
-from .nulls import is_not_null, null_if_missing
+from .nulls import null_if_missing
+from .ordering import Sort
 from .plans import SelectPlan, slice_stages
 from .scopes import GroupedScope, base_alias_of, scope_for
 from .where import MATCH_NOTHING
@@ -46,8 +47,6 @@ class SelectBuilder:
         self.scope = scope_for(self.query, self.base_alias, outer=outer_scope)
         self.expression_compiler = ExpressionCompiler(query_compiler, self.scope)
         self.conditions = self.expression_compiler.conditions
-        # Stages after OFFSET/LIMIT (a projection is cheaper on fewer documents).
-        self.final_stages = []
 
     # -- entry point ----------------------------------------------------------------------
 
@@ -77,6 +76,8 @@ class SelectBuilder:
                 self._flush_prelude(pipeline)
                 pipeline.append({"$match": late_match})
         columns = compiler.select[: compiler.col_count]
+        # Stages after OFFSET/LIMIT (a projection is cheaper on fewer documents).
+        final_stages = []
         if self._is_grouped(columns):
             readers = self._grouped(pipeline, columns)
             enforce = None
@@ -84,10 +85,10 @@ class SelectBuilder:
             readers = self._distinct(pipeline, columns)
             enforce = None
         else:
-            readers = self._plain(pipeline, columns)
+            readers, final_stages = self._plain(pipeline, columns)
             enforce = self.collection
         pipeline.extend(slice_stages(query))
-        pipeline.extend(self.final_stages)
+        pipeline.extend(final_stages)
         return SelectPlan(
             collection=self.collection,
             pipeline=pipeline,
@@ -135,6 +136,7 @@ class SelectBuilder:
     # -- plain reads ----------------------------------------------------------------------
 
     def _plain(self, pipeline, columns):
+        """The readers of a plain read, and the stages that go after its slice."""
         enforce = self.connection.enforce_schema
         readers, computed, roots = [], {}, set()
         for index, (expression, _sql, _alias) in enumerate(columns):
@@ -152,24 +154,20 @@ class SelectBuilder:
                 computed[key] = self.expression_compiler.compile(expression)
                 readers.append(((key,), None))
                 roots.add(key)
-        order_keys = self._order_keys(computed, columns)
+        sort = self._sort(computed, columns)
         if computed:
             self._flush_prelude(pipeline)
             pipeline.append({"$addFields": computed})
-        self._sort(pipeline, order_keys)
+        pipeline.extend(sort.stages())
         default_columns = self.query.default_cols and not self.query.select_related
         if not default_columns or self._has_joins():
-            self.final_stages.append({"$project": dict.fromkeys(sorted(roots), 1)})
-        return readers
+            return readers, [{"$project": dict.fromkeys(sorted(roots), 1)}]
+        return readers, []
 
-    def _order_keys(self, computed, columns, *, flat=False, post_group=None):
-        """The $sort document; keys it needs computed are added to ``computed``.
-
-        NULLS FIRST/LAST flags read the sort keys, so they are computed in a stage of their
-        own after the keys exist (``self.null_flags``, placed by ``_sort``).
-        """
-        sort = {}
-        self.null_flags = {}
+    def _sort(self, computed, columns, *, flat=False, post_group=None):
+        """The ORDER BY as a Sort; keys it needs computed are added to ``computed`` (the
+        stage computing them comes before ``Sort.stages()``)."""
+        sort = Sort()
         select_keys = {}
         for index, (_expression, _sql, alias) in enumerate(columns):
             key = f"c{index}" if flat else None
@@ -192,20 +190,15 @@ class SelectBuilder:
             else:
                 key = f"__o{index}"
                 computed[key] = compiler.compile(expression)
-            descending = order.descending
-            if (order.nulls_first and descending) or (order.nulls_last and not descending):
-                null_key = f"__n{index}"
-                self.null_flags[null_key] = {"$cond": [is_not_null(f"${key}"), 1, 0]}
-                sort[null_key] = 1 if order.nulls_first else -1
-            sort.setdefault(key, -1 if descending else 1)
-        check_sort(sort, ordering)
+            sort.add(
+                key,
+                f"__n{index}",
+                descending=order.descending,
+                nulls_first=order.nulls_first,
+                nulls_last=order.nulls_last,
+            )
+        check_sort(sort.keys, ordering)
         return sort
-
-    def _sort(self, pipeline, sort):
-        if self.null_flags:
-            pipeline.append({"$addFields": self.null_flags})
-        if sort:
-            pipeline.append({"$sort": sort})
 
     # -- DISTINCT -------------------------------------------------------------------------
 
@@ -215,12 +208,12 @@ class SelectBuilder:
             keys[f"c{index}"] = null_if_missing(self.expression_compiler.compile(expression))
             readers.append(((f"c{index}",), None))
         computed = {}
-        order = self._order_keys(computed, columns, flat=True)
+        sort = self._sort(computed, columns, flat=True)
         keys.update({key: null_if_missing(value) for key, value in computed.items()})
         self._flush_prelude(pipeline)
         pipeline.append({"$group": {"_id": keys}})
         pipeline.append({"$replaceRoot": {"newRoot": "$_id"}})
-        self._sort(pipeline, order)
+        pipeline.extend(sort.stages())
         return readers
 
     # -- GROUP BY -------------------------------------------------------------------------
@@ -288,7 +281,7 @@ class SelectBuilder:
         if self.query_compiler.having is not None:
             having = grouped.condition(self.query_compiler.having)
         computed = {}
-        order = self._order_keys(computed, columns, flat=True, post_group=grouped)
+        sort = self._sort(computed, columns, flat=True, post_group=grouped)
         group_id = {
             f"k{i}": null_if_missing(self.expression_compiler.compile(key))
             for i, key in enumerate(keys)
@@ -309,7 +302,7 @@ class SelectBuilder:
         if self.query.distinct:
             pipeline.append({"$group": {"_id": "$$ROOT"}})
             pipeline.append({"$replaceRoot": {"newRoot": "$_id"}})
-        self._sort(pipeline, order)
+        pipeline.extend(sort.stages())
         return [((f"c{index}",), None) for index in range(len(columns))]
 
 
