@@ -1,7 +1,8 @@
 """WhereNode -> a ``$match`` document (query operators where possible) or a ``$expr``.
 
 ``match()`` keeps constant comparisons on plain fields as query operators so MongoDB can use
-indexes; only comparisons between computed values fall back to ``$expr``. ``expression()``
+indexes; only comparisons between computed values fall back to ``$expr``
+(``can_use_query_operator`` decides which). ``expression()``
 builds the equivalent boolean aggregation expression (for ``When``, ``$lookup`` pipelines and
 anything inside ``$expr``).
 
@@ -38,7 +39,7 @@ from django.db.models.sql.where import AND, XOR, NothingNode, WhereNode
 
 from . import lookups
 from .dispatch import by_class
-from .field_types import NUMERIC_TYPES
+from .field_types import NUMERIC_TYPES, internal_type
 from .json_fields import as_mql_for
 from .subqueries import is_correlated
 
@@ -122,37 +123,23 @@ class WhereCompiler:
         return {operator: parts}
 
     def _match_lookup(self, lookup, positive):
-        lhs = lookup.lhs
-        if isinstance(lhs, ColPairs):
+        if isinstance(lookup.lhs, ColPairs):
             return self._match_columns(lookup, positive)
         as_mql_match = getattr(lookup, "as_mql_match", None)
         if as_mql_match is not None:
             condition = as_mql_match(self, positive)
             if condition is not None:
                 return condition
-        if hasattr(lookup, "as_mql") or as_mql_for(lookup) is not None:
+        if compiles_itself(lookup):
             return {"$expr": self.lookup_expression(lookup, positive)}
         check_supported(lookup)
-        if isinstance(lookup, YearLookup) and is_direct_value(lookup.rhs):
-            source = lhs.lhs
-            if isinstance(source, Col) and self.expression_compiler.scope.is_local(source.alias):
-                return self._negatable(
-                    self._year_bounds(lookup, source), self._path(source), positive
-                )
-        rhs = lookup.rhs
-        builder = lookups.FILTERS.get(lookup.lookup_name)
-        if (
-            builder is None
-            or not isinstance(lhs, Col)
-            or (
-                lookup.lookup_name in lookups.TEXT_LOOKUPS
-                and lhs.output_field.get_internal_type() in NUMERIC_TYPES
-            )
-            or not self.expression_compiler.scope.is_local(lhs.alias)
-            or not (is_direct_value(rhs) or (isinstance(rhs, Query) and not is_correlated(rhs)))
-        ):
+        if not can_use_query_operator(lookup, self.expression_compiler.scope):
             return {"$expr": self.lookup_expression(lookup, positive)}
-        path = self._path(lhs)
+        if isinstance(lookup, YearLookup):
+            source = lookup.lhs.lhs
+            return self._negatable(self._year_bounds(lookup, source), self._path(source), positive)
+        builder = lookups.FILTERS[lookup.lookup_name]
+        path = self._path(lookup.lhs)
         try:
             value = self.rhs_value(lookup)
         except EmptyResultSet:
@@ -376,6 +363,37 @@ SUPPORTED_LOOKUP_MODULES = frozenset(
 #: JSONField equality: documents are stored with sorted keys (operations.adapt_json_value), so
 #: comparing them is comparing the JSON values.
 SUPPORTED_LOOKUP_CLASSES = frozenset({"JSONExact"})
+
+
+def can_use_query_operator(lookup, scope):
+    """Whether one of Django's lookups compiles to a query operator (``lookups.FILTERS``,
+    which an index can answer) rather than to an aggregation expression inside ``$expr``
+    (``lookups.EXPRESSIONS``). This is the one place that decides it.
+
+    It can when it compares a column of ``scope``'s own documents (not an outer query's,
+    not a computed value) with a constant, or with a subquery that runs first; but not a
+    text lookup on a number (SQL matches the number's text, which ``$regex`` cannot read).
+    A year lookup with a constant year compares the date itself with the year's bounds.
+    Lookups that compile themselves (``as_mql``, JSONField's) are decided before this.
+    """
+    lhs, rhs, name = lookup.lhs, lookup.rhs, lookup.lookup_name
+    if isinstance(lookup, YearLookup):
+        if not is_direct_value(rhs):
+            return False
+        column = lhs.lhs
+        return isinstance(column, Col) and scope.is_local(column.alias)
+    return (
+        name in lookups.FILTERS
+        and isinstance(lhs, Col)
+        and scope.is_local(lhs.alias)
+        and not (name in lookups.TEXT_LOOKUPS and internal_type(lhs) in NUMERIC_TYPES)
+        and (is_direct_value(rhs) or (isinstance(rhs, Query) and not is_correlated(rhs)))
+    )
+
+
+def compiles_itself(lookup):
+    """A lookup defined outside Django (``as_mql``) or one of JSONField's (json_fields.py)."""
+    return hasattr(lookup, "as_mql") or as_mql_for(lookup) is not None
 
 
 def check_supported(lookup):
