@@ -4,6 +4,24 @@ They subclass Django's SQL compilers only to reuse the parts that do not render 
 list and ``klass_info`` construction, ordering resolution, and result conversion. ``compile()``
 is never used to render anything: Django's ``get_select()`` calls it for the SQL text of each
 column, which we do not need, so it returns an empty placeholder.
+
+The package's modules, in layers from the bottom up. A module imports only modules listed
+before it, never one after it, at module level or inside a function;
+tests/compiler/test_layers.py reads this list and checks.
+A new module goes in this list.
+
+- helpers: nulls, field_types, patterns, dispatch, float_text, uuid_text, bson_order, limits,
+  ordering, scopes, plans
+- translation tables: timezones, functions, aggregates, lookups, json_fields
+- expressions and conditions: subqueries, where, expressions
+- clauses: joins, combinators, constraints
+- the pipeline builder: pipeline
+- the Django compilers: row_locks, __init__
+
+Expressions and conditions reach each other through the instance handed in
+(``ExpressionCompiler.conditions``, ``WhereCompiler.expression_compiler``), and a subquery
+recurses through its own compiler's ``build_select(outer_scope=...)``, as Django's
+``compile(node)`` recurses through the compiler it is given.
 """
 
 from __future__ import annotations
