@@ -5,9 +5,9 @@ list and ``klass_info`` construction, ordering resolution, and result conversion
 is never used to render anything: Django's ``get_select()`` calls it for the SQL text of each
 column, which we do not need, so it returns an empty placeholder.
 
-The package's modules, in layers from the bottom up. A module imports only modules listed
-before it, never one after it, at module level or inside a function;
-tests/compiler/test_layers.py reads this list and checks.
+The package's modules, in layers from the bottom up (docs/architecture.rst tells how a query
+flows through them). A module imports only modules listed before it, never one after it, at
+module level or inside a function; tests/compiler/test_layers.py reads this list and checks.
 A new module goes in this list.
 
 - helpers: nulls, field_types, patterns, dispatch, float_text, uuid_text, bson_order, limits,
