@@ -116,7 +116,7 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     # Only steers Django's SQL rendering of XOR, which never runs here; the compiler translates
     # Q(...) ^ Q(...) itself.
     supports_logical_xor = False
-    supports_json_field_contains = True  # compiler/json.py: PostgreSQL's @> and <@ rules
+    supports_json_field_contains = True  # compiler/json_fields.py: PostgreSQL's @> and <@ rules
     # ...so data__key__contains={...} does not match [{...}]: only an array contains elements.
     json_key_contains_list_matching_requires_list = True
     has_json_object_function = True  # JSONObject -> $arrayToObject

@@ -606,7 +606,8 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
         from django.db.models.expressions import OrderBy
         from django.db.models.sql import Query
 
-        from .compiler.expressions import ExpressionCompiler, Scope
+        from .compiler.expressions import ExpressionCompiler
+        from .compiler.scopes import Scope
 
         direction = 1
         if isinstance(expression, OrderBy):

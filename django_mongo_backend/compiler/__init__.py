@@ -4,6 +4,24 @@ They subclass Django's SQL compilers only to reuse the parts that do not render 
 list and ``klass_info`` construction, ordering resolution, and result conversion. ``compile()``
 is never used to render anything: Django's ``get_select()`` calls it for the SQL text of each
 column, which we do not need, so it returns an empty placeholder.
+
+The package's modules, in layers from the bottom up (docs/architecture.rst tells how a query
+flows through them). A module imports only modules listed before it, never one after it, at
+module level or inside a function; tests/compiler/test_layers.py reads this list and checks.
+A new module goes in this list.
+
+- helpers: nulls, field_types, patterns, dispatch, float_text, uuid_text, bson_order, limits,
+  ordering, scopes, plans
+- translation tables: timezones, functions, aggregates, lookups, json_fields
+- expressions and conditions: subqueries, where, expressions
+- clauses: joins, combinators, constraints
+- the pipeline builder: pipeline
+- the Django compilers: row_locks, __init__
+
+Expressions and conditions reach each other through the instance handed in
+(``ExpressionCompiler.conditions``, ``WhereCompiler.expression_compiler``), and a subquery
+recurses through its own compiler's ``build_select(outer_scope=...)``, as Django's
+``compile(node)`` recurses through the compiler it is given.
 """
 
 from __future__ import annotations
@@ -27,11 +45,15 @@ from django.utils import timezone
 from .. import sequences
 from ..commands import MongoCommand, to_json
 from ..operations import document_key
-from . import aggregates, row_locks
-from .expressions import INTEGER_TYPES, ExpressionCompiler, Scope
+from . import row_locks
+from .aggregates import compile_aggregate, group_stages
+from .expressions import ExpressionCompiler
+from .field_types import INTEGER_TYPES
 from .joins import aliases_used
-from .pipeline import FlatScope, SelectBuilder, SelectPlan, group_stages
-from .where import MATCH_NOTHING, WhereCompiler
+from .pipeline import SelectBuilder
+from .plans import SelectPlan
+from .scopes import FlatScope, Scope
+from .where import MATCH_NOTHING
 
 #: SQL columns convert what is assigned to them; a document stores what it is given. A
 #: computed value assigned to these fields is converted to the field's BSON type.
@@ -49,6 +71,10 @@ def stored_as(field, expression):
     if operator == "$toLong":
         return {operator: {"$round": [expression, 0]}}
     return expression if operator is None else {operator: expression}
+
+
+#: What ``SQLInsertCompiler.insert_constant`` returns for a value the server computes.
+SERVER_COMPUTED = object()
 
 
 class RowCount:
@@ -77,6 +103,10 @@ def _write_result(count, result_type):
 
 class SQLCompiler(sql.SQLCompiler):
     order_by_expressions = ()
+    #: Compile as the query runs outside a transaction (``mql()``, ``explain()``): a combined
+    #: query then shows its ``$unionWith`` pipeline. Set before ``build_select()``; the
+    #: compilers of a combined query's parts and of an aggregate's inner query inherit it.
+    outside_transaction = False
 
     def compile(self, node):
         return "", ()
@@ -103,10 +133,14 @@ class SQLCompiler(sql.SQLCompiler):
 
     # -- building -------------------------------------------------------------------------
 
-    def build_select(self):
-        """The SelectPlan for this query (raises EmptyResultSet if nothing can match)."""
+    def build_select(self, outer_scope=None):
+        """The SelectPlan for this query (raises EmptyResultSet if nothing can match).
+
+        ``outer_scope``: this query is a subquery, and may read the columns of the outer
+        query in that scope (they become ``$$variables`` of the ``$lookup`` running it).
+        """
         self.pre_sql_setup()
-        return SelectBuilder(self).build()
+        return SelectBuilder(self, outer_scope=outer_scope).build()
 
     def as_sql(self, with_limits=True, with_col_aliases=False):
         """The pipeline as MongoDB shell text: what ``str(queryset.query)`` shows."""
@@ -238,11 +272,13 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         return str(self.insert_command()[0]), ()
 
     def insert_command(self):
+        """The insert command, its documents, and the values the server computes first
+        (``compute_values``): place (document index, key) -> (field, expression)."""
         opts = self.query.get_meta()
         fields = self.query.fields
         objs = self.query.objs
         documents = []
-        self.computed_values = {}
+        computed = {}
         for obj in objs:
             document = {}
             for field in fields:
@@ -252,37 +288,42 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
                 value = self.prepare_value(field, value)
                 key = document_key(field)
                 if hasattr(value, "resolve_expression"):
-                    value = self.insert_constant(field, value, (len(documents), key))
+                    known = self.insert_constant(field, value)
+                    if known is SERVER_COMPUTED:
+                        computed[(len(documents), key)] = (field, value)
+                        known = None
+                    value = known
                 document[key] = value
             documents.append(document)
-        return MongoCommand(opts.db_table, "insert_many", documents, ordered=True), documents
+        command = MongoCommand(opts.db_table, "insert_many", documents, ordered=True)
+        return command, documents, computed
 
-    def insert_constant(self, field, expression, place):
+    def insert_constant(self, field, expression):
         """The value of an expression inserted into a new document.
 
         Value, Now and database defaults are known here. Other expressions (``Lower(Value(..))``,
         a ``Subquery``) cannot read the new document's columns (Django forbids F() in inserts),
         so the server evaluates them all in one ``$documents`` pipeline before the insert
-        (``computed_values``: place -> expression).
+        (``compute_values``): for those, this returns ``SERVER_COMPUTED``.
         """
         if isinstance(expression, Value):
             return field.get_db_prep_save(expression.value, connection=self.connection)
         if isinstance(expression, Now):
             return field.get_db_prep_save(timezone.now(), connection=self.connection)
-        self.computed_values[place] = (field, expression)
-        return None
+        return SERVER_COMPUTED
 
-    def compute_values(self, documents):
-        """Evaluate the inserted expressions on the server and put them in ``documents``."""
-        if not self.computed_values:
+    def compute_values(self, documents, computed):
+        """Evaluate the inserted expressions on the server and put them in ``documents``
+        (``computed``: place -> (field, expression), from ``insert_command``)."""
+        if not computed:
             return
-        compiler = ExpressionCompiler(self, Scope(None))
+        expression_compiler = ExpressionCompiler(self, Scope(None))
         project = {}
-        for index, (field, expression) in enumerate(self.computed_values.values()):
-            project[f"v{index}"] = stored_as(field, compiler.compile(expression))
-        pipeline = [{"$documents": [{}]}, *compiler.prelude, {"$project": project}]
+        for index, (field, expression) in enumerate(computed.values()):
+            project[f"v{index}"] = stored_as(field, expression_compiler.compile(expression))
+        pipeline = [{"$documents": [{}]}, *expression_compiler.prelude, {"$project": project}]
         (row,) = self.connection.execute_command(MongoCommand(None, "aggregate", pipeline))
-        for index, (position, key) in enumerate(self.computed_values):
+        for index, (position, key) in enumerate(computed):
             documents[position][key] = row.get(f"v{index}")
 
     def execute_sql(self, returning_fields=None):
@@ -290,10 +331,10 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         # A proxy model's options have no auto_field of their own (bulk_create keeps the proxy).
         auto_field = opts.concrete_model._meta.auto_field
         fields = self.query.fields
-        command, documents = self.insert_command()
+        command, documents, computed = self.insert_command()
         if not documents:
             return []
-        self.compute_values(documents)
+        self.compute_values(documents, computed)
         if auto_field is not None and auto_field not in fields:
             first = sequences.reserve(
                 self.connection, opts.db_table, len(documents), [auto_field.column]
@@ -330,9 +371,9 @@ class _WriteFilter:
         query = compiler.query
         base_alias = query.get_initial_alias()
         if aliases_used(query.where) <= {base_alias}:
-            expressions = ExpressionCompiler(compiler, Scope(base_alias))
-            match = WhereCompiler(expressions).match(query.where)
-            if not expressions.prelude:
+            expression_compiler = ExpressionCompiler(compiler, Scope(base_alias))
+            match = expression_compiler.conditions.match(query.where)
+            if not expression_compiler.prelude:
                 return match
         select = query.chain(klass=sql.Query)
         select.__class__ = sql.Query
@@ -366,7 +407,7 @@ class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
     def update_command(self):
         query = self.query
         opts = query.get_meta()
-        expressions = ExpressionCompiler(self, Scope(query.get_initial_alias()))
+        expression_compiler = ExpressionCompiler(self, Scope(query.get_initial_alias()))
         constants, computed = {}, {}
         for field, _model, value in query.values:
             if hasattr(value, "resolve_expression"):
@@ -375,7 +416,7 @@ class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
                     raise NotSupportedError(f"aggregates in update() of {field.name}")
             key = document_key(field)
             if hasattr(value, "as_sql"):
-                computed[key] = stored_as(field, expressions.compile(value))
+                computed[key] = stored_as(field, expression_compiler.compile(value))
                 continue
             if hasattr(value, "prepare_database_save"):
                 if not field.remote_field:
@@ -413,9 +454,11 @@ class SQLAggregateCompiler(sql.SQLAggregateCompiler, SQLCompiler):
     """``aggregate()``/``count()`` over a query that must be evaluated first (sliced,
     distinct, already annotated): the inner query's pipeline, then one ``$group``."""
 
-    def build_select(self):
+    def build_select(self, outer_scope=None):
+        if outer_scope is not None:
+            raise NotSupportedError("aggregate() of a query used as a subquery")
         inner = self.query.inner_query.get_compiler(self.using, elide_empty=self.elide_empty)
-        inner.outside_transaction = getattr(self, "outside_transaction", False)
+        inner.outside_transaction = self.outside_transaction
         plan = inner.build_select()
         if plan.combination is not None:  # count() of a combined query in a transaction
             self.col_count = 1
@@ -442,7 +485,7 @@ class SQLAggregateCompiler(sql.SQLAggregateCompiler, SQLCompiler):
 
         def accumulate(aggregate):
             name = f"__a{len(accumulators)}"
-            return aggregates.compile_aggregate(aggregate, source, name, accumulators)
+            return compile_aggregate(aggregate, source, name, accumulators)
 
         outer = ExpressionCompiler(self, FlatScope(keys_by_field), refs=refs)
         outer.aggregate_slot = accumulate

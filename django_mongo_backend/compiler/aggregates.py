@@ -23,17 +23,20 @@ from django.db import NotSupportedError
 from django.db.models import aggregates as agg
 from django.db.models.expressions import Func, Star
 
-from .expressions import is_not_null
+from .dispatch import by_class
+from .nulls import is_not_null
 
 
-def _input(aggregate, compiler):
+def _input(aggregate, expression_compiler):
     """The aggregated value, or null for rows the aggregate's filter excludes."""
     (source, *_rest) = aggregate.get_source_expressions()[:1] or [None]
-    value = 1 if source is None or isinstance(source, Star) else compiler.compile(source)
+    value = 1 if source is None or isinstance(source, Star) else expression_compiler.compile(source)
     condition = None
     if aggregate.filter is not None:
         # Django 6 wraps the condition in AggregateFilter; 5.2 stores it directly.
-        condition = compiler.condition(getattr(aggregate.filter, "condition", aggregate.filter))
+        condition = expression_compiler.condition(
+            getattr(aggregate.filter, "condition", aggregate.filter)
+        )
         value = {"$cond": [condition, value, None]}
     return value, source is None or isinstance(source, Star), condition
 
@@ -47,8 +50,8 @@ class Distinct:
     operator: str
 
 
-def _count(aggregate, compiler, name, accumulators):
-    value, star, condition = _input(aggregate, compiler)
+def _count(aggregate, expression_compiler, name, accumulators):
+    value, star, condition = _input(aggregate, expression_compiler)
     if aggregate.distinct:
         accumulators[name] = (Distinct(value, "$count"), 0)
         return f"${name}"
@@ -61,8 +64,8 @@ def _count(aggregate, compiler, name, accumulators):
 
 
 def _with_values(operator, *, null_when_empty):
-    def build(aggregate, compiler, name, accumulators):
-        value, _star, _condition = _input(aggregate, compiler)
+    def build(aggregate, expression_compiler, name, accumulators):
+        value, _star, _condition = _input(aggregate, expression_compiler)
         if getattr(aggregate, "distinct", False):
             accumulators[name] = (Distinct(value, operator), None)
             if not null_when_empty:
@@ -81,8 +84,8 @@ def _with_values(operator, *, null_when_empty):
 
 
 def _deviation(operator, *, squared):
-    def build(aggregate, compiler, name, accumulators):
-        value, _star, _condition = _input(aggregate, compiler)
+    def build(aggregate, expression_compiler, name, accumulators):
+        value, _star, _condition = _input(aggregate, expression_compiler)
         accumulators[name] = ({operator: value}, None)
         result = f"${name}"
         return {"$pow": [result, 2]} if squared else result
@@ -91,11 +94,11 @@ def _deviation(operator, *, squared):
 
 
 def _statistic(kind):
-    def build(aggregate, compiler, name, accumulators):
+    def build(aggregate, expression_compiler, name, accumulators):
         sample = getattr(aggregate, "sample", False)
         operator = "$stdDevSamp" if sample else "$stdDevPop"
         return _deviation(operator, squared=kind == "variance")(
-            aggregate, compiler, name, accumulators
+            aggregate, expression_compiler, name, accumulators
         )
 
     return build
@@ -118,8 +121,8 @@ def _bitwise(operator, initial):
     """BIT_AND / BIT_OR / BIT_XOR: MongoDB has no such accumulators, so the group collects
     its values and ``$reduce`` folds them with the bitwise expression operator."""
 
-    def build(aggregate, compiler, name, accumulators):
-        value, _star, _condition = _input(aggregate, compiler)
+    def build(aggregate, expression_compiler, name, accumulators):
+        value, _star, _condition = _input(aggregate, expression_compiler)
         accumulators[name] = (_collected(value), [])
         values = _non_null(name)
         folded = {
@@ -134,17 +137,17 @@ def _bitwise(operator, initial):
     return build
 
 
-def _string_agg(aggregate, compiler, name, accumulators):
+def _string_agg(aggregate, expression_compiler, name, accumulators):
     """STRING_AGG: the non-null values joined by the delimiter; NULL for none."""
     if aggregate.order_by is not None:
         raise NotSupportedError(
             "This database backend does not support specifying an order on aggregates."
         )
-    value, _star, _condition = _input(aggregate, compiler)
+    value, _star, _condition = _input(aggregate, expression_compiler)
     delimiter = aggregate.get_source_expressions()[1]
     if isinstance(delimiter, Func) and not isinstance(delimiter, agg.Aggregate):
         (delimiter,) = delimiter.get_source_expressions()  # StringAggDelimiter(value)
-    delimiter = compiler.compile(delimiter)
+    delimiter = expression_compiler.compile(delimiter)
     operator = "$addToSet" if aggregate.distinct else "$push"
     accumulators[name] = ({operator: value}, [])
     values = _non_null(name)
@@ -158,10 +161,10 @@ def _string_agg(aggregate, compiler, name, accumulators):
     return _null_when_empty(values, joined)
 
 
-def _any_value(aggregate, compiler, name, accumulators):
+def _any_value(aggregate, expression_compiler, name, accumulators):
     """ANY_VALUE: a non-null value of the group; SQL leaves the choice to the engine, and
     ``$max`` (which skips nulls) picks one without collecting the group's values."""
-    value, _star, _condition = _input(aggregate, compiler)
+    value, _star, _condition = _input(aggregate, expression_compiler)
     accumulators[name] = ({"$max": value}, None)
     return f"${name}"
 
@@ -187,11 +190,10 @@ for _name, _builder in {
         AGGREGATES[getattr(agg, _name)] = _builder
 
 
-def compile_aggregate(aggregate, compiler, name, accumulators):
-    for klass in type(aggregate).__mro__:
-        builder = AGGREGATES.get(klass)
-        if builder is not None:
-            return builder(aggregate, compiler, name, accumulators)
+def compile_aggregate(aggregate, expression_compiler, name, accumulators):
+    builder = by_class(AGGREGATES, aggregate)
+    if builder is not None:
+        return builder(aggregate, expression_compiler, name, accumulators)
     raise NotSupportedError(
         f"the {type(aggregate).__name__} aggregate is not supported by the MongoDB backend yet"
     )

@@ -41,8 +41,10 @@ from django.db.models.expressions import Col, Ref, Star
 
 from ..commands import MongoCommand
 from .bson_order import sort_key, value_key
-from .expressions import is_not_null, null_if_missing
 from .limits import check_sort
+from .nulls import null_if_missing
+from .ordering import Sort, moves_nulls
+from .plans import SelectPlan, slice_stages
 
 BRANCH = "__branch"
 
@@ -60,8 +62,8 @@ def runs_in_transaction(compiler):
     )
 
 
-def combined_plan(builder, plan_class):
-    compiler = builder.compiler
+def combined_plan(compiler):
+    """The SelectPlan of the combined query that ``compiler`` (its Django compiler) compiles."""
     query = compiler.query
     combinator = query.combinator
     columns = compiler.select[: compiler.col_count]
@@ -74,8 +76,8 @@ def combined_plan(builder, plan_class):
                 f"{combinator}() of querysets selecting different numbers of columns"
             )
     terms = _order_terms(compiler, columns)
-    sort, null_flags = _sort_document(terms)
-    check_sort(sort, compiler.order_by_expressions)
+    sort = _sort(terms)
+    check_sort(sort.keys, compiler.order_by_expressions)
     readers = [((f"c{i}",), None) for i in range(width)]
     (first_index, first), *others = parts
     if runs_in_transaction(compiler):
@@ -88,7 +90,7 @@ def combined_plan(builder, plan_class):
             low=query.low_mark,
             high=query.high_mark,
         )
-        return plan_class(
+        return SelectPlan(
             collection=first.collection, pipeline=[], readers=readers, combination=combination
         )
     pipeline = [*first.pipeline, _projection(first, first_index)]
@@ -107,12 +109,9 @@ def combined_plan(builder, plan_class):
             kept = {"$eq": ["$branches", [0]]}
         pipeline.append({"$match": {"$expr": kept}})
         pipeline.append({"$replaceRoot": {"newRoot": "$_id"}})
-    if null_flags:
-        pipeline.append({"$addFields": null_flags})
-    if sort:
-        pipeline.append({"$sort": sort})
-    builder._slice(pipeline)
-    return plan_class(collection=first.collection, pipeline=pipeline, readers=readers)
+    pipeline.extend(sort.stages())
+    pipeline.extend(slice_stages(query))
+    return SelectPlan(collection=first.collection, pipeline=pipeline, readers=readers)
 
 
 def _part_plans(compiler, combinator):
@@ -160,22 +159,18 @@ def _order_terms(compiler, columns):
     return terms
 
 
-def _moves_nulls(descending, nulls_first, nulls_last):
-    """Whether NULLS FIRST/LAST differs from MongoDB's order (null below every value)."""
-    return (nulls_first and descending) or (nulls_last and not descending)
-
-
-def _sort_document(terms):
-    """The ``$sort`` document of ``terms`` and the null flags it sorts on first."""
-    sort, null_flags = {}, {}
+def _sort(terms):
+    """The Sort of ``terms`` (each names a distinct column)."""
+    sort = Sort()
     for position, index, descending, nulls_first, nulls_last in terms:
-        key = f"c{index}"
-        if _moves_nulls(descending, nulls_first, nulls_last):
-            flag = f"__n{position}"
-            null_flags[flag] = {"$cond": [is_not_null(f"${key}"), 1, 0]}
-            sort[flag] = 1 if nulls_first else -1
-        sort[key] = -1 if descending else 1
-    return sort, null_flags
+        sort.add(
+            f"c{index}",
+            f"__n{position}",
+            descending=descending,
+            nulls_first=nulls_first,
+            nulls_last=nulls_last,
+        )
+    return sort
 
 
 def _column_index(expression, columns):
@@ -273,11 +268,11 @@ class ClientCombination:
         return [row for key, row in distinct.items() if not any(key in o for o in other_keys)]
 
     def _sorted(self, rows):
-        """``$sort`` of ``_sort_document``, done by stable sorts from the last term to the
+        """``$sort`` of ``_sort``, done by stable sorts from the last term to the
         first; a term moving its nulls sorts on the null flag after its value."""
         for _position, index, descending, nulls_first, nulls_last in reversed(self.order):
             rows.sort(key=lambda row: sort_key(row[index], descending), reverse=descending)
-            if _moves_nulls(descending, nulls_first, nulls_last):
+            if moves_nulls(descending, nulls_first, nulls_last):
                 rows.sort(key=lambda row: (row[index] is None) == bool(nulls_last))
         return rows
 

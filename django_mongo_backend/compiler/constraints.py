@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from django.db.models.sql.query import Query
 
-from .expressions import ExpressionCompiler, Scope
-from .where import WhereCompiler
+from .expressions import ExpressionCompiler
+from .scopes import Scope
 
 
 def check_clause(connection, model, condition):
@@ -19,8 +19,8 @@ def check_clause(connection, model, condition):
     query = Query(model=model, alias_cols=False)
     where = query.build_where(condition)
     compiler = query.get_compiler(connection=connection)
-    expressions = ExpressionCompiler(compiler, Scope(None))
-    is_false = WhereCompiler(expressions).expression(where, positive=False)
-    if expressions.prelude:
+    expression_compiler = ExpressionCompiler(compiler, Scope(None))
+    is_false = expression_compiler.conditions.expression(where, positive=False)
+    if expression_compiler.prelude:
         raise ValueError("the condition needs other collections")
     return {"$not": [is_false]}

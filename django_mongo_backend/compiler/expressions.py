@@ -40,12 +40,15 @@ from django.db.models.lookups import Lookup
 from django.db.models.sql.query import Query
 from django.db.models.sql.where import ExtraWhere, WhereNode
 
-from ..operations import document_key
 from . import functions
-from .json import as_mql_for
+from .dispatch import by_class
+from .field_types import INTEGER_TYPES, internal_type
+from .json_fields import as_mql_for
+from .nulls import NonNull, is_not_null, may_be_null
+from .subqueries import compile_subquery
+from .where import WhereCompiler
 
 TABLE_COLUMN = re.compile(r"^([A-Za-z_][\w]*)\.([A-Za-z_][\w]*)$")
-NULL_GUARD = None  # compared with $gt: anything greater than null is neither null nor missing
 
 #: CombinedExpression connectors -> aggregation operators.
 CONNECTORS = {
@@ -71,19 +74,6 @@ SHIFTS = {
     "<<": lambda lhs, rhs: {"$multiply": [lhs, {"$pow": [2, rhs]}]},
     ">>": lambda lhs, rhs: {"$toLong": {"$floor": {"$divide": [lhs, {"$pow": [2, rhs]}]}}},
 }
-INTEGER_TYPES = frozenset(
-    {
-        "AutoField",
-        "BigAutoField",
-        "SmallAutoField",
-        "IntegerField",
-        "BigIntegerField",
-        "SmallIntegerField",
-        "PositiveIntegerField",
-        "PositiveSmallIntegerField",
-        "PositiveBigIntegerField",
-    }
-)
 
 
 def _left_chain(expression):
@@ -100,102 +90,6 @@ def _left_chain(expression):
     return operands[::-1]
 
 
-def is_not_null(expression):
-    """True when ``expression`` is neither null nor missing (null sorts below everything)."""
-    return {"$gt": [expression, NULL_GUARD]}
-
-
-def null_if_missing(expression):
-    """``expression``, with a missing value made null (``$ifNull: [expression, null]``).
-
-    A SQL NULL is a value; MongoDB's *missing* (a field an outer join left absent, an array
-    element out of bounds) is none. Where a value is stored under a key, missing drops the key:
-    ``{k: ..., v: "$missing"}`` loses ``v`` (and ``$arrayToObject`` then fails, code 40392),
-    and a compound ``$group`` ``_id`` keeps a missing key apart from a null one (two groups
-    where SQL has one NULL group). Array literals need no wrapping: MongoDB stores a missing
-    element as null (ExpressionArray::evaluate).
-    """
-    if isinstance(expression, NonNull) or not may_be_null(expression):
-        return expression
-    if isinstance(expression, dict) and "$literal" in expression:
-        return expression
-    return {"$ifNull": [expression, None]}
-
-
-class NonNull(str):
-    """A field path known never to be null or missing: comparisons need no null guard."""
-
-    __slots__ = ()
-
-
-def null_guards(*operands):
-    """The guards SQL's NULL semantics need for these operands (none for known values)."""
-    return [is_not_null(operand) for operand in operands if may_be_null(operand)]
-
-
-def may_be_null(operand):
-    if isinstance(operand, NonNull):
-        return False
-    if isinstance(operand, dict) and len(operand) == 1 and "$literal" in operand:
-        return operand["$literal"] is None
-    return not isinstance(operand, bool | int | float)
-
-
-class Scope:
-    """Where each query alias lives in the documents flowing through the pipeline.
-
-    A subquery's scope has an ``outer`` scope: columns of the outer query are not in the
-    subquery's documents, so they become ``$$variables`` of the ``$lookup`` that runs it
-    (collected in ``let``).
-    """
-
-    def __init__(self, base_alias, prefixes=None, *, local_aliases=None, outer=None):
-        self.base_alias = base_alias
-        self.prefixes = prefixes or {}
-        self.local_aliases = local_aliases
-        self.outer = outer
-        self.let = {}
-        # Aliases joined with LEFT OUTER JOIN: their columns can be missing.
-        self.outer_joined = set()
-
-    def is_local(self, alias):
-        return (
-            self.local_aliases is None
-            or alias is None
-            or alias == self.base_alias
-            or alias in self.local_aliases
-        )
-
-    def path(self, alias, field):
-        key = document_key(field)
-        if alias is None or alias == self.base_alias:
-            return key
-        prefix = self.prefixes.get(alias, alias)
-        return f"{prefix}.{key}"
-
-    def never_null(self, alias, field):
-        """True when the column cannot be null or missing in this scope's documents."""
-        if field.null:
-            return False
-        if self.is_local(alias):
-            return alias not in self.outer_joined
-        return self.outer is not None and self.outer.never_null(alias, field)
-
-    def reference(self, alias, field):
-        """An aggregation expression for a column: ``$path``, or ``$$var`` if it is outer."""
-        if self.is_local(alias):
-            return "$" + self.path(alias, field)
-        if self.outer is None:
-            raise NotSupportedError(f"column {alias}.{field.column} is not in this query")
-        value = self.outer.reference(alias, field)
-        for name, existing in self.let.items():
-            if existing == value:
-                return f"$${name}"
-        name = f"outer{len(self.let)}"
-        self.let[name] = value
-        return f"$${name}"
-
-
 def time_microseconds(value):
     """Microseconds since midnight of a stored time (``"HH:MM:SS.ffffff"``); null for null."""
     parts = [
@@ -206,17 +100,18 @@ def time_microseconds(value):
     return {"$cond": [{"$gt": [value, None]}, {"$add": [*parts, fraction]}, None]}
 
 
-def _internal_type(expression):
-    try:
-        return expression.output_field.get_internal_type()
-    except Exception:
-        return None
-
-
 class ExpressionCompiler:
-    def __init__(self, compiler, scope, *, aggregate_slot=None, refs=None):
-        self.compiler = compiler
-        self.connection = compiler.connection
+    """Compiles Django expressions of one query, in one scope, to aggregation expressions.
+
+    ``query_compiler`` is the Django compiler (``SQLCompiler`` subclass) of the query being
+    compiled; a condition inside an expression compiles through ``conditions`` (a
+    WhereCompiler over this instance), a subquery through its own query compiler
+    (``subqueries.compile_subquery``).
+    """
+
+    def __init__(self, query_compiler, scope, *, aggregate_slot=None, refs=None):
+        self.query_compiler = query_compiler
+        self.connection = query_compiler.connection
         self.scope = scope
         self.aggregate_slot = aggregate_slot
         # Annotation alias -> aggregation expression already computed into the document.
@@ -224,11 +119,16 @@ class ExpressionCompiler:
         # $lookup stages that must run before the stage using what this compiler returns.
         self.prelude = []
 
+    @property
+    def conditions(self):
+        """The WhereCompiler for conditions inside expressions (CASE WHEN, filters of
+        aggregates, a Q used as a value), over this instance."""
+        return WhereCompiler(self)
+
     def compile(self, expression):
-        for klass in type(expression).__mro__:
-            handler = self._handlers.get(klass)
-            if handler is not None:
-                return handler(self, expression)
+        handler = by_class(self._handlers, expression)
+        if handler is not None:
+            return handler(self, expression)
         as_mql = getattr(expression, "as_mql", None) or as_mql_for(expression)
         if as_mql is not None:
             # The extension point for fields and expressions defined outside Django (the
@@ -296,7 +196,7 @@ class ExpressionCompiler:
         dates keep no finer precision); ``duration * n`` and ``/ n`` stay whole microseconds.
         """
         lhs, rhs = self.compile(expression.lhs), self.compile(expression.rhs)
-        lhs_type, rhs_type = _internal_type(expression.lhs), _internal_type(expression.rhs)
+        lhs_type, rhs_type = internal_type(expression.lhs), internal_type(expression.rhs)
         connector = expression.connector
         if "TimeField" in (lhs_type, rhs_type):
             raise NotSupportedError(
@@ -323,16 +223,12 @@ class ExpressionCompiler:
         """date - date, datetime - datetime: a duration in microseconds ($subtract of two dates
         gives milliseconds)."""
         lhs, rhs = self.compile(expression.lhs), self.compile(expression.rhs)
-        if _internal_type(expression.lhs) == "TimeField":
+        if internal_type(expression.lhs) == "TimeField":
             return {"$subtract": [time_microseconds(lhs), time_microseconds(rhs)]}
         return {"$multiply": [{"$subtract": [lhs, rhs]}, 1000]}
 
     def _integer_output(self, expression):
-        try:
-            internal_type = expression.output_field.get_internal_type()
-        except Exception:
-            return False
-        return internal_type in INTEGER_TYPES
+        return internal_type(expression) in INTEGER_TYPES
 
     def wrapper(self, expression):
         return self.compile(expression.expression)
@@ -358,9 +254,7 @@ class ExpressionCompiler:
 
     def condition(self, node):
         """A boolean aggregation expression for a WhereNode, Q-derived lookup or expression."""
-        from .where import WhereCompiler
-
-        return WhereCompiler(self).expression(node)
+        return self.conditions.expression(node)
 
     def aggregate(self, expression):
         if self.aggregate_slot is None:
@@ -378,16 +272,15 @@ class ExpressionCompiler:
     def outer_ref(self, expression):
         raise NotSupportedError(f"OuterRef({expression.name!r}) outside of a subquery")
 
-    def subquery(self, expression):
-        from .subqueries import compile_subquery
-
-        return compile_subquery(self, expression)
+    def subquery(self, expression, *, as_array=False):
+        """Exists/Subquery/Query -> the value its ``$lookup`` (added to ``prelude``) reads."""
+        return compile_subquery(self, expression, as_array=as_array)
 
     def raw_sql(self, expression):
         # Django's own many-to-many prefetching selects the through table's key column with
         # extra(select={"...": "<table>.<column>"}); that one form names a joined column.
         match = TABLE_COLUMN.match(expression.sql)
-        query = self.compiler.query
+        query = self.query_compiler.query
         if match and not expression.params:
             table, column = match.groups()
             aliases = query.table_map.get(table)
@@ -420,9 +313,7 @@ class ExpressionCompiler:
         """A condition used as a value (``annotate(x=Q(...))``, ``Coalesce(Q(...), True)``):
         TRUE, FALSE or NULL when UNKNOWN, as SQL selects it. ``condition()`` is for places
         that only ask whether it is TRUE (CASE WHEN, filters)."""
-        from .where import WhereCompiler
-
-        where = WhereCompiler(self)
+        where = self.conditions
         is_true = where.expression(node, True)
         is_false = where.expression(node, False)
         if is_false in ({"$not": [is_true]}, not is_true):

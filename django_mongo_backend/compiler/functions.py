@@ -1,8 +1,9 @@
 """``django.db.models.functions`` -> MongoDB aggregation operators, as one table.
 
-``FUNCTIONS`` maps a Func class to a builder ``(compiler, expression, args) -> expression``
-where ``args`` are the compiled source expressions. SQL functions return NULL when an argument
-is NULL; most MongoDB operators do too, and the builders add guards where they do not.
+``FUNCTIONS`` maps a Func class to a builder
+``(expression_compiler, expression, args) -> expression`` where ``args`` are the compiled
+source expressions. SQL functions return NULL when an argument is NULL; most MongoDB
+operators do too, and the builders add guards where they do not.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from django.db.models import functions as fn
 from django.db.models.functions import datetime as dt
 
 from . import float_text, timezones
+from .dispatch import by_class
+from .nulls import null_if_missing
 
 
 def _null_if_any_null(args, result):
@@ -21,10 +24,28 @@ def _null_if_any_null(args, result):
 
 
 def _operator(name, *, unary=True):
-    def build(compiler, expression, args):
+    def build(expression_compiler, expression, args):
         return {name: args[0] if unary else args}
 
     return build
+
+
+def _text_operator(name):
+    """A string operator that does not give NULL for NULL: ``$toLower``/``$toUpper`` turn
+    null into "", ``$strLenCP`` refuses it; SQL's LOWER(NULL), LENGTH(NULL) are NULL."""
+
+    def build(expression_compiler, expression, args):
+        return _null_if_any_null(args, {name: args[0]})
+
+    return build
+
+
+def _pi(expression_compiler, expression, args):
+    return {"$literal": math.pi}
+
+
+def _random(expression_compiler, expression, args):
+    return {"$rand": {}}
 
 
 def _concat_operands(expression):
@@ -41,55 +62,55 @@ def _concat_operands(expression):
     return operands
 
 
-def _concat(compiler, expression):
+def _concat(expression_compiler, expression):
     """One flat ``$concat``: a nested one per pair would add three BSON levels per value, and
     MongoDB refuses a command nested deeper than 200 (BSONDepth::kDefaultMaxAllowableDepth)
     — about 60 values. Django's Concat treats NULL as '' (ConcatPair coalesces on every
     backend), so each value is guarded; the concatenated pairs never are NULL."""
-    args = compiler.compile_many(_concat_operands(expression))
+    args = expression_compiler.compile_many(_concat_operands(expression))
     return {"$concat": [{"$ifNull": [arg, ""]} for arg in args]}
 
 
-def _coalesce(compiler, expression, args):
+def _coalesce(expression_compiler, expression, args):
     if len(args) == 1:
         return args[0]
     return {"$ifNull": args}
 
 
-def _substr(compiler, expression, args):
+def _substr(expression_compiler, expression, args):
     string, start = args[0], args[1]
     length = args[2] if len(args) > 2 else {"$strLenCP": {"$ifNull": [string, ""]}}
     return _null_if_any_null(args[:2], {"$substrCP": [string, {"$subtract": [start, 1]}, length]})
 
 
-def _left(compiler, expression, args):
+def _left(expression_compiler, expression, args):
     return _null_if_any_null(args, {"$substrCP": [args[0], 0, args[1]]})
 
 
-def _right(compiler, expression, args):
+def _right(expression_compiler, expression, args):
     length = {"$strLenCP": {"$ifNull": [args[0], ""]}}
     start = {"$max": [0, {"$subtract": [length, args[1]]}]}
     return _null_if_any_null(args, {"$substrCP": [args[0], start, args[1]]})
 
 
-def _strindex(compiler, expression, args):
+def _strindex(expression_compiler, expression, args):
     return _null_if_any_null(args, {"$add": [{"$indexOfCP": args}, 1]})
 
 
-def _replace(compiler, expression, args):
+def _replace(expression_compiler, expression, args):
     replacement = args[2] if len(args) > 2 else ""
     return {"$replaceAll": {"input": args[0], "find": args[1], "replacement": replacement}}
 
 
 def _trim(side):
-    def build(compiler, expression, args):
+    def build(expression_compiler, expression, args):
         return {side: {"input": args[0]}}
 
     return build
 
 
 def _greatest_least(operator):
-    def build(compiler, expression, args):
+    def build(expression_compiler, expression, args):
         # SQL returns NULL when any argument is NULL (PostgreSQL ignores NULLs: we follow
         # features.greatest_least_ignores_nulls = True, which is what $max/$min do).
         return {operator: args}
@@ -97,15 +118,15 @@ def _greatest_least(operator):
     return build
 
 
-def _nullif(compiler, expression, args):
+def _nullif(expression_compiler, expression, args):
     return {"$cond": [{"$eq": args}, None, args[0]]}
 
 
-def _now(compiler, expression, args):
+def _now(expression_compiler, expression, args):
     return "$$NOW"
 
 
-def _cast(compiler, expression, args):
+def _cast(expression_compiler, expression, args):
     target = expression.output_field.get_internal_type()
     if target == "JSONField":
         return args[0]  # stored values already are JSON values (documents, arrays, scalars)
@@ -163,7 +184,7 @@ EXTRACT_OPERATORS = {
 }
 
 
-def _extract(compiler, expression, args):
+def _extract(expression_compiler, expression, args):
     kind = expression.lookup_name
     internal_type = expression.lhs.output_field.get_internal_type()
     if internal_type == "TimeField":
@@ -184,27 +205,27 @@ def _extract(compiler, expression, args):
     return _null_if_any_null(args, {operator: date})
 
 
-def _trunc(compiler, expression, args):
+def _trunc(expression_compiler, expression, args):
     return timezones.trunc(expression, args[0])
 
 
-def _round(compiler, expression, args):
+def _round(expression_compiler, expression, args):
     # MongoDB's $round rounds a half to even (as PostgreSQL does for floats); the place may
     # be negative. Its result keeps the input's type, as SQL's ROUND does.
     place = args[1] if len(args) > 1 else 0
     return _null_if_any_null(args, {"$round": [args[0], place]})
 
 
-def _sign(compiler, expression, args):
+def _sign(expression_compiler, expression, args):
     return _null_if_any_null(args, {"$cmp": [args[0], 0]})
 
 
-def _log(compiler, expression, args):
+def _log(expression_compiler, expression, args):
     base, number = args  # Django's Log(base, number)
     return {"$log": [number, base]}
 
 
-def _cot(compiler, expression, args):
+def _cot(expression_compiler, expression, args):
     return _null_if_any_null(args, {"$divide": [1, {"$tan": args[0]}]})
 
 
@@ -219,11 +240,11 @@ def _repeated(string, times):
     }
 
 
-def _repeat(compiler, expression, args):
+def _repeat(expression_compiler, expression, args):
     return _null_if_any_null(args, _repeated(args[0], {"$max": [args[1], 0]}))
 
 
-def _reverse(compiler, expression, args):
+def _reverse(expression_compiler, expression, args):
     (string,) = args
     reversed_ = {
         "$reduce": {
@@ -239,7 +260,7 @@ def _pad(side):
     """LPAD/RPAD: a string shorter than ``length`` is padded with ``fill`` repeated; a longer
     one is cut to ``length`` characters, as SQL does."""
 
-    def build(compiler, expression, args):
+    def build(expression_compiler, expression, args):
         string, length, fill = args[0], args[1], args[2] if len(args) > 2 else " "
         missing = {"$subtract": ["$$length", {"$strLenCP": "$$string"}]}
         padding = {"$substrCP": [_repeated("$$fill", missing), 0, missing]}
@@ -257,11 +278,9 @@ def _pad(side):
     return build
 
 
-def _json_object(compiler, expression, args):
+def _json_object(expression_compiler, expression, args):
     # Keys are data: $arrayToObject takes them as values, so "$where" stays a key.
     # A missing value (an outer join found nothing) would drop "v": null it (SQL's NULL).
-    from .expressions import null_if_missing
-
     pairs = [
         {"k": args[index], "v": null_if_missing(args[index + 1])}
         for index in range(0, len(args), 2)
@@ -269,15 +288,14 @@ def _json_object(compiler, expression, args):
     return {"$arrayToObject": [pairs]}
 
 
-def _json_array(compiler, expression, args):
+def _json_array(expression_compiler, expression, args):
     return args
 
 
 FUNCTIONS = {
-    # $toLower/$toUpper turn null into "": SQL's LOWER(NULL) is NULL.
-    fn.Lower: lambda c, e, a: _null_if_any_null(a, {"$toLower": a[0]}),
-    fn.Upper: lambda c, e, a: _null_if_any_null(a, {"$toUpper": a[0]}),
-    fn.Length: lambda c, e, a: _null_if_any_null(a, {"$strLenCP": a[0]}),
+    fn.Lower: _text_operator("$toLower"),
+    fn.Upper: _text_operator("$toUpper"),
+    fn.Length: _text_operator("$strLenCP"),
     fn.Coalesce: _coalesce,
     fn.Substr: _substr,
     fn.Left: _left,
@@ -305,8 +323,8 @@ FUNCTIONS = {
     fn.Round: _round,
     fn.Sign: _sign,
     fn.Log: _log,
-    fn.Pi: lambda c, e, a: {"$literal": math.pi},
-    fn.Random: lambda c, e, a: {"$rand": {}},
+    fn.Pi: _pi,
+    fn.Random: _random,
     fn.Sin: _operator("$sin"),
     fn.Cos: _operator("$cos"),
     fn.Tan: _operator("$tan"),
@@ -327,22 +345,22 @@ if hasattr(fn, "JSONArray"):  # Django 5.2+
     FUNCTIONS[fn.JSONArray] = _json_array
 
 
-#: Functions that compile their own source expressions (``(compiler, expression) -> ...``).
+#: Functions that compile their own source expressions:
+#: ``(expression_compiler, expression) -> expression``.
 SELF_COMPILED = {
     fn.Concat: _concat,
     fn.ConcatPair: _concat,
 }
 
 
-def compile_function(compiler, expression):
-    for klass in type(expression).__mro__:
-        builder = SELF_COMPILED.get(klass)
-        if builder is not None:
-            return builder(compiler, expression)
-        builder = FUNCTIONS.get(klass)
-        if builder is not None:
-            args = compiler.compile_many(expression.get_source_expressions())
-            return builder(compiler, expression, args)
+def compile_function(expression_compiler, expression):
+    builder = by_class(SELF_COMPILED, expression)
+    if builder is not None:
+        return builder(expression_compiler, expression)
+    builder = by_class(FUNCTIONS, expression)
+    if builder is not None:
+        args = expression_compiler.compile_many(expression.get_source_expressions())
+        return builder(expression_compiler, expression, args)
     raise NotSupportedError(
         f"the {type(expression).__name__} function is not supported by the MongoDB backend yet"
     )

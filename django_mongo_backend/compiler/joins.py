@@ -21,11 +21,13 @@ from django.db.models.sql.constants import LOUTER
 from django.db.models.sql.datastructures import BaseTable
 
 from ..operations import document_key
+from .expressions import ExpressionCompiler
+from .scopes import Scope
 
 
-def join_stages(query, scope, expressions):
-    """The stages joining every alias in use; ``expressions`` (the query's ExpressionCompiler)
-    compiles FilteredRelation conditions."""
+def join_stages(query, scope, expression_compiler):
+    """The stages joining every alias in use; ``expression_compiler`` (the query's
+    ExpressionCompiler) compiles FilteredRelation conditions."""
     stages = []
     outer_joined = set()
     for alias, join in query.alias_map.items():
@@ -43,7 +45,7 @@ def join_stages(query, scope, expressions):
             "foreignField": document_key(foreign_field),
             "as": alias,
         }
-        lookup.update(_join_condition(join, alias, scope, expressions))
+        lookup.update(_join_condition(join, alias, scope, expression_compiler))
         local_may_be_null = local_field.null or join.parent_alias in outer_joined
         if local_may_be_null and foreign_field.null:
             guard = {"$match": {document_key(foreign_field): {"$ne": None}}}
@@ -62,7 +64,7 @@ def join_stages(query, scope, expressions):
     return stages
 
 
-def _join_condition(join, alias, scope, expressions):
+def _join_condition(join, alias, scope, expression_compiler):
     """The ON clause beyond the key equality, as the $lookup's pipeline: the relation's own
     restriction (a GenericRelation's content type) and a FilteredRelation's condition.
 
@@ -77,12 +79,9 @@ def _join_condition(join, alias, scope, expressions):
         conditions.append(join.filtered_relation.resolved_condition)
     if not conditions:
         return {}
-    from .expressions import ExpressionCompiler, Scope
-    from .where import WhereCompiler
-
     inner = Scope(alias, local_aliases={alias}, outer=scope)
-    compiler = ExpressionCompiler(expressions.compiler, inner)
-    where = WhereCompiler(compiler)
+    compiler = ExpressionCompiler(expression_compiler.query_compiler, inner)
+    where = compiler.conditions
     tests = [where.expression(condition) for condition in conditions]
     if compiler.prelude:
         raise NotSupportedError(

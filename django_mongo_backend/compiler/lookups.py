@@ -9,61 +9,16 @@ operator (``$eq``, ``$in``...), never spliced in as a bare document, so a user v
 aggregation expression used inside ``$expr``. SQL comparisons with NULL are UNKNOWN (never
 true); MongoDB orders null below every value, so every comparison is guarded.
 
-Pattern lookups (``contains``, ``startswith``...) escape regex metacharacters.
+Pattern lookups (``contains``, ``startswith``...) escape regex metacharacters (patterns.py).
 """
 
 from __future__ import annotations
 
-import re
-
 from . import uuid_text
-from .expressions import INTEGER_TYPES, null_guards
+from .field_types import internal_type
 from .float_text import double_text
-
-#: The end of the text: ``$`` alone also matches before a final newline (PCRE and Python),
-#: where LIKE 'abc' does not match 'abc\n'.
-END = "$(?!\\n)"
-#: What a pattern must escape to match a text literally (the backslash first).
-REGEX_METACHARACTERS = "\\^$.|?*+()[]{}"
-
-
-def regex_for(lookup_name, value):
-    return _anchored(lookup_name, re.escape(str(value)))
-
-
-def _anchored(lookup_name, pattern):
-    """``pattern`` anchored as the lookup reads it; ``pattern`` is a string or, for a
-    column, an expression building one."""
-
-    def join(*parts):
-        if all(isinstance(part, str) for part in parts):
-            return "".join(parts)
-        # A string starting with "$" would be read as a field path: literals stay data.
-        return {
-            "$concat": [{"$literal": part} if isinstance(part, str) else part for part in parts]
-        }
-
-    bare = lookup_name.removeprefix("i")
-    if bare == "exact":
-        return join("^", pattern, END)
-    if bare == "startswith":
-        return join("^", pattern)
-    if bare == "endswith":
-        return join(pattern, END)
-    return pattern
-
-
-def _escaped(text):
-    """An expression: the text ``text`` evaluates to, with regex metacharacters escaped."""
-    for character in REGEX_METACHARACTERS:
-        text = {
-            "$replaceAll": {
-                "input": text,
-                "find": {"$literal": character},
-                "replacement": {"$literal": "\\" + character},
-            }
-        }
-    return text
+from .nulls import null_guards
+from .patterns import anchored, escaped, regex_for
 
 
 def _pattern_filter(path, value, lookup):
@@ -137,7 +92,6 @@ TEXT_LOOKUPS = frozenset(
     {"iexact", "contains", "icontains", "startswith", "istartswith", "endswith", "iendswith"}
     | {"regex", "iregex"}
 )
-NUMERIC_TYPES = INTEGER_TYPES | {"FloatField", "DecimalField"}
 
 #: Lookups whose prepared right-hand side is a list of values (``in`` is prepared apart, since
 #: it also drops NULLs).
@@ -170,11 +124,7 @@ def _text(lhs, lookup):
     """The text a pattern lookup reads: SQL casts a number to text first. A double is
     written as SQL writes it (``float_text``: ``$toString`` would keep six digits, so
     ``score__startswith="3.1415"`` would miss 3.14159265)."""
-    try:
-        internal_type = lookup.lhs.output_field.get_internal_type()
-    except Exception:
-        internal_type = None
-    if internal_type == "FloatField":
+    if internal_type(lookup.lhs) == "FloatField":
         return double_text(lhs)
     return {"$toString": lhs}
 
@@ -203,7 +153,7 @@ def _pattern_by_position(lhs, rhs, name):
         # (PCRE2 in UTF mode compares by Unicode case equivalence), as UPPER() LIKE UPPER()
         # does on PostgreSQL. The column's text is escaped into a literal pattern.
         return {
-            "$regexMatch": {"input": lhs, "regex": _anchored(name, _escaped(rhs)), "options": "i"}
+            "$regexMatch": {"input": lhs, "regex": anchored(name, escaped(rhs)), "options": "i"}
         }
     text, needle = lhs, rhs
     bare = name

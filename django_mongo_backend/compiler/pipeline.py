@@ -10,112 +10,33 @@ server); grouped and distinct queries project every column to a flat key (``c0``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from django.core.exceptions import EmptyResultSet
 from django.db import NotSupportedError
 from django.db.models.aggregates import Aggregate
 from django.db.models.expressions import Col, Ref, Subquery
-from django.db.models.sql.constants import LOUTER
-from django.db.models.sql.datastructures import BaseTable
 from django.db.models.sql.query import Query
 from django.db.models.sql.where import AND, WhereNode
 
-from ..commands import MongoCommand
-from ..errors import MigrationError
-from .aggregates import group_stages
+from .aggregates import compile_aggregate, group_stages
 from .combinators import combined_plan
-from .expressions import ExpressionCompiler, Scope, is_not_null, null_if_missing
+from .expressions import ExpressionCompiler
 from .joins import aliases_used, join_stages
 from .limits import check_sort
-from .where import MATCH_NOTHING, WhereCompiler
-
-MISSING = object()
-
-
-def base_alias_of(query):
-    """The alias the documents come from: the first table still in use.
-
-    Usually the model's own table; a subquery Django built for exclude() across a
-    multi-valued relation has its leading join trimmed and starts at the related table.
-    """
-    for alias, table in query.alias_map.items():
-        if isinstance(table, BaseTable) and query.alias_refcount.get(alias):
-            return alias
-    return query.get_initial_alias()
-
-
-def scope_for(query, base_alias, outer=None):
-    scope = Scope(base_alias, local_aliases=set(query.alias_map), outer=outer)
-    scope.outer_joined = {
-        alias
-        for alias, join in query.alias_map.items()
-        if getattr(join, "join_type", None) == LOUTER
-    }
-    return scope
-
-
-@dataclass
-class SelectPlan:
-    collection: str
-    pipeline: list
-    readers: list  # per column: (path tuple, field required by ENFORCE_SCHEMA or None)
-    enforce_collection: str | None = None
-    options: dict = field(default_factory=dict)
-    # Inside a transaction a combined query is no pipeline but one per queryset, combined by
-    # the client (combinators.ClientCombination).
-    combination: object = None
-
-    def command(self, **options):
-        """The command that reads this plan's rows."""
-        if self.combination is not None:
-            return self.combination.command(self.collection)
-        return MongoCommand(self.collection, "aggregate", self.pipeline, **options)
-
-    def row_reader(self):
-        """``read_row``, or a faster equivalent when every column is a top-level key: a
-        document holding them all is read with one list comprehension; one that lacks some
-        takes ``read_row`` (ENFORCE_SCHEMA's MigrationError, or None)."""
-        if any(len(path) != 1 for path, _required in self.readers):
-            return self.read_row
-        keys = [path[0] for path, _required in self.readers]
-        needed = frozenset(keys)
-        slow = self.read_row
-
-        def read(document):
-            if document.keys() >= needed:
-                return [document[key] for key in keys]
-            return slow(document)
-
-        return read
-
-    def read_row(self, document):
-        row = []
-        for path, required in self.readers:
-            value = document
-            for key in path:
-                if value is None:
-                    break
-                if isinstance(value, dict):
-                    value = value.get(key, MISSING)
-                    if value is MISSING:
-                        if required is not None and len(path) == 1:
-                            raise MigrationError(
-                                self.enforce_collection, document.get("_id"), required
-                            )
-                        value = None
-                        break
-                else:
-                    value = None
-                    break
-            row.append(value)
-        return row
+from .nulls import null_if_missing
+from .ordering import Sort
+from .plans import SelectPlan, slice_stages
+from .scopes import GroupedScope, base_alias_of, scope_for
+from .where import MATCH_NOTHING
 
 
 class SelectBuilder:
-    def __init__(self, compiler):
-        self.compiler = compiler
-        self.query = compiler.query
-        self.connection = compiler.connection
+    """Builds the SelectPlan of the query that ``query_compiler`` (a Django compiler of this
+    package) compiles; ``outer_scope`` is the outer query's scope when it is a subquery."""
+
+    def __init__(self, query_compiler, *, outer_scope=None):
+        self.query_compiler = query_compiler
+        self.query = query_compiler.query
+        self.connection = query_compiler.connection
         if self.query.model is None and not self.query.alias_map:
             # A query of no collection (Q.check() validating a model's constraints): one
             # empty document, made by the database-level pipeline's $documents stage.
@@ -123,19 +44,17 @@ class SelectBuilder:
         else:
             self.base_alias = base_alias_of(self.query)
             self.collection = self.query.alias_map[self.base_alias].table_name
-        self.scope = scope_for(self.query, self.base_alias)
-        self.expressions = ExpressionCompiler(compiler, self.scope)
-        self.where = WhereCompiler(self.expressions)
-        # Stages after OFFSET/LIMIT (a projection is cheaper on fewer documents).
-        self.final_stages = []
+        self.scope = scope_for(self.query, self.base_alias, outer=outer_scope)
+        self.expression_compiler = ExpressionCompiler(query_compiler, self.scope)
+        self.conditions = self.expression_compiler.conditions
 
     # -- entry point ----------------------------------------------------------------------
 
     def build(self):
-        compiler = self.compiler
+        compiler = self.query_compiler
         query = self.query
         if query.combinator:
-            return combined_plan(self, SelectPlan)
+            return combined_plan(compiler)
         if query.distinct_fields:
             raise NotSupportedError("distinct(*fields) is not supported on MongoDB")
         if query.extra_tables:
@@ -144,21 +63,21 @@ class SelectBuilder:
             raise NotSupportedError("filtering on window functions is not supported yet")
         pipeline = [{"$documents": [{}]}] if self.collection is None else []
         before, after = self._split_where(compiler.where)
-        match = self.where.match(before)
+        match = self.conditions.match(before)
         if match == MATCH_NOTHING and not self._is_aggregate_only():
-            from django.core.exceptions import EmptyResultSet
-
             raise EmptyResultSet
         if match:
             self._flush_prelude(pipeline)
             pipeline.append({"$match": match})
-        pipeline.extend(join_stages(query, self.scope, self.expressions))
+        pipeline.extend(join_stages(query, self.scope, self.expression_compiler))
         if after is not None:
-            late_match = self.where.match(after)
+            late_match = self.conditions.match(after)
             if late_match:
                 self._flush_prelude(pipeline)
                 pipeline.append({"$match": late_match})
         columns = compiler.select[: compiler.col_count]
+        # Stages after OFFSET/LIMIT (a projection is cheaper on fewer documents).
+        final_stages = []
         if self._is_grouped(columns):
             readers = self._grouped(pipeline, columns)
             enforce = None
@@ -166,15 +85,16 @@ class SelectBuilder:
             readers = self._distinct(pipeline, columns)
             enforce = None
         else:
-            readers = self._plain(pipeline, columns)
+            readers, final_stages = self._plain(pipeline, columns)
             enforce = self.collection
-        self._slice(pipeline)
-        pipeline.extend(self.final_stages)
+        pipeline.extend(slice_stages(query))
+        pipeline.extend(final_stages)
         return SelectPlan(
             collection=self.collection,
             pipeline=pipeline,
             readers=readers,
             enforce_collection=enforce,
+            outer_variables=self.scope.let,
         )
 
     # -- WHERE ----------------------------------------------------------------------------
@@ -204,8 +124,8 @@ class SelectBuilder:
 
     def _flush_prelude(self, pipeline):
         """Subquery lookups go right before the stage that reads their results."""
-        pipeline.extend(self.expressions.prelude)
-        self.expressions.prelude.clear()
+        pipeline.extend(self.expression_compiler.prelude)
+        self.expression_compiler.prelude.clear()
 
     def _has_joins(self):
         refcount = self.query.alias_refcount
@@ -216,6 +136,7 @@ class SelectBuilder:
     # -- plain reads ----------------------------------------------------------------------
 
     def _plain(self, pipeline, columns):
+        """The readers of a plain read, and the stages that go after its slice."""
         enforce = self.connection.enforce_schema
         readers, computed, roots = [], {}, set()
         for index, (expression, _sql, _alias) in enumerate(columns):
@@ -230,76 +151,69 @@ class SelectBuilder:
                 roots.add(path.split(".")[0])
             else:
                 key = f"__c{index}"
-                computed[key] = self.expressions.compile(expression)
+                computed[key] = self.expression_compiler.compile(expression)
                 readers.append(((key,), None))
                 roots.add(key)
-        order_keys = self._order_keys(computed, columns)
+        sort = self._sort(computed, columns)
         if computed:
             self._flush_prelude(pipeline)
             pipeline.append({"$addFields": computed})
-        self._sort(pipeline, order_keys)
+        pipeline.extend(sort.stages())
         default_columns = self.query.default_cols and not self.query.select_related
         if not default_columns or self._has_joins():
-            self.final_stages.append({"$project": dict.fromkeys(sorted(roots), 1)})
-        return readers
+            return readers, [{"$project": dict.fromkeys(sorted(roots), 1)}]
+        return readers, []
 
-    def _order_keys(self, computed, columns, *, flat=False, post_group=None):
-        """The $sort document; keys it needs computed are added to ``computed``.
-
-        NULLS FIRST/LAST flags read the sort keys, so they are computed in a stage of their
-        own after the keys exist (``self.null_flags``, placed by ``_sort``).
-        """
-        sort = {}
-        self.null_flags = {}
+    def _sort(self, computed, columns, *, flat=False, post_group=None):
+        """The ORDER BY as a Sort; keys it needs computed are added to ``computed`` (the
+        stage computing them comes before ``Sort.stages()``)."""
+        sort = Sort()
         select_keys = {}
         for index, (_expression, _sql, alias) in enumerate(columns):
             key = f"c{index}" if flat else None
             if alias:
                 select_keys[alias] = key or f"__c{index}"
-        compiler = post_group or self.expressions
+        compiler = post_group or self.expression_compiler
         ordering = (
-            self._group_ordering() if post_group is not None else self.compiler.order_by_expressions
+            self._group_ordering()
+            if post_group is not None
+            else self.query_compiler.order_by_expressions
         )
         for index, (order, _is_ref) in enumerate(ordering):
             expression = order.expression
             if isinstance(expression, Ref) and expression.refs in select_keys and not post_group:
                 key = select_keys[expression.refs]
                 if key not in computed and not flat:
-                    computed[key] = self.expressions.compile(expression.source)
+                    computed[key] = self.expression_compiler.compile(expression.source)
             elif isinstance(expression, Col) and not flat and post_group is None:
                 key = self.scope.path(expression.alias, expression.target)
             else:
                 key = f"__o{index}"
                 computed[key] = compiler.compile(expression)
-            descending = order.descending
-            if (order.nulls_first and descending) or (order.nulls_last and not descending):
-                null_key = f"__n{index}"
-                self.null_flags[null_key] = {"$cond": [is_not_null(f"${key}"), 1, 0]}
-                sort[null_key] = 1 if order.nulls_first else -1
-            sort.setdefault(key, -1 if descending else 1)
-        check_sort(sort, ordering)
+            sort.add(
+                key,
+                f"__n{index}",
+                descending=order.descending,
+                nulls_first=order.nulls_first,
+                nulls_last=order.nulls_last,
+            )
+        check_sort(sort.keys, ordering)
         return sort
-
-    def _sort(self, pipeline, sort):
-        if self.null_flags:
-            pipeline.append({"$addFields": self.null_flags})
-        if sort:
-            pipeline.append({"$sort": sort})
 
     # -- DISTINCT -------------------------------------------------------------------------
 
     def _distinct(self, pipeline, columns):
         keys, readers = {}, []
         for index, (expression, _sql, _alias) in enumerate(columns):
-            keys[f"c{index}"] = null_if_missing(self.expressions.compile(expression))
+            keys[f"c{index}"] = null_if_missing(self.expression_compiler.compile(expression))
             readers.append(((f"c{index}",), None))
         computed = {}
-        order = self._order_keys(computed, columns, flat=True)
+        sort = self._sort(computed, columns, flat=True)
         keys.update({key: null_if_missing(value) for key, value in computed.items()})
         self._flush_prelude(pipeline)
         pipeline.append({"$group": {"_id": keys}})
         pipeline.append({"$replaceRoot": {"newRoot": "$_id"}})
-        self._sort(pipeline, order)
+        pipeline.extend(sort.stages())
         return readers
 
     # -- GROUP BY -------------------------------------------------------------------------
@@ -307,7 +221,9 @@ class SelectBuilder:
     def _is_aggregate_only(self):
         return self.query.group_by is None and any(
             expression.contains_aggregate
-            for expression, _sql, _alias in self.compiler.select[: self.compiler.col_count]
+            for expression, _sql, _alias in self.query_compiler.select[
+                : self.query_compiler.col_count
+            ]
         )
 
     def _is_grouped(self, columns):
@@ -334,9 +250,9 @@ class SelectBuilder:
             for column in expression.get_group_by_cols():
                 if column not in keys:
                     keys.append(column)
-        if self.compiler.having is not None:
+        if self.query_compiler.having is not None:
             # Columns HAVING reads outside aggregates are grouped on too (as Django's SQL).
-            for column in self.compiler.having.get_group_by_cols():
+            for column in self.query_compiler.having.get_group_by_cols():
                 if column not in keys:
                     keys.append(column)
         for order, _is_ref in self._group_ordering():
@@ -349,9 +265,9 @@ class SelectBuilder:
     def _group_ordering(self):
         """ORDER BY of a grouped query: Django drops the model's Meta.ordering there (it would
         change the groups), keeping only an explicit order_by()."""
-        if getattr(self.compiler, "_meta_ordering", None):
+        if getattr(self.query_compiler, "_meta_ordering", None):
             return []
-        return self.compiler.order_by_expressions
+        return self.query_compiler.order_by_expressions
 
     def _grouped(self, pipeline, columns):
         keys = self._group_keys(columns)
@@ -362,12 +278,13 @@ class SelectBuilder:
             for index, (expression, _sql, _alias) in enumerate(columns)
         }
         having = None
-        if self.compiler.having is not None:
-            having = grouped.condition(self.compiler.having)
+        if self.query_compiler.having is not None:
+            having = grouped.condition(self.query_compiler.having)
         computed = {}
-        order = self._order_keys(computed, columns, flat=True, post_group=grouped)
+        sort = self._sort(computed, columns, flat=True, post_group=grouped)
         group_id = {
-            f"k{i}": null_if_missing(self.expressions.compile(key)) for i, key in enumerate(keys)
+            f"k{i}": null_if_missing(self.expression_compiler.compile(key))
+            for i, key in enumerate(keys)
         }
         self._flush_prelude(pipeline)
         pipeline.extend(group_stages(group_id if keys else None, accumulators))
@@ -385,62 +302,15 @@ class SelectBuilder:
         if self.query.distinct:
             pipeline.append({"$group": {"_id": "$$ROOT"}})
             pipeline.append({"$replaceRoot": {"newRoot": "$_id"}})
-        self._sort(pipeline, order)
+        pipeline.extend(sort.stages())
         return [((f"c{index}",), None) for index in range(len(columns))]
-
-    # -- LIMIT/OFFSET ---------------------------------------------------------------------
-
-    def _slice(self, pipeline):
-        low, high = self.query.low_mark, self.query.high_mark
-        if low:
-            pipeline.append({"$skip": low})
-        if high is not None:
-            pipeline.append({"$limit": high - low})
-
-
-class FlatScope(Scope):
-    """Columns of a subquery's flat output (``c0``, ``c1``...), found by their field."""
-
-    def __init__(self, keys_by_field):
-        super().__init__(base_alias=None)
-        self.keys_by_field = keys_by_field
-
-    def path(self, alias, field):
-        try:
-            return self.keys_by_field[field]
-        except KeyError:
-            raise NotSupportedError(
-                f"aggregate over {field} which the inner query does not select"
-            ) from None
-
-
-class GroupedScope(Scope):
-    """The query's columns as a subquery after ``$group`` sees them (``OuterRef``): only the
-    grouped ones exist, under ``_id.kN``."""
-
-    def __init__(self, base, keys):
-        super().__init__(
-            base.base_alias, base.prefixes, local_aliases=base.local_aliases, outer=base.outer
-        )
-        self.keys = keys
-
-    def reference(self, alias, field):
-        for column, path in self.keys.items():
-            if isinstance(column, Col) and column.alias == alias and column.target == field:
-                return path
-        raise NotSupportedError(
-            f"a subquery after GROUP BY reads {alias}.{field.column}, which is not grouped"
-        )
-
-    def never_null(self, alias, field):
-        return False
 
 
 class GroupedExpressionCompiler(ExpressionCompiler):
     """Compiles expressions evaluated after ``$group``: keys and accumulators by reference."""
 
     def __init__(self, builder, keys, accumulators):
-        super().__init__(builder.compiler, builder.scope, aggregate_slot=self.accumulate)
+        super().__init__(builder.query_compiler, builder.scope, aggregate_slot=self.accumulate)
         self.builder = builder
         self.keys = {key: f"$_id.k{index}" for index, key in enumerate(keys)}
         for key, path in list(self.keys.items()):
@@ -466,8 +336,6 @@ class GroupedExpressionCompiler(ExpressionCompiler):
 
     def accumulate(self, aggregate):
         """Add the accumulators ``aggregate`` needs; return its value after the group."""
-        from . import aggregates
-
         name = f"__a{len(self.accumulators)}"
-        source = self.builder.expressions
-        return aggregates.compile_aggregate(aggregate, source, name, self.accumulators)
+        source = self.builder.expression_compiler
+        return compile_aggregate(aggregate, source, name, self.accumulators)

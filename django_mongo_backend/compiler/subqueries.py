@@ -7,6 +7,9 @@ its result), and the expression returned reads the looked-up array:
 
 - ``Exists(qs)``: true when the array is not empty (the inner pipeline stops at one document);
 - ``Subquery(qs)``: the first row's single column, or null when there is none.
+
+``outer`` is the outer query's ExpressionCompiler; nothing here imports the pipeline builder:
+the inner query recurses through its own compiler's ``build_select(outer_scope=...)``.
 """
 
 from __future__ import annotations
@@ -16,20 +19,8 @@ from django.db import NotSupportedError
 from django.db.models.expressions import Exists
 
 
-def subquery_plan(outer, query):
-    """Build the inner query's pipeline in a scope that sees the outer query's columns."""
-    from .pipeline import SelectBuilder, scope_for
-
-    compiler = query.get_compiler(connection=outer.connection)
-    compiler.pre_sql_setup()
-    builder = SelectBuilder(compiler)
-    builder.scope = scope_for(query, builder.base_alias, outer=outer.scope)
-    builder.expressions.scope = builder.scope
-    plan = builder.build()
-    return plan, builder.scope.let
-
-
 def is_correlated(query):
+    """Whether ``query`` reads columns of an outer query (OuterRef)."""
     return bool(query.get_external_cols())
 
 
@@ -40,7 +31,10 @@ def compile_subquery(outer, expression, *, as_array=False):
         raise NotSupportedError(f"{query.combinator}() inside a subquery")
     exists = isinstance(expression, Exists)
     try:
-        plan, let = subquery_plan(outer, query)
+        # The inner query is compiled by its own Django compiler, as any query is, in a scope
+        # that sees the outer query's columns (they become the $lookup's ``let``).
+        compiler = query.get_compiler(connection=outer.connection)
+        plan = compiler.build_select(outer_scope=outer.scope)
     except EmptyResultSet:
         # The subquery can match nothing (.none(), "in []"): a value, not an empty outer query.
         if exists:
@@ -53,8 +47,8 @@ def compile_subquery(outer, expression, *, as_array=False):
         raise NotSupportedError("a Subquery() used as a value must select exactly one column")
     name = f"__sq{id(expression)}_{len(outer.prelude)}"
     lookup = {"from": plan.collection, "pipeline": pipeline, "as": name}
-    if let:
-        lookup["let"] = let
+    if plan.outer_variables:
+        lookup["let"] = plan.outer_variables
     outer.prelude.append({"$lookup": lookup})
     if exists:
         result = {"$gt": [{"$size": f"${name}"}, 0]}

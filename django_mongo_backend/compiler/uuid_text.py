@@ -25,6 +25,8 @@ from __future__ import annotations
 from bson.binary import UUID_SUBTYPE, Binary
 from django.db import NotSupportedError
 
+from .nulls import null_guards
+
 #: Where the canonical text ("xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx") has its hyphens.
 HYPHENS = frozenset({8, 13, 18, 23})
 LENGTH = 36
@@ -82,8 +84,6 @@ def query_filter(path, value, lookup):
 
 def expression(lhs, rhs, lookup):
     """An aggregation test ``(test, guards)`` as ``lookups.EXPRESSIONS`` builders return."""
-    from .expressions import null_guards
-
     if not (isinstance(rhs, dict) and "$literal" in rhs):
         raise NotSupportedError(
             f"UUIDField {lookup.lookup_name!r} with an expression on the right: MongoDB 7.0 "

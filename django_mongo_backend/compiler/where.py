@@ -1,7 +1,8 @@
 """WhereNode -> a ``$match`` document (query operators where possible) or a ``$expr``.
 
 ``match()`` keeps constant comparisons on plain fields as query operators so MongoDB can use
-indexes; only comparisons between computed values fall back to ``$expr``. ``expression()``
+indexes; only comparisons between computed values fall back to ``$expr``
+(``can_use_query_operator`` decides which). ``expression()``
 builds the equivalent boolean aggregation expression (for ``When``, ``$lookup`` pipelines and
 anything inside ``$expr``).
 
@@ -37,8 +38,10 @@ from django.db.models.sql.query import Query
 from django.db.models.sql.where import AND, XOR, NothingNode, WhereNode
 
 from . import lookups
-from .json import as_mql_for
-from .subqueries import compile_subquery, is_correlated
+from .dispatch import by_class
+from .field_types import NUMERIC_TYPES, internal_type
+from .json_fields import as_mql_for
+from .subqueries import is_correlated
 
 NOTHING = object()
 EVERYTHING = object()
@@ -68,9 +71,11 @@ class WhereCompiler:
     is not NULL, exactly as SQL does.
     """
 
-    def __init__(self, expressions):
-        self.expressions = expressions
-        self.connection = expressions.connection
+    def __init__(self, expression_compiler):
+        # The ExpressionCompiler of the query (its scope, its prelude of subquery lookups):
+        # every value in a condition compiles through it.
+        self.expression_compiler = expression_compiler
+        self.connection = expression_compiler.connection
 
     # -- query language -------------------------------------------------------------------
 
@@ -118,37 +123,23 @@ class WhereCompiler:
         return {operator: parts}
 
     def _match_lookup(self, lookup, positive):
-        lhs = lookup.lhs
-        if isinstance(lhs, ColPairs):
+        if isinstance(lookup.lhs, ColPairs):
             return self._match_columns(lookup, positive)
         as_mql_match = getattr(lookup, "as_mql_match", None)
         if as_mql_match is not None:
             condition = as_mql_match(self, positive)
             if condition is not None:
                 return condition
-        if hasattr(lookup, "as_mql") or as_mql_for(lookup) is not None:
+        if compiles_itself(lookup):
             return {"$expr": self.lookup_expression(lookup, positive)}
         check_supported(lookup)
-        if isinstance(lookup, YearLookup) and is_direct_value(lookup.rhs):
-            source = lhs.lhs
-            if isinstance(source, Col) and self.expressions.scope.is_local(source.alias):
-                return self._negatable(
-                    self._year_bounds(lookup, source), self._path(source), positive
-                )
-        rhs = lookup.rhs
-        builder = lookups.FILTERS.get(lookup.lookup_name)
-        if (
-            builder is None
-            or not isinstance(lhs, Col)
-            or (
-                lookup.lookup_name in lookups.TEXT_LOOKUPS
-                and lhs.output_field.get_internal_type() in lookups.NUMERIC_TYPES
-            )
-            or not self.expressions.scope.is_local(lhs.alias)
-            or not (is_direct_value(rhs) or (isinstance(rhs, Query) and not is_correlated(rhs)))
-        ):
+        if not can_use_query_operator(lookup, self.expression_compiler.scope):
             return {"$expr": self.lookup_expression(lookup, positive)}
-        path = self._path(lhs)
+        if isinstance(lookup, YearLookup):
+            source = lookup.lhs.lhs
+            return self._negatable(self._year_bounds(lookup, source), self._path(source), positive)
+        builder = lookups.FILTERS[lookup.lookup_name]
+        path = self._path(lookup.lhs)
         try:
             value = self.rhs_value(lookup)
         except EmptyResultSet:
@@ -209,7 +200,7 @@ class WhereCompiler:
         return {"$and": [{"$nor": [condition]}, {path: {"$ne": None}}]}
 
     def _path(self, column):
-        return self.expressions.scope.path(column.alias, column.target)
+        return self.expression_compiler.scope.path(column.alias, column.target)
 
     def _year_bounds(self, lookup, column):
         path = self._path(column)
@@ -293,7 +284,7 @@ class WhereCompiler:
             return {"$and" if every else "$or": parts}
         if hasattr(node, "lookup_name"):
             return self.lookup_expression(node, positive)
-        compiled = self.expressions.compile(node)
+        compiled = self.expression_compiler.compile(node)
         return {"$eq": [compiled, positive]}
 
     def _xor(self, node, positive):
@@ -304,7 +295,7 @@ class WhereCompiler:
     def lookup_expression(self, lookup, positive=True):
         as_mql = getattr(lookup, "as_mql", None) or as_mql_for(lookup)
         if as_mql is not None:
-            test, guards = as_mql(self.expressions)
+            test, guards = as_mql(self.expression_compiler)
             return self._guarded(test, guards, positive)
         check_supported(lookup)
         name = lookup.lookup_name
@@ -316,16 +307,16 @@ class WhereCompiler:
                 node, wanted = node.expression, not wanted
             if isinstance(node, Lookup | WhereNode):
                 return self.expression(node, wanted)  # UNKNOWN is neither TRUE nor FALSE
-            condition = self.expressions.compile(node)
+            condition = self.expression_compiler.compile(node)
             return condition if wanted else {"$not": [condition]}
         builder = lookups.EXPRESSIONS.get(name)
         if builder is None:
             raise NotSupportedError(f"the {name!r} lookup is not supported by the MongoDB backend")
-        compile_ = self.expressions.compile
+        compile_ = self.expression_compiler.compile
         lhs = compile_(lookup.lhs)
         rhs = lookup.rhs
         if isinstance(rhs, Query) and is_correlated(rhs):
-            rhs_expression = compile_subquery(self.expressions, rhs, as_array=name == "in")
+            rhs_expression = self.expression_compiler.subquery(rhs, as_array=name == "in")
         elif isinstance(rhs, Query) or is_direct_value(rhs):
             try:
                 value = self.rhs_value(lookup)
@@ -374,6 +365,37 @@ SUPPORTED_LOOKUP_MODULES = frozenset(
 SUPPORTED_LOOKUP_CLASSES = frozenset({"JSONExact"})
 
 
+def can_use_query_operator(lookup, scope):
+    """Whether one of Django's lookups compiles to a query operator (``lookups.FILTERS``,
+    which an index can answer) rather than to an aggregation expression inside ``$expr``
+    (``lookups.EXPRESSIONS``). This is the one place that decides it.
+
+    It can when it compares a column of ``scope``'s own documents (not an outer query's,
+    not a computed value) with a constant, or with a subquery that runs first; but not a
+    text lookup on a number (SQL matches the number's text, which ``$regex`` cannot read).
+    A year lookup with a constant year compares the date itself with the year's bounds.
+    Lookups that compile themselves (``as_mql``, JSONField's) are decided before this.
+    """
+    lhs, rhs, name = lookup.lhs, lookup.rhs, lookup.lookup_name
+    if isinstance(lookup, YearLookup):
+        if not is_direct_value(rhs):
+            return False
+        column = lhs.lhs
+        return isinstance(column, Col) and scope.is_local(column.alias)
+    return (
+        name in lookups.FILTERS
+        and isinstance(lhs, Col)
+        and scope.is_local(lhs.alias)
+        and not (name in lookups.TEXT_LOOKUPS and internal_type(lhs) in NUMERIC_TYPES)
+        and (is_direct_value(rhs) or (isinstance(rhs, Query) and not is_correlated(rhs)))
+    )
+
+
+def compiles_itself(lookup):
+    """A lookup defined outside Django (``as_mql``) or one of JSONField's (json_fields.py)."""
+    return hasattr(lookup, "as_mql") or as_mql_for(lookup) is not None
+
+
 def check_supported(lookup):
     klass = type(lookup)
     if (
@@ -403,7 +425,7 @@ class UnknownIn:
 
 
 def _year_rule(lookup):
-    for klass, rule in YEAR_BOUNDS.items():
-        if isinstance(lookup, klass):
-            return rule
+    rule = by_class(YEAR_BOUNDS, lookup)
+    if rule is not None:
+        return rule
     raise NotSupportedError(f"the {lookup.lookup_name!r} year lookup is not supported")

@@ -3,7 +3,7 @@
 ``ObjectIdField`` / ``ObjectIdAutoField``, ``EmbeddedModelField`` (a subdocument described by
 an abstract or unmanaged model), ``ArrayField`` and ``EmbeddedModelArrayField``. Django's own
 ``models.JSONField`` needs nothing from here: its key, contains and has_key lookups compile in
-``django_mongo_backend.compiler.json``.
+``django_mongo_backend.compiler.json_fields``.
 """
 
 from .array import ArrayField, EmbeddedModelArrayField

@@ -43,7 +43,7 @@ MATCH_NOTHING = {"_id": {"$exists": False}}
 
 
 def _is_not_null(expression):
-    from ..compiler.expressions import is_not_null
+    from ..compiler.nulls import is_not_null
 
     return is_not_null(expression)
 
@@ -349,8 +349,9 @@ class ArrayLength(Transform):
 
 def _array_path(where, lhs):
     """The document path of the array when it is a column of the documents, else None."""
-    if isinstance(lhs, Col) and where.expressions.scope.is_local(lhs.alias):
-        return where.expressions.scope.path(lhs.alias, lhs.target)
+    scope = where.expression_compiler.scope
+    if isinstance(lhs, Col) and scope.is_local(lhs.alias):
+        return scope.path(lhs.alias, lhs.target)
     return None
 
 
@@ -595,13 +596,11 @@ class AnyElementLookup:
         return inner
 
     def as_mql(self, compiler):
-        from ..compiler.where import WhereCompiler
-
         transform = self.lhs
         array = compiler.compile(transform.lhs)
         reference = "$$" + ".".join([self.element_variable, *transform.keys])
         inner = self._on_element(ElementRef(reference, transform.subfield))
-        test = WhereCompiler(compiler).expression(inner)
+        test = compiler.conditions.expression(inner)
         any_element = {
             "$anyElementTrue": [
                 {

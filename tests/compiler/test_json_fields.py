@@ -285,7 +285,7 @@ def test_json_field_lookups_match_json_semantics():
     from tests.testapp.models import AllTypes
 
     AllTypes.objects.create(data={"b": [1, {"y": 2, "x": 1}], "a": 1})
-    # contains and has_key compile through compiler/json.py (the tests above).
+    # contains and has_key compile through compiler/json_fields.py (the tests above).
     assert AllTypes.objects.filter(data__contains={"a": 1}).count() == 1
     assert AllTypes.objects.filter(data__contains={"b": [{"x": 1}]}).count() == 1
     assert AllTypes.objects.filter(data__contains={"a": 2}).count() == 0

@@ -35,18 +35,18 @@ from django.db import NotSupportedError
 from django.db.models import ExpressionList, Value
 from django.db.models.fields import json as django_json
 
+from .dispatch import by_class
 from .float_text import double_text
+from .lookups import EXPRESSIONS
+from .nulls import null_guards
 
 NUMBER_TYPES = ["int", "long", "double", "decimal"]
 
 
 def as_mql_for(node):
     """The ``as_mql`` of a JSONField transform or lookup of Django's, or None."""
-    for klass in type(node).__mro__:
-        handler = HANDLERS.get(klass)
-        if handler is not None:
-            return partial(handler, node)
-    return None
+    handler = by_class(HANDLERS, node)
+    return None if handler is None else partial(handler, node)
 
 
 # -- reading keys -------------------------------------------------------------------------
@@ -132,10 +132,10 @@ def _key_path(transform):
     return node, keys
 
 
-def key_transform(transform, compiler):
+def key_transform(transform, expression_compiler):
     """``data__a__b`` (and ``KT("data__a__b")``, as text)."""
     source, keys = _key_path(transform)
-    value = compiler.compile(source)
+    value = expression_compiler.compile(source)
     for depth, key in enumerate(keys):
         value = child(value, key, depth)
     if isinstance(transform, django_json.KeyTextTransform):
@@ -143,10 +143,10 @@ def key_transform(transform, compiler):
     return value
 
 
-def key_present(transform, compiler):
+def key_present(transform, expression_compiler):
     """Whether the key ``transform`` reads is present (its value may be JSON null)."""
     source, keys = _key_path(transform)
-    parent = compiler.compile(source)
+    parent = expression_compiler.compile(source)
     for depth, key in enumerate(keys[:-1]):
         parent = child(parent, key, depth)
     return has(parent, keys[-1], len(keys))
@@ -179,37 +179,31 @@ def as_text(value):
 # -- values -------------------------------------------------------------------------------
 
 
-def _guards(*operands):
-    from .expressions import null_guards
-
-    return null_guards(*operands)
-
-
-def _rhs_value(lookup, compiler):
+def _rhs_value(lookup, expression_compiler):
     """The prepared constant on the right (adapted like a stored JSON value)."""
-    _, params = lookup.get_db_prep_lookup(lookup.rhs, compiler.connection)
+    _, params = lookup.get_db_prep_lookup(lookup.rhs, expression_compiler.connection)
     return params
 
 
-def _rhs(lookup, compiler):
+def _rhs(lookup, expression_compiler):
     """An aggregation expression for the right-hand side."""
     if hasattr(lookup.rhs, "resolve_expression"):
-        return compiler.compile(lookup.rhs)
-    return {"$literal": _rhs_value(lookup, compiler)[0]}
+        return expression_compiler.compile(lookup.rhs)
+    return {"$literal": _rhs_value(lookup, expression_compiler)[0]}
 
 
-def _constant(lookup, compiler):
+def _constant(lookup, expression_compiler):
     if hasattr(lookup.rhs, "resolve_expression"):
         raise NotSupportedError(
             f"the JSONField {lookup.lookup_name!r} lookup takes a constant, not an expression"
         )
-    return _rhs_value(lookup, compiler)[0]
+    return _rhs_value(lookup, expression_compiler)[0]
 
 
 # -- lookups ------------------------------------------------------------------------------
 
 
-def has_keys(lookup, compiler):
+def has_keys(lookup, expression_compiler):
     """has_key / has_keys / has_any_keys: the key(s) are present (null values count).
 
     As Django's SQL backends compile them (``HasKeyLookup.compile_json_path_final_key``): the
@@ -218,7 +212,7 @@ def has_keys(lookup, compiler):
     ``has_key=F("data__a__b")``) is a path below the column, whose earlier keys may index
     arrays. ``HasKeyOrArrayIndex`` (Django's own ``key__isnull``) lets the last key index too.
     """
-    value = compiler.compile(lookup.lhs)
+    value = expression_compiler.compile(lookup.lhs)
     rhs = lookup.rhs
     keys = list(rhs) if isinstance(rhs, list | tuple) else [rhs]
     array_index = type(lookup).__name__ == "HasKeyOrArrayIndex"
@@ -242,7 +236,7 @@ def has_keys(lookup, compiler):
         test = tests[0]
     else:
         test = {"$or" if isinstance(lookup, django_json.HasAnyKeys) else "$and": tests}
-    return test, _guards(value)
+    return test, null_guards(value)
 
 
 def _get(ref, key):
@@ -250,9 +244,9 @@ def _get(ref, key):
     return {"$getField": {"field": {"$literal": key}, "input": ref}}
 
 
-def contains(lookup, compiler):
-    value = compiler.compile(lookup.lhs)
-    return _contains(value, _constant(lookup, compiler), 0, top=True), _guards(value)
+def contains(lookup, expression_compiler):
+    value = expression_compiler.compile(lookup.lhs)
+    return _contains(value, _constant(lookup, expression_compiler), 0, top=True), null_guards(value)
 
 
 def _contains(value, given, depth, *, top=False):
@@ -311,9 +305,11 @@ def _contains(value, given, depth, *, top=False):
     return _bind(value, f"c{depth}", build_scalar)
 
 
-def contained_by(lookup, compiler):
-    value = compiler.compile(lookup.lhs)
-    return _contained(value, _constant(lookup, compiler), 0, top=True), _guards(value)
+def contained_by(lookup, expression_compiler):
+    value = expression_compiler.compile(lookup.lhs)
+    return _contained(value, _constant(lookup, expression_compiler), 0, top=True), null_guards(
+        value
+    )
 
 
 def _contained(value, given, depth, *, top=False):
@@ -368,24 +364,24 @@ def _is_json_null(rhs):
     )
 
 
-def key_exact(lookup, compiler):
-    value = compiler.compile(lookup.lhs)
+def key_exact(lookup, expression_compiler):
+    value = expression_compiler.compile(lookup.lhs)
     if _is_json_null(lookup.rhs):
         # JSON null: the key is present and null (an absent key is SQL NULL).
-        return {"$eq": [value, None]}, [key_present(lookup.lhs, compiler)]
-    rhs = _rhs(lookup, compiler)
-    return {"$eq": [value, rhs]}, _guards(value, rhs)
+        return {"$eq": [value, None]}, [key_present(lookup.lhs, expression_compiler)]
+    rhs = _rhs(lookup, expression_compiler)
+    return {"$eq": [value, rhs]}, null_guards(value, rhs)
 
 
-def json_exact(lookup, compiler):
+def json_exact(lookup, expression_compiler):
     """``data=value``: the whole JSON value equals ``value``. (A query-language ``$eq`` would
     also match an array merely containing it.) ``data=None`` matches a JSON null."""
-    value = compiler.compile(lookup.lhs)
+    value = expression_compiler.compile(lookup.lhs)
     if _is_json_null(lookup.rhs):
         _refuse_json_null(lookup)
         return {"$eq": [value, None]}, []
-    rhs = _rhs(lookup, compiler)
-    return {"$eq": [value, rhs]}, _guards(value, rhs)
+    rhs = _rhs(lookup, expression_compiler)
+    return {"$eq": [value, rhs]}, null_guards(value, rhs)
 
 
 def _refuse_json_null(lookup):
@@ -400,52 +396,52 @@ def _refuse_json_null(lookup):
         )
 
 
-def key_isnull(lookup, compiler):
+def key_isnull(lookup, expression_compiler):
     """``data__a__isnull=True``: the key is absent (a JSON null is present)."""
-    present = key_present(lookup.lhs, compiler)
+    present = key_present(lookup.lhs, expression_compiler)
     return (present if not lookup.rhs else {"$not": [present]}), []
 
 
-def _in_values(lookup, compiler):
+def _in_values(lookup, expression_compiler):
     """The right side of ``__in`` as an array expression, and whether it holds JSON null.
     A list holding expressions arrives as an ``ExpressionList`` (Django wraps its constants
     in ``Value``s); SQL NULLs never match and are left out, as Django drops them."""
     rhs = lookup.rhs
     if not isinstance(rhs, ExpressionList):
-        values = [item for item in _rhs_value(lookup, compiler) if item is not None]
+        values = [item for item in _rhs_value(lookup, expression_compiler) if item is not None]
         return {"$literal": values}, False
     items, json_null = [], False
     for item in rhs.get_source_expressions():
         if _is_json_null(item):
             json_null = True
         elif not (isinstance(item, Value) and item.value is None):
-            items.append(compiler.compile(item))
+            items.append(expression_compiler.compile(item))
     return items, json_null
 
 
-def key_in(lookup, compiler):
+def key_in(lookup, expression_compiler):
     """``data__key__in=[...]``; a JSON null in the list matches a present null value."""
-    value = compiler.compile(lookup.lhs)
-    values, json_null = _in_values(lookup, compiler)
+    value = expression_compiler.compile(lookup.lhs)
+    values, json_null = _in_values(lookup, expression_compiler)
     test = {"$in": [value, values]}
     if json_null:
         # The key absent (or the column NULL) stays UNKNOWN, as SQL's NULL IN (...).
-        return {"$or": [{"$eq": [value, None]}, test]}, [key_present(lookup.lhs, compiler)]
-    return test, _guards(value)
+        return {"$or": [{"$eq": [value, None]}, test]}, [
+            key_present(lookup.lhs, expression_compiler)
+        ]
+    return test, null_guards(value)
 
 
-def key_text(lookup, compiler):
+def key_text(lookup, expression_compiler):
     """iexact, icontains, startswith... on a key: the builtin text tests on its text."""
-    from .lookups import EXPRESSIONS
-
     if lookup.rhs is None and lookup.lookup_name == "iexact":
         # Django reads data__key__iexact=None as data__key=None: the key holds JSON null.
         source = django_json.KeyTransform(lookup.lhs.key_name, *lookup.lhs.get_source_expressions())
-        value = compiler.compile(source)
-        return {"$eq": [value, None]}, [key_present(source, compiler)]
-    text = compiler.compile(lookup.lhs)  # a KeyTextTransform: already text
+        value = expression_compiler.compile(source)
+        return {"$eq": [value, None]}, [key_present(source, expression_compiler)]
+    text = expression_compiler.compile(lookup.lhs)  # a KeyTextTransform: already text
     builder = EXPRESSIONS[lookup.lookup_name]
-    return builder(text, _rhs(lookup, compiler), lookup)
+    return builder(text, _rhs(lookup, expression_compiler), lookup)
 
 
 def _kind(value):
@@ -470,33 +466,33 @@ def _python_kind(value):
 COMPARISONS = {"lt": "$lt", "lte": "$lte", "gt": "$gt", "gte": "$gte"}
 
 
-def key_compare(lookup, compiler):
-    value = compiler.compile(lookup.lhs)
+def key_compare(lookup, expression_compiler):
+    value = expression_compiler.compile(lookup.lhs)
     operator = COMPARISONS[lookup.lookup_name]
     if hasattr(lookup.rhs, "resolve_expression"):
-        rhs = compiler.compile(lookup.rhs)
+        rhs = expression_compiler.compile(lookup.rhs)
         same_kind = {"$eq": [_kind(value), _kind(rhs)]}
-        return {"$and": [same_kind, {operator: [value, rhs]}]}, _guards(value, rhs)
-    constant = _rhs_value(lookup, compiler)[0]
+        return {"$and": [same_kind, {operator: [value, rhs]}]}, null_guards(value, rhs)
+    constant = _rhs_value(lookup, expression_compiler)[0]
     if constant is None:
         return False, [False]  # compared with NULL: UNKNOWN
     kind = _python_kind(constant)
     test = {operator: [value, {"$literal": constant}]}
-    return {"$and": [{"$eq": [_kind(value), kind]}, test]}, _guards(value)
+    return {"$and": [{"$eq": [_kind(value), kind]}, test]}, null_guards(value)
 
 
-def json_in(lookup, compiler):
+def json_in(lookup, expression_compiler):
     """``data__in=[...]`` on the column itself."""
-    value = compiler.compile(lookup.lhs)
-    values, json_null = _in_values(lookup, compiler)
+    value = expression_compiler.compile(lookup.lhs)
+    values, json_null = _in_values(lookup, expression_compiler)
     test = {"$in": [value, values]}
     if json_null:
         _refuse_json_null(lookup)
         return {"$or": [{"$eq": [value, None]}, test]}, []
-    return test, _guards(value)
+    return test, null_guards(value)
 
 
-def json_icontains(lookup, compiler):
+def json_icontains(lookup, expression_compiler):
     raise NotSupportedError(
         "icontains on a whole JSONField (a substring of its JSON text) is not supported on "
         "MongoDB: use a key (data__key__icontains)"
