@@ -31,7 +31,7 @@ from asgiref.sync import AsyncToSync
 from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperation
 from django.db import NotSupportedError
 
-from .commands import READ_METHODS, MongoCommand
+from .mongo_command import READ_METHODS, MongoCommand
 from .sequences import SCHEMA_COLLECTION
 
 # A run that only sent READ_METHODS commands may still fall back to the thread pool.

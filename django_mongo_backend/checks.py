@@ -18,7 +18,7 @@ from django.core import checks
 from django.db import router
 from django.db.backends.base.validation import BaseDatabaseValidation
 
-from .commands import MongoCommand
+from .mongo_command import MongoCommand
 from .sequences import SCHEMA_COLLECTION, id_ceiling
 
 #: The command that repairs what the check reports.

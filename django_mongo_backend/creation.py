@@ -13,7 +13,7 @@ import sys
 
 from django.db.backends.base.creation import BaseDatabaseCreation
 
-from .commands import MongoCommand
+from .mongo_command import MongoCommand
 
 #: Documents per ``insert_many`` when cloning.
 CLONE_BATCH_SIZE = 1000

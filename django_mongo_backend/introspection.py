@@ -22,7 +22,7 @@ from bson import Decimal128
 from django.db.backends.base.introspection import BaseDatabaseIntrospection, TableInfo
 from django.db.backends.base.introspection import FieldInfo as BaseFieldInfo
 
-from .commands import MongoCommand
+from .mongo_command import MongoCommand
 from .sequences import SCHEMA_COLLECTION
 
 #: How many documents ``get_table_description`` samples for field names and types.

@@ -27,7 +27,7 @@ from django.db.models.deletion import Collector
 from django.db.models.fields import AutoFieldMixin
 
 from . import async_execution
-from .commands import MongoCommand
+from .mongo_command import MongoCommand
 from .operations import document_key
 
 

@@ -32,7 +32,7 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models.expressions import Col
 from django.utils import timezone
 
-from .commands import MongoCommand
+from .mongo_command import MongoCommand
 
 TIME_FORMAT = "%H:%M:%S.%f"
 

@@ -11,7 +11,7 @@ Id reservations made in the transaction are kept too, so a rollback can give the
 
 from __future__ import annotations
 
-from .commands import READ_METHODS, MongoCommand
+from .mongo_command import READ_METHODS, MongoCommand
 
 #: select_for_update() and conflicting writes wait this long by default (``LOCK_TIMEOUT``).
 DEFAULT_LOCK_TIMEOUT = 30.0

@@ -21,9 +21,9 @@ from django.db.models.fields import AutoFieldMixin, PositiveIntegerRelDbTypeMixi
 from django.db.transaction import TransactionManagementError
 
 from . import sequences
-from .commands import MongoCommand, to_json
 from .compiler.constraints import check_clause
 from .compiler.float_text import double_text
+from .mongo_command import MongoCommand, to_json
 from .operations import document_key
 
 #: ``connection.data_types`` value -> the BSON types a stored value may have (None: any).

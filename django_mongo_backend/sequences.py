@@ -25,7 +25,7 @@ from bson import Decimal128
 from pymongo import ReturnDocument
 from pymongo.write_concern import WriteConcern
 
-from .commands import MongoCommand
+from .mongo_command import MongoCommand
 
 SCHEMA_COLLECTION = "__schema__"
 #: Set on entries upserted without knowing the collection's data; cleared by ``sync_command``.

@@ -13,13 +13,13 @@ A new module goes in this list.
 - helpers: nulls, field_types, patterns, dispatch, float_text, uuid_text, bson_order, limits,
   ordering, scopes, plans
 - translation tables: timezones, functions, aggregates, lookups, json_fields
-- expressions and conditions: subqueries, where, expressions
+- expressions and conditions: subqueries, conditions, expressions
 - clauses: joins, combinators, constraints
 - the pipeline builder: pipeline
 - the Django compilers: row_locks, __init__
 
 Expressions and conditions reach each other through the instance handed in
-(``ExpressionCompiler.conditions``, ``WhereCompiler.expression_compiler``), and a subquery
+(``ExpressionCompiler.conditions``, ``ConditionCompiler.expression_compiler``), and a subquery
 recurses through its own compiler's ``build_select(outer_scope=...)``, as Django's
 ``compile(node)`` recurses through the compiler it is given.
 """
@@ -43,17 +43,17 @@ from django.db.models.sql.constants import (
 from django.utils import timezone
 
 from .. import sequences
-from ..commands import MongoCommand, to_json
+from ..mongo_command import MongoCommand, to_json
 from ..operations import document_key
 from . import row_locks
 from .aggregates import compile_aggregate, group_stages
+from .conditions import MATCH_NOTHING
 from .expressions import ExpressionCompiler
 from .field_types import INTEGER_TYPES
 from .joins import aliases_used
 from .pipeline import SelectBuilder
 from .plans import SelectPlan
 from .scopes import FlatScope, Scope
-from .where import MATCH_NOTHING
 
 #: SQL columns convert what is assigned to them; a document stores what it is given. A
 #: computed value assigned to these fields is converted to the field's BSON type.

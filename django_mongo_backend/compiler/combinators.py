@@ -39,7 +39,7 @@ from django.db import DatabaseError, NotSupportedError
 from django.db.models.aggregates import Count
 from django.db.models.expressions import Col, Ref, Star
 
-from ..commands import MongoCommand
+from ..mongo_command import MongoCommand
 from .bson_order import sort_key, value_key
 from .limits import check_sort
 from .nulls import null_if_missing

@@ -1,8 +1,8 @@
 """CheckConstraint conditions -> clauses of a collection's validator.
 
 SQL accepts a row unless its CHECK condition is FALSE: a condition that is UNKNOWN because a
-column is NULL passes. The clause is therefore "the condition is not FALSE", built with the
-where compiler's polarity (``expression(node, positive=False)`` is TRUE exactly when the
+column is NULL passes. The clause is therefore "the condition is not FALSE", built with
+the ConditionCompiler's polarity (``expression(node, positive=False)`` is TRUE exactly when the
 node is FALSE), on the document's own keys.
 """
 

@@ -41,12 +41,12 @@ from django.db.models.sql.query import Query
 from django.db.models.sql.where import ExtraWhere, WhereNode
 
 from . import functions
+from .conditions import ConditionCompiler
 from .dispatch import by_class
 from .field_types import INTEGER_TYPES, internal_type
 from .json_fields import as_mql_for
 from .nulls import NonNull, is_not_null, may_be_null
 from .subqueries import compile_subquery
-from .where import WhereCompiler
 
 TABLE_COLUMN = re.compile(r"^([A-Za-z_][\w]*)\.([A-Za-z_][\w]*)$")
 
@@ -105,7 +105,7 @@ class ExpressionCompiler:
 
     ``query_compiler`` is the Django compiler (``SQLCompiler`` subclass) of the query being
     compiled; a condition inside an expression compiles through ``conditions`` (a
-    WhereCompiler over this instance), a subquery through its own query compiler
+    ConditionCompiler over this instance), a subquery through its own query compiler
     (``subqueries.compile_subquery``).
     """
 
@@ -121,9 +121,9 @@ class ExpressionCompiler:
 
     @property
     def conditions(self):
-        """The WhereCompiler for conditions inside expressions (CASE WHEN, filters of
+        """The ConditionCompiler for conditions inside expressions (CASE WHEN, filters of
         aggregates, a Q used as a value), over this instance."""
-        return WhereCompiler(self)
+        return ConditionCompiler(self)
 
     def compile(self, expression):
         handler = by_class(self._handlers, expression)
@@ -313,9 +313,9 @@ class ExpressionCompiler:
         """A condition used as a value (``annotate(x=Q(...))``, ``Coalesce(Q(...), True)``):
         TRUE, FALSE or NULL when UNKNOWN, as SQL selects it. ``condition()`` is for places
         that only ask whether it is TRUE (CASE WHEN, filters)."""
-        where = self.conditions
-        is_true = where.expression(node, True)
-        is_false = where.expression(node, False)
+        conditions = self.conditions
+        is_true = conditions.expression(node, True)
+        is_false = conditions.expression(node, False)
         if is_false in ({"$not": [is_true]}, not is_true):
             return is_true  # never UNKNOWN
         return {"$cond": [is_true, True, {"$cond": [is_false, False, None]}]}

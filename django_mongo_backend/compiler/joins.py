@@ -81,8 +81,8 @@ def _join_condition(join, alias, scope, expression_compiler):
         return {}
     inner = Scope(alias, local_aliases={alias}, outer=scope)
     compiler = ExpressionCompiler(expression_compiler.query_compiler, inner)
-    where = compiler.conditions
-    tests = [where.expression(condition) for condition in conditions]
+    condition_compiler = compiler.conditions
+    tests = [condition_compiler.expression(condition) for condition in conditions]
     if compiler.prelude:
         raise NotSupportedError(
             f"a join condition with a subquery ({join.table_name}) is not supported by the "

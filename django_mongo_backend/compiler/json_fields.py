@@ -4,7 +4,7 @@ Django's ``KeyTransform``, ``HasKey``, ``DataContains``... cannot be given an ``
 method, so this module maps their classes to functions with the same contract:
 ``as_mql_for(node)`` returns a callable ``(expression_compiler) -> result`` for a node it
 knows (an aggregation expression for a transform; ``(test, guards)`` for a lookup, as
-``where.lookup_expression`` expects), or None.
+``conditions.lookup_expression`` expects), or None.
 
 JSON values are stored as BSON (objects as documents with sorted keys, see
 ``operations.adapt_json_value``). Semantics follow Django's SQL backends:

@@ -19,6 +19,7 @@ from django.db.models.sql.where import AND, WhereNode
 
 from .aggregates import compile_aggregate, group_stages
 from .combinators import combined_plan
+from .conditions import MATCH_NOTHING
 from .expressions import ExpressionCompiler
 from .joins import aliases_used, join_stages
 from .limits import check_sort
@@ -26,7 +27,6 @@ from .nulls import null_if_missing
 from .ordering import Sort
 from .plans import SelectPlan, slice_stages
 from .scopes import GroupedScope, base_alias_of, scope_for
-from .where import MATCH_NOTHING
 
 
 class SelectBuilder:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..commands import MongoCommand
 from ..errors import MigrationError
+from ..mongo_command import MongoCommand
 
 MISSING = object()
 

@@ -28,7 +28,7 @@ from django.db.utils import OperationalError
 from pymongo import UpdateMany
 
 from .. import errors
-from ..commands import MongoCommand, to_json
+from ..mongo_command import MongoCommand, to_json
 from ..savepoints import growing_pauses
 
 WRITE_CONFLICT = 112

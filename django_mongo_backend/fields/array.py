@@ -38,7 +38,7 @@ from .keys import ElementRef, key_field
 
 INDEX = re.compile(r"-?[0-9]+")
 SLICE = re.compile(r"[0-9]+_[0-9]+")
-#: A $match condition no document satisfies (the where compiler's own spelling of it).
+#: A $match condition no document satisfies (the ConditionCompiler's own spelling of it).
 MATCH_NOTHING = {"_id": {"$exists": False}}
 
 
@@ -347,9 +347,9 @@ class ArrayLength(Transform):
 # -- lookups ----------------------------------------------------------------------------
 
 
-def _array_path(where, lhs):
+def _array_path(conditions, lhs):
     """The document path of the array when it is a column of the documents, else None."""
-    scope = where.expression_compiler.scope
+    scope = conditions.expression_compiler.scope
     if isinstance(lhs, Col) and scope.is_local(lhs.alias):
         return scope.path(lhs.alias, lhs.target)
     return None
@@ -387,9 +387,9 @@ class ArrayRhsMixin:
             values = [value for value in values if value is not None]
         return {"$literal": values}
 
-    def array_match(self, where, positive, build):
-        path = _array_path(where, self.lhs)
-        values = self.mql_values(where.connection)
+    def array_match(self, conditions, positive, build):
+        path = _array_path(conditions, self.lhs)
+        values = self.mql_values(conditions.connection)
         if path is None or values is None or _nested(self.lhs.output_field):
             return None
         return _negatable(build(path, values), path, positive)
@@ -413,7 +413,7 @@ class ArrayContains(ArrayRhsMixin, Lookup):
             return False, [_is_not_null(array)]
         return {"$setIsSubset": [self.mql_rhs(compiler), array]}, [_is_not_null(array)]
 
-    def as_mql_match(self, where, positive):
+    def as_mql_match(self, conditions, positive):
         def build(path, values):
             if None in values:
                 return MATCH_NOTHING
@@ -421,7 +421,7 @@ class ArrayContains(ArrayRhsMixin, Lookup):
                 return _is_array(path)
             return {path: {"$all": values}}
 
-        return self.array_match(where, positive, build)
+        return self.array_match(conditions, positive, build)
 
 
 @ArrayField.register_lookup
@@ -435,7 +435,7 @@ class ArrayContainedBy(ArrayRhsMixin, Lookup):
         rhs = self.mql_rhs(compiler, drop_nulls=True)
         return {"$setIsSubset": [array, rhs]}, [_is_not_null(array)]
 
-    def as_mql_match(self, where, positive):
+    def as_mql_match(self, conditions, positive):
         def build(path, values):
             values = [value for value in values if value is not None]
             return {
@@ -445,7 +445,7 @@ class ArrayContainedBy(ArrayRhsMixin, Lookup):
                 ]
             }
 
-        return self.array_match(where, positive, build)
+        return self.array_match(conditions, positive, build)
 
 
 @ArrayField.register_lookup
@@ -460,14 +460,14 @@ class ArrayOverlap(ArrayRhsMixin, Lookup):
         test = {"$gt": [{"$size": {"$setIntersection": [array, rhs]}}, 0]}
         return test, [_is_not_null(array)]
 
-    def as_mql_match(self, where, positive):
+    def as_mql_match(self, conditions, positive):
         def build(path, values):
             values = [value for value in values if value is not None]
             if not values:
                 return MATCH_NOTHING
             return {path: {"$in": values}}
 
-        return self.array_match(where, positive, build)
+        return self.array_match(conditions, positive, build)
 
 
 @ArrayField.register_lookup
@@ -478,8 +478,8 @@ class ArrayExact(ArrayRhsMixin, Exact):
         array = compiler.compile(self.lhs)
         return {"$eq": [array, self.mql_rhs(compiler)]}, [_is_not_null(array)]
 
-    def as_mql_match(self, where, positive):
-        return self.array_match(where, positive, lambda path, values: {path: {"$eq": values}})
+    def as_mql_match(self, conditions, positive):
+        return self.array_match(conditions, positive, lambda path, values: {path: {"$eq": values}})
 
 
 @ArrayField.register_lookup
@@ -491,8 +491,8 @@ class ArrayIsNull(IsNull):
         is_array = {"$isArray": compiler.compile(self.lhs)}
         return ({"$not": [is_array]} if self.rhs else is_array), []
 
-    def as_mql_match(self, where, positive):
-        path = _array_path(where, self.lhs)
+    def as_mql_match(self, conditions, positive):
+        path = _array_path(conditions, self.lhs)
         if path is None:
             return None
         wants_null = bool(self.rhs) == positive
@@ -614,18 +614,18 @@ class AnyElementLookup:
         }
         return any_element, [_is_not_null(array)]
 
-    def as_mql_match(self, where, positive):
-        from ..compiler.where import MATCH_NOTHING as NOTHING
+    def as_mql_match(self, conditions, positive):
+        from ..compiler.conditions import MATCH_NOTHING as NOTHING
 
         transform = self.lhs
-        path = _array_path(where, transform.lhs)
+        path = _array_path(conditions, transform.lhs)
         if path is None or hasattr(self.rhs, "resolve_expression"):
             return None
         owner = getattr(transform.lhs.target, "key_owner", None) or transform.lhs.target
         inner = self._on_element(
             Col(None, key_field(transform.subfield, ".".join(transform.keys), owner))
         )
-        condition = where.match(inner)
+        condition = conditions.match(inner)
         if not condition or condition == NOTHING:
             return None  # the $expr form handles the degenerate cases
         element = {path: {"$elemMatch": condition}}

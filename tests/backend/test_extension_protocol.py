@@ -28,7 +28,7 @@ class NameLength(Lookup):
         name = compiler.compile(self.lhs)
         return {"$eq": [{"$strLenCP": name}, self.rhs]}, [{"$gt": [name, None]}]
 
-    def as_mql_match(self, where, positive):
+    def as_mql_match(self, conditions, positive):
         if not positive:
             return None  # negation falls back to the guarded $expr
         return {"$expr": {"$eq": [{"$strLenCP": f"${self.lhs.target.column}"}, self.rhs]}}

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from django_mongo_backend.commands import MongoCommand
+from django_mongo_backend.mongo_command import MongoCommand
 from tests.backend.mongo_models import MongoAuthor, MongoBook
 from tests.testapp.models import Author, Book
 

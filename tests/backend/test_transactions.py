@@ -25,7 +25,7 @@ from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from django_mongo_backend import sequences
-from django_mongo_backend.commands import MongoCommand
+from django_mongo_backend.mongo_command import MongoCommand
 from tests.testapp.models import AllTypes, Author, Book, Chapter, Tag
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,5 +1,6 @@
 """Tests of the queryset -> pipeline translation, one module per area of
-``django_mongo_backend/compiler/`` (test_lookups.py for lookups.py, test_where.py for where.py...).
+``django_mongo_backend/compiler/`` (test_lookups.py for lookups.py, test_conditions.py for
+conditions.py...).
 
 A test runs querysets against the embedded server and checks the rows; it also compares the
 pipeline of one of them with a golden (``golden.pipeline``), so a change in the translation

@@ -2,7 +2,7 @@
 
 The table between the ``generated index`` markers is rendered from the translation tables
 themselves (``ExpressionCompiler._handlers``, ``functions.FUNCTIONS``, ``aggregates.AGGREGATES``,
-``lookups.FILTERS`` / ``EXPRESSIONS``, ``json_fields.HANDLERS``, ``where.YEAR_BOUNDS``), so
+``lookups.FILTERS`` / ``EXPRESSIONS``, ``json_fields.HANDLERS``, ``conditions.YEAR_BOUNDS``), so
 an entry added to a table and not to the page (or the reverse) fails here. To rewrite the
 table after changing a registry::
 
@@ -45,7 +45,13 @@ def _handler_name(handler):
 
 def index_rows():
     """(construct, kind, handler, module) for every entry of every translation table."""
-    from django_mongo_backend.compiler import aggregates, functions, json_fields, lookups, where
+    from django_mongo_backend.compiler import (
+        aggregates,
+        conditions,
+        functions,
+        json_fields,
+        lookups,
+    )
     from django_mongo_backend.compiler.expressions import ExpressionCompiler
 
     rows = []
@@ -59,8 +65,10 @@ def index_rows():
     add(functions.FUNCTIONS, "function", "functions.py")
     add(aggregates.AGGREGATES, "aggregate", "aggregates.py")
     add(json_fields.HANDLERS, "JSONField", "json_fields.py")
-    for klass in where.YEAR_BOUNDS:
-        rows.append((klass.__name__, "year lookup", "WhereCompiler._year_bounds", "where.py"))
+    for klass in conditions.YEAR_BOUNDS:
+        rows.append(
+            (klass.__name__, "year lookup", "ConditionCompiler._year_bounds", "conditions.py")
+        )
     for name in sorted(set(lookups.FILTERS) | set(lookups.EXPRESSIONS)):
         handlers = []
         if name in lookups.FILTERS:

@@ -58,7 +58,7 @@ def imported_modules(source):
             elif node.level == 0:
                 base = node.module
             else:
-                continue  # the backend around the compiler (..operations, ..commands)
+                continue  # the backend around the compiler (..operations, ..mongo_command)
             # "from package import module" imports the module; "from module import name", the
             # module.
             submodules = [f"{base}.{alias.name}" for alias in node.names]
@@ -110,7 +110,7 @@ def test_the_reader_sees_relative_function_level_and_absolute_imports():
     """The checker itself: it finds each import form, wherever it is written."""
     source = (
         "from . import nulls, scopes\n"
-        "from .where import WhereCompiler\n"
+        "from .conditions import ConditionCompiler\n"
         "import django_mongo_backend.compiler.plans\n"
         "from django_mongo_backend.compiler import ordering\n"
         "from ..operations import document_key\n"
@@ -118,8 +118,8 @@ def test_the_reader_sees_relative_function_level_and_absolute_imports():
         "    from .pipeline import SelectBuilder\n"
     )
     modules = {module for _line, module in imported_modules(source)}
-    assert modules == {"nulls", "scopes", "where", "plans", "ordering", "pipeline"}
-    # where.py importing the pipeline builder, even inside a function, is refused.
-    assert upward_imports("where", source) == [
-        "where.py:7 imports pipeline, which is listed after it"
+    assert modules == {"nulls", "scopes", "conditions", "plans", "ordering", "pipeline"}
+    # conditions.py importing the pipeline builder, even inside a function, is refused.
+    assert upward_imports("conditions", source) == [
+        "conditions.py:7 imports pipeline, which is listed after it"
     ]

@@ -1,4 +1,4 @@
-"""WHERE -> ``$match`` (compiler/where.py): query operators where an index can answer,
+"""WHERE -> ``$match`` (compiler/conditions.py): query operators where an index can answer,
 ``$expr`` elsewhere, and SQL's three-valued logic for NOT, OR and NULL.
 """
 

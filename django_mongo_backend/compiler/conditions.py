@@ -1,4 +1,8 @@
-"""WhereNode -> a ``$match`` document (query operators where possible) or a ``$expr``.
+"""Conditions -> a ``$match`` document (query operators where possible) or a ``$expr``.
+
+Every condition of a query compiles here: WHERE and HAVING (a ``WhereNode`` tree of
+lookups), the WHEN of a CASE, an aggregate's FILTER, a Q used as a value, a join's extra
+condition and a CHECK constraint (constraints.py), hence the name ``ConditionCompiler``.
 
 ``match()`` keeps constant comparisons on plain fields as query operators so MongoDB can use
 indexes; only comparisons between computed values fall back to ``$expr``
@@ -9,7 +13,7 @@ anything inside ``$expr``).
 A lookup defined outside Django (a MongoDB field's, a user's) compiles itself by defining
 ``as_mql(expression_compiler) -> (test, guards)``: a boolean aggregation expression and the
 expressions that must hold first (NULL guards), as the ``lookups.EXPRESSIONS`` builders return.
-It may also define ``as_mql_match(where_compiler, positive)`` returning a query-language
+It may also define ``as_mql_match(condition_compiler, positive)`` returning a query-language
 condition (or None to fall back to ``$expr``) so that an index can answer it.
 """
 
@@ -62,7 +66,7 @@ def is_direct_value(value):
     return not hasattr(value, "resolve_expression")
 
 
-class WhereCompiler:
+class ConditionCompiler:
     """Compiles conditions with SQL's three-valued logic.
 
     Every method takes a ``positive`` polarity: True asks for "the condition is TRUE", False
