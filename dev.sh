@@ -3,7 +3,7 @@
 #   ./dev.sh example   set up a virtualenv, migrate and run the example site on the embedded server
 #   ./dev.sh test      run the whole test suite (the default nox sessions: "tests" for every
 #                      Django version we support, the CI subset of Django's own suite, MongoDB's
-#                      specification tests, and "lint"); extra arguments go to nox
+#                      specification tests, "lint" and "typecheck"); extra arguments go to nox
 set -euo pipefail
 cd "$(dirname "$0")"
 

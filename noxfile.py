@@ -1,5 +1,5 @@
 """nox sessions. ``./dev.sh test`` runs the default ones: tests for each Django, the CI subset of
-Django's own suite, MongoDB's specification tests, then lint."""
+Django's own suite, MongoDB's specification tests, then lint and the type check."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "django_suite_ci", "spec_tests", "lint"]
+nox.options.sessions = ["tests", "django_suite_ci", "spec_tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
@@ -18,6 +18,9 @@ DJANGO_VERSIONS = {
     "6.1": "django>=6.1,<6.2",
 }
 LATEST_DJANGO = list(DJANGO_VERSIONS)[-1]
+#: The linters, pinned: .pre-commit-config.yaml runs the same ruff release (keep them equal).
+RUFF = "ruff==0.17.6"
+MYPY = "mypy==2.4.1"
 TEST_REQUIREMENTS = [
     "pytest>=8",
     "pytest-django>=4.9",
@@ -84,9 +87,21 @@ def spec_tests(session):
 
 @nox.session(python=PYTHON)
 def lint(session):
-    session.install("ruff")
+    session.install(RUFF)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session):
+    """mypy on the compiler's typed public surface (configuration in pyproject.toml).
+
+    Django ships no type information, so its names are ``Any``: what is checked is the
+    compiler's own contracts (``Scope``, ``SelectPlan``, ``SelectBuilder``, what a
+    ``ConditionCompiler`` needs of the ``ExpressionCompiler`` handed to it).
+    """
+    session.install(MYPY)
+    session.run("mypy", *session.posargs)
 
 
 # The peers the benchmarks compare with, each in its own virtualenv, installed from PyPI (never

@@ -10,8 +10,8 @@ flows through them). A module imports only modules listed before it, never one a
 module level or inside a function; tests/compiler/test_layers.py reads this list and checks.
 A new module goes in this list.
 
-- helpers: nulls, field_types, patterns, dispatch, float_text, uuid_text, bson_order, limits,
-  ordering, scopes, plans
+- helpers: mql_types, nulls, field_types, patterns, dispatch, float_text, uuid_text,
+  bson_order, limits, ordering, scopes, plans
 - translation tables: timezones, functions, aggregates, lookups, json_fields
 - expressions and conditions: subqueries, conditions, expressions
 - clauses: joins, combinators, constraints
@@ -25,6 +25,9 @@ recurses through its own compiler's ``build_select(outer_scope=...)``, as Django
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import NotSupportedError
@@ -51,6 +54,7 @@ from .conditions import MATCH_NOTHING
 from .expressions import ExpressionCompiler
 from .field_types import INTEGER_TYPES
 from .joins import aliases_used
+from .mql_types import AggregationExpression, Document, Filter, Pipeline
 from .pipeline import SelectBuilder
 from .plans import SelectPlan
 from .scopes import FlatScope, Scope
@@ -66,7 +70,7 @@ STORE_CONVERSIONS = {
 }
 
 
-def stored_as(field, expression):
+def stored_as(field: Any, expression: AggregationExpression) -> AggregationExpression:
     operator = STORE_CONVERSIONS.get(field.get_internal_type())
     if operator == "$toLong":
         return {operator: {"$round": [expression, 0]}}
@@ -80,7 +84,7 @@ SERVER_COMPUTED = object()
 class RowCount:
     """What Django reads after a write run through ``execute_sql(CURSOR)``."""
 
-    def __init__(self, rowcount):
+    def __init__(self, rowcount: int) -> None:
         self.rowcount = rowcount
 
     def __enter__(self):
@@ -93,7 +97,7 @@ class RowCount:
         pass
 
 
-def _write_result(count, result_type):
+def _write_result(count: int, result_type: str | None) -> Any:
     if result_type == CURSOR:
         return RowCount(count)
     if result_type in (ROW_COUNT, MULTI, SINGLE):
@@ -102,16 +106,18 @@ def _write_result(count, result_type):
 
 
 class SQLCompiler(sql.SQLCompiler):
-    order_by_expressions = ()
+    order_by_expressions: Sequence[tuple[Any, bool]] = ()
     #: Compile as the query runs outside a transaction (``mql()``, ``explain()``): a combined
     #: query then shows its ``$unionWith`` pipeline. Set before ``build_select()``; the
     #: compilers of a combined query's parts and of an aggregate's inner query inherit it.
     outside_transaction = False
 
-    def compile(self, node):
+    def compile(self, node: Any) -> tuple[str, tuple[()]]:
         return "", ()
 
-    def pre_sql_setup(self, with_col_aliases=False):
+    def pre_sql_setup(
+        self, with_col_aliases: bool = False
+    ) -> tuple[list[Any], Sequence[tuple[Any, bool]], list[Any]]:
         self.setup_query(with_col_aliases=with_col_aliases)
         self.order_by_expressions = self.resolve_ordering()
         self.where, self.having, self.qualify = self.query.where.split_having_qualify(
@@ -119,7 +125,7 @@ class SQLCompiler(sql.SQLCompiler):
         )
         return [], self.order_by_expressions, []
 
-    def resolve_ordering(self):
+    def resolve_ordering(self) -> list[tuple[Any, bool]]:
         resolved = []
         seen = set()
         for expression, is_ref in self._order_by_pairs():
@@ -133,7 +139,7 @@ class SQLCompiler(sql.SQLCompiler):
 
     # -- building -------------------------------------------------------------------------
 
-    def build_select(self, outer_scope=None):
+    def build_select(self, outer_scope: Scope | None = None) -> SelectPlan:
         """The SelectPlan for this query (raises EmptyResultSet if nothing can match).
 
         ``outer_scope``: this query is a subquery, and may read the columns of the outer
@@ -142,7 +148,9 @@ class SQLCompiler(sql.SQLCompiler):
         self.pre_sql_setup()
         return SelectBuilder(self, outer_scope=outer_scope).build()
 
-    def as_sql(self, with_limits=True, with_col_aliases=False):
+    def as_sql(
+        self, with_limits: bool = True, with_col_aliases: bool = False
+    ) -> tuple[str, tuple[()]]:
         """The pipeline as MongoDB shell text: what ``str(queryset.query)`` shows."""
         try:
             plan = self.build_select()
@@ -151,7 +159,7 @@ class SQLCompiler(sql.SQLCompiler):
         # Django renders str(query) as "sql % params": keep a literal % in values intact.
         return str(plan.command()).replace("%", "%%"), ()
 
-    def mql(self):
+    def mql(self) -> dict[str, Any]:
         """The single pipeline of the query; a combined query shows its ``$unionWith`` form
         even inside a transaction (where it runs as one aggregate per queryset)."""
         self.outside_transaction = True
@@ -167,8 +175,11 @@ class SQLCompiler(sql.SQLCompiler):
         return self.connection.execute_command(plan.command(**options))
 
     def execute_sql(
-        self, result_type=MULTI, chunked_fetch=False, chunk_size=GET_ITERATOR_CHUNK_SIZE
-    ):
+        self,
+        result_type: str | None = MULTI,
+        chunked_fetch: bool = False,
+        chunk_size: int = GET_ITERATOR_CHUNK_SIZE,
+    ) -> Any:
         result_type = result_type or NO_RESULTS
         try:
             plan = self.build_select()
@@ -231,15 +242,15 @@ class SQLCompiler(sql.SQLCompiler):
             finally:
                 cursor.close()
 
-    def execute_raw_rows(self):
+    def execute_raw_rows(self) -> list[list[Any]]:
         """Rows as stored (no converters): the values of a subquery used in a filter."""
         result = self.execute_sql(MULTI)
         return [row for chunk in result for row in chunk]
 
-    def has_results(self):
+    def has_results(self) -> bool:
         return self.execute_sql(SINGLE) is not None
 
-    def explain_query(self):
+    def explain_query(self) -> Iterator[str]:
         """MongoDB's explain output for the pipeline, as JSON (``explain(verbosity=...)``
         takes MongoDB's verbosity modes).
 
@@ -257,7 +268,11 @@ class SQLCompiler(sql.SQLCompiler):
             yield "<empty result: no command is sent>"
             return
         verbosity = info.options.get("verbosity", "queryPlanner")
-        command = {"aggregate": plan.collection or 1, "pipeline": plan.pipeline, "cursor": {}}
+        command: dict[str, Any] = {
+            "aggregate": plan.collection or 1,
+            "pipeline": plan.pipeline,
+            "cursor": {},
+        }
         result = self.connection.execute_command(
             MongoCommand(None, "command", "explain", command, verbosity=verbosity),
             transactional=False,
@@ -268,17 +283,19 @@ class SQLCompiler(sql.SQLCompiler):
 class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
     returning_fields = None
 
-    def as_sql(self):
+    def as_sql(self) -> tuple[str, tuple[()]]:  # type: ignore[override]  # as Django's
         return str(self.insert_command()[0]), ()
 
-    def insert_command(self):
+    def insert_command(
+        self,
+    ) -> tuple[MongoCommand, list[Document], dict[tuple[int, str], tuple[Any, Any]]]:
         """The insert command, its documents, and the values the server computes first
         (``compute_values``): place (document index, key) -> (field, expression)."""
         opts = self.query.get_meta()
         fields = self.query.fields
         objs = self.query.objs
-        documents = []
-        computed = {}
+        documents: list[Document] = []
+        computed: dict[tuple[int, str], tuple[Any, Any]] = {}
         for obj in objs:
             document = {}
             for field in fields:
@@ -298,7 +315,7 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         command = MongoCommand(opts.db_table, "insert_many", documents, ordered=True)
         return command, documents, computed
 
-    def insert_constant(self, field, expression):
+    def insert_constant(self, field: Any, expression: Any) -> Any:
         """The value of an expression inserted into a new document.
 
         Value, Now and database defaults are known here. Other expressions (``Lower(Value(..))``,
@@ -312,7 +329,9 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
             return field.get_db_prep_save(timezone.now(), connection=self.connection)
         return SERVER_COMPUTED
 
-    def compute_values(self, documents, computed):
+    def compute_values(
+        self, documents: list[Document], computed: dict[tuple[int, str], tuple[Any, Any]]
+    ) -> None:
         """Evaluate the inserted expressions on the server and put them in ``documents``
         (``computed``: place -> (field, expression), from ``insert_command``)."""
         if not computed:
@@ -326,7 +345,9 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         for index, (position, key) in enumerate(computed):
             documents[position][key] = row.get(f"v{index}")
 
-    def execute_sql(self, returning_fields=None):
+    def execute_sql(  # type: ignore[override]  # as Django's SQLInsertCompiler
+        self, returning_fields: list[Any] | None = None
+    ) -> list[tuple[Any, ...]]:
         opts = self.query.get_meta()
         # A proxy model's options have no auto_field of their own (bulk_create keeps the proxy).
         auto_field = opts.concrete_model._meta.auto_field
@@ -367,7 +388,7 @@ class _WriteFilter:
     (as Django's own SQL backends do where UPDATE cannot select from itself), then written.
     """
 
-    def filter_for(self, compiler):
+    def filter_for(self, compiler: Any) -> Filter:
         query = compiler.query
         base_alias = query.get_initial_alias()
         if aliases_used(query.where) <= {base_alias}:
@@ -385,13 +406,18 @@ class _WriteFilter:
 
 
 class SQLDeleteCompiler(_WriteFilter, sql.SQLDeleteCompiler, SQLCompiler):
-    def as_sql(self):
+    def as_sql(self) -> tuple[str, tuple[()]]:  # type: ignore[override]  # as Django's
         return str(self.delete_command()), ()
 
-    def delete_command(self):
+    def delete_command(self) -> MongoCommand:
         return MongoCommand(self.query.get_meta().db_table, "delete_many", self.filter_for(self))
 
-    def execute_sql(self, result_type=MULTI, chunked_fetch=False, chunk_size=None):
+    def execute_sql(
+        self,
+        result_type: str | None = MULTI,
+        chunked_fetch: bool = False,
+        chunk_size: int | None = None,
+    ) -> Any:
         command = self.delete_command()
         if command.args[0] == MATCH_NOTHING:
             return _write_result(0, result_type)
@@ -400,11 +426,11 @@ class SQLDeleteCompiler(_WriteFilter, sql.SQLDeleteCompiler, SQLCompiler):
 
 
 class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
-    def as_sql(self):
+    def as_sql(self) -> tuple[str, tuple[()]]:  # type: ignore[override]  # as Django's
         self.pre_sql_setup()
         return str(self.update_command()), ()
 
-    def update_command(self):
+    def update_command(self) -> MongoCommand:
         query = self.query
         opts = query.get_meta()
         expression_compiler = ExpressionCompiler(self, Scope(query.get_initial_alias()))
@@ -429,12 +455,12 @@ class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
         match = self.filter_for(self)
         if computed:
             computed.update({key: {"$literal": value} for key, value in constants.items()})
-            update = [{"$set": computed}]
+            update: Filter | Pipeline = [{"$set": computed}]
         else:
             update = {"$set": constants}
         return MongoCommand(opts.db_table, "update_many", match, update)
 
-    def execute_sql(self, result_type):
+    def execute_sql(self, result_type: str | None) -> Any:  # type: ignore[override]  # as Django's
         self.pre_sql_setup()
         if not self.query.values:
             count = 0
@@ -454,7 +480,7 @@ class SQLAggregateCompiler(sql.SQLAggregateCompiler, SQLCompiler):
     """``aggregate()``/``count()`` over a query that must be evaluated first (sliced,
     distinct, already annotated): the inner query's pipeline, then one ``$group``."""
 
-    def build_select(self, outer_scope=None):
+    def build_select(self, outer_scope: Scope | None = None) -> SelectPlan:
         if outer_scope is not None:
             raise NotSupportedError("aggregate() of a query used as a subquery")
         inner = self.query.inner_query.get_compiler(self.using, elide_empty=self.elide_empty)
@@ -464,7 +490,9 @@ class SQLAggregateCompiler(sql.SQLAggregateCompiler, SQLCompiler):
             self.col_count = 1
             combination = plan.combination.counted(self.query.annotation_select)
             return SelectPlan(plan.collection, [], [(("a0",), None)], combination=combination)
-        keys_by_field, refs, project = {}, {}, {}
+        keys_by_field: dict[Any, str] = {}
+        refs: dict[str, AggregationExpression] = {}
+        project: dict[str, str] = {}
         # A combined inner query (count() of a union) may select nothing itself: its rows are
         # the parts' columns.
         columns = inner.select[: inner.col_count]
@@ -481,7 +509,7 @@ class SQLAggregateCompiler(sql.SQLAggregateCompiler, SQLCompiler):
                 keys_by_field.setdefault(target, key)
         pipeline = [*plan.pipeline, {"$project": {"_id": 0, **project}}]
         source = ExpressionCompiler(self, FlatScope(keys_by_field), refs=refs)
-        accumulators = {}
+        accumulators: dict[str, Any] = {}
 
         def accumulate(aggregate):
             name = f"__a{len(accumulators)}"
@@ -500,5 +528,5 @@ class SQLAggregateCompiler(sql.SQLAggregateCompiler, SQLCompiler):
             readers=[((key,), None) for key in outputs],
         )
 
-    def pre_sql_setup(self, with_col_aliases=False):
+    def pre_sql_setup(self, with_col_aliases: bool = False) -> tuple[list, list, list]:
         return [], [], []

@@ -19,6 +19,8 @@ condition (or None to fall back to ``$expr``) so that an index can answer it.
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import NotSupportedError
 from django.db.models.expressions import (
@@ -45,6 +47,8 @@ from . import lookups
 from .dispatch import by_class
 from .field_types import NUMERIC_TYPES, internal_type
 from .json_fields import as_mql_for
+from .mql_types import AggregationExpression, Filter
+from .scopes import Scope
 from .subqueries import is_correlated
 
 NOTHING = object()
@@ -62,7 +66,20 @@ YEAR_BOUNDS = {
 }
 
 
-def is_direct_value(value):
+class CompilesValues(Protocol):
+    """What a ``ConditionCompiler`` uses of the ``ExpressionCompiler`` handed to it (which is
+    in expressions.py, a layer above: named here by what it does, not imported)."""
+
+    connection: Any
+    scope: Scope
+    prelude: list[Any]
+
+    def compile(self, expression: Any) -> AggregationExpression: ...
+
+    def subquery(self, expression: Any, *, as_array: bool = False) -> AggregationExpression: ...
+
+
+def is_direct_value(value: Any) -> bool:
     return not hasattr(value, "resolve_expression")
 
 
@@ -75,7 +92,7 @@ class ConditionCompiler:
     is not NULL, exactly as SQL does.
     """
 
-    def __init__(self, expression_compiler):
+    def __init__(self, expression_compiler: CompilesValues) -> None:
         # The ExpressionCompiler of the query (its scope, its prelude of subquery lookups):
         # every value in a condition compiles through it.
         self.expression_compiler = expression_compiler
@@ -83,7 +100,7 @@ class ConditionCompiler:
 
     # -- query language -------------------------------------------------------------------
 
-    def match(self, node):
+    def match(self, node: Any) -> Filter:
         """The $match document for ``node`` ({} when every document matches)."""
         if node is None:
             return {}
@@ -216,7 +233,7 @@ class ConditionCompiler:
 
     # -- values ---------------------------------------------------------------------------
 
-    def rhs_value(self, lookup):
+    def rhs_value(self, lookup: Any) -> Any:
         """The right-hand side as stored BSON value(s), prepared by the field like Django does.
 
         ``in`` drops NULLs from a literal list (Django's rule) and raises EmptyResultSet when
@@ -265,14 +282,14 @@ class ConditionCompiler:
             return list(params)
         return params[0]
 
-    def subquery_values(self, query):
+    def subquery_values(self, query: Any) -> list[Any]:
         """Run a non-correlated subquery first and use its values (one extra round trip)."""
         compiler = query.get_compiler(connection=self.connection)
         return [row[0] for row in compiler.execute_raw_rows()]
 
     # -- aggregation expressions ----------------------------------------------------------
 
-    def expression(self, node, positive=True):
+    def expression(self, node: Any, positive: bool = True) -> AggregationExpression:
         """A boolean aggregation expression: ``node`` is TRUE (or FALSE when not positive)."""
         if isinstance(node, NothingNode):
             return not positive
@@ -296,7 +313,7 @@ class ConditionCompiler:
         count = {"$sum": [{"$cond": [part, 1, 0]} for part in parts]}
         return {"$eq": [{"$mod": [count, 2]}, 1 if positive else 0]}
 
-    def lookup_expression(self, lookup, positive=True):
+    def lookup_expression(self, lookup: Any, positive: bool = True) -> AggregationExpression:
         as_mql = getattr(lookup, "as_mql", None) or as_mql_for(lookup)
         if as_mql is not None:
             test, guards = as_mql(self.expression_compiler)
@@ -369,7 +386,7 @@ SUPPORTED_LOOKUP_MODULES = frozenset(
 SUPPORTED_LOOKUP_CLASSES = frozenset({"JSONExact"})
 
 
-def can_use_query_operator(lookup, scope):
+def can_use_query_operator(lookup: Any, scope: Scope) -> bool:
     """Whether one of Django's lookups compiles to a query operator (``lookups.FILTERS``,
     which an index can answer) rather than to an aggregation expression inside ``$expr``
     (``lookups.EXPRESSIONS``). This is the one place that decides it.
@@ -395,12 +412,12 @@ def can_use_query_operator(lookup, scope):
     )
 
 
-def compiles_itself(lookup):
+def compiles_itself(lookup: Any) -> bool:
     """A lookup defined outside Django (``as_mql``) or one of JSONField's (json_fields.py)."""
     return hasattr(lookup, "as_mql") or as_mql_for(lookup) is not None
 
 
-def check_supported(lookup):
+def check_supported(lookup: Any) -> None:
     klass = type(lookup)
     if (
         klass.__module__ not in SUPPORTED_LOOKUP_MODULES
@@ -412,7 +429,7 @@ def check_supported(lookup):
         )
 
 
-def is_never_null(node):
+def is_never_null(node: Any) -> bool:
     """Conditions that are TRUE or FALSE, never NULL: Exists, lookups, negations of them."""
     if isinstance(node, NegatedExpression):
         return is_never_null(node.expression)

@@ -8,8 +8,10 @@ resolution would.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 
-def by_class(table, node):
+
+def by_class[Entry](table: Mapping[type, Entry], node: object) -> Entry | None:
     """The entry of ``table`` for the nearest class of ``node`` in its MRO, or None."""
     for klass in type(node).__mro__:
         entry = table.get(klass)

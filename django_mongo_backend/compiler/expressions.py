@@ -11,6 +11,8 @@ compiler an ``aggregate_slot`` callback that turns each one into an accumulator 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.db import NotSupportedError
 from django.db.models import (
@@ -45,7 +47,9 @@ from .conditions import ConditionCompiler
 from .dispatch import by_class
 from .field_types import INTEGER_TYPES, internal_type
 from .json_fields import as_mql_for
+from .mql_types import AggregationExpression, Stage
 from .nulls import NonNull, is_not_null, may_be_null
+from .scopes import Scope
 from .subqueries import compile_subquery
 
 TABLE_COLUMN = re.compile(r"^([A-Za-z_][\w]*)\.([A-Za-z_][\w]*)$")
@@ -109,23 +113,30 @@ class ExpressionCompiler:
     (``subqueries.compile_subquery``).
     """
 
-    def __init__(self, query_compiler, scope, *, aggregate_slot=None, refs=None):
+    def __init__(
+        self,
+        query_compiler: Any,
+        scope: Scope,
+        *,
+        aggregate_slot: Callable[[Any], AggregationExpression] | None = None,
+        refs: dict[str, AggregationExpression] | None = None,
+    ) -> None:
         self.query_compiler = query_compiler
         self.connection = query_compiler.connection
         self.scope = scope
         self.aggregate_slot = aggregate_slot
         # Annotation alias -> aggregation expression already computed into the document.
-        self.refs = refs or {}
+        self.refs: dict[str, AggregationExpression] = refs or {}
         # $lookup stages that must run before the stage using what this compiler returns.
-        self.prelude = []
+        self.prelude: list[Stage] = []
 
     @property
-    def conditions(self):
+    def conditions(self) -> ConditionCompiler:
         """The ConditionCompiler for conditions inside expressions (CASE WHEN, filters of
         aggregates, a Q used as a value), over this instance."""
         return ConditionCompiler(self)
 
-    def compile(self, expression):
+    def compile(self, expression: Any) -> AggregationExpression:
         handler = by_class(self._handlers, expression)
         if handler is not None:
             return handler(self, expression)
@@ -141,7 +152,7 @@ class ExpressionCompiler:
             f"yet: {expression!r}"
         )
 
-    def compile_many(self, expressions):
+    def compile_many(self, expressions: Iterable[Any]) -> list[AggregationExpression]:
         return [self.compile(expression) for expression in expressions]
 
     # -- leaves ---------------------------------------------------------------------------
@@ -155,7 +166,7 @@ class ExpressionCompiler:
     def value(self, value):
         return {"$literal": self.adapt(value.value, getattr(value, "_output_field_or_none", None))}
 
-    def adapt(self, python_value, output_field=None):
+    def adapt(self, python_value: Any, output_field: Any = None) -> Any:
         """A Python value as the BSON value the column would store."""
         if python_value is None:
             return None
@@ -252,7 +263,7 @@ class ExpressionCompiler:
     def when(self, expression):
         return self.condition(expression.condition)
 
-    def condition(self, node):
+    def condition(self, node: Any) -> AggregationExpression:
         """A boolean aggregation expression for a WhereNode, Q-derived lookup or expression."""
         return self.conditions.expression(node)
 
@@ -272,7 +283,7 @@ class ExpressionCompiler:
     def outer_ref(self, expression):
         raise NotSupportedError(f"OuterRef({expression.name!r}) outside of a subquery")
 
-    def subquery(self, expression, *, as_array=False):
+    def subquery(self, expression: Any, *, as_array: bool = False) -> AggregationExpression:
         """Exists/Subquery/Query -> the value its ``$lookup`` (added to ``prelude``) reads."""
         return compile_subquery(self, expression, as_array=as_array)
 
@@ -309,7 +320,7 @@ class ExpressionCompiler:
     def unresolved_f(self, expression):
         raise NotSupportedError(f"unresolved F({expression.name!r})")
 
-    def truth_value(self, node):
+    def truth_value(self, node: Any) -> AggregationExpression:
         """A condition used as a value (``annotate(x=Q(...))``, ``Coalesce(Q(...), True)``):
         TRUE, FALSE or NULL when UNKNOWN, as SQL selects it. ``condition()`` is for places
         that only ask whether it is TRUE (CASE WHEN, filters)."""

@@ -10,6 +10,8 @@ server); grouped and distinct queries project every column to a flat key (``c0``
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import EmptyResultSet
 from django.db import NotSupportedError
 from django.db.models.aggregates import Aggregate
@@ -23,20 +25,23 @@ from .conditions import MATCH_NOTHING
 from .expressions import ExpressionCompiler
 from .joins import aliases_used, join_stages
 from .limits import check_sort
+from .mql_types import Pipeline
 from .nulls import null_if_missing
 from .ordering import Sort
 from .plans import SelectPlan, slice_stages
-from .scopes import GroupedScope, base_alias_of, scope_for
+from .scopes import GroupedScope, Scope, base_alias_of, scope_for
 
 
 class SelectBuilder:
     """Builds the SelectPlan of the query that ``query_compiler`` (a Django compiler of this
     package) compiles; ``outer_scope`` is the outer query's scope when it is a subquery."""
 
-    def __init__(self, query_compiler, *, outer_scope=None):
+    def __init__(self, query_compiler: Any, *, outer_scope: Scope | None = None) -> None:
         self.query_compiler = query_compiler
         self.query = query_compiler.query
         self.connection = query_compiler.connection
+        self.base_alias: str | None
+        self.collection: str | None
         if self.query.model is None and not self.query.alias_map:
             # A query of no collection (Q.check() validating a model's constraints): one
             # empty document, made by the database-level pipeline's $documents stage.
@@ -50,7 +55,7 @@ class SelectBuilder:
 
     # -- entry point ----------------------------------------------------------------------
 
-    def build(self):
+    def build(self) -> SelectPlan:
         compiler = self.query_compiler
         query = self.query
         if query.combinator:
@@ -61,7 +66,7 @@ class SelectBuilder:
             raise NotSupportedError("extra(tables=...) has no meaning on MongoDB: no SQL runs")
         if compiler.qualify is not None:
             raise NotSupportedError("filtering on window functions is not supported yet")
-        pipeline = [{"$documents": [{}]}] if self.collection is None else []
+        pipeline: Pipeline = [{"$documents": [{}]}] if self.collection is None else []
         before, after = self._split_where(compiler.where)
         match = self.conditions.match(before)
         if match == MATCH_NOTHING and not self._is_aggregate_only():

@@ -7,35 +7,40 @@ last step of both a query and a combined query.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import MigrationError
 from ..mongo_command import MongoCommand
+from .mql_types import Document, Pipeline, Stage
 
 MISSING = object()
 
 
 @dataclass
 class SelectPlan:
-    collection: str
-    pipeline: list
-    readers: list  # per column: (path tuple, field required by ENFORCE_SCHEMA or None)
+    #: None for a pipeline of no collection (it starts with ``$documents``).
+    collection: str | None
+    pipeline: Pipeline
+    #: Per column: (path in the result document, field required by ENFORCE_SCHEMA or None).
+    readers: list[tuple[tuple[str, ...], Any]]
     enforce_collection: str | None = None
-    options: dict = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
     # Inside a transaction a combined query is no pipeline but one per queryset, combined by
     # the client (combinators.ClientCombination).
-    combination: object = None
+    combination: Any = None
     # A subquery's plan: the outer query's columns it reads, as the ``let`` of the $lookup
     # that runs it (name -> the outer expression; filled while the plan is built).
-    outer_variables: dict = field(default_factory=dict)
+    outer_variables: dict[str, Any] = field(default_factory=dict)
 
-    def command(self, **options):
+    def command(self, **options: Any) -> MongoCommand:
         """The command that reads this plan's rows."""
         if self.combination is not None:
             return self.combination.command(self.collection)
         return MongoCommand(self.collection, "aggregate", self.pipeline, **options)
 
-    def row_reader(self):
+    def row_reader(self) -> Callable[[Document], list[Any]]:
         """``read_row``, or a faster equivalent when every column is a top-level key: a
         document holding them all is read with one list comprehension; one that lacks some
         takes ``read_row`` (ENFORCE_SCHEMA's MigrationError, or None)."""
@@ -52,10 +57,10 @@ class SelectPlan:
 
         return read
 
-    def read_row(self, document):
+    def read_row(self, document: Document) -> list[Any]:
         row = []
         for path, required in self.readers:
-            value = document
+            value: Any = document
             for key in path:
                 if value is None:
                     break
@@ -75,7 +80,7 @@ class SelectPlan:
         return row
 
 
-def slice_stages(query):
+def slice_stages(query: Any) -> list[Stage]:
     """OFFSET/LIMIT of ``query`` as ``$skip``/``$limit`` stages."""
     low, high = query.low_mark, query.high_mark
     stages = []

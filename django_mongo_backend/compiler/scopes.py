@@ -7,6 +7,8 @@ subquery's flat output ``c0, c1...``), ``GroupedScope`` (the grouped columns aft
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import NotSupportedError
 from django.db.models.expressions import Col
 from django.db.models.sql.constants import LOUTER
@@ -23,16 +25,24 @@ class Scope:
     (collected in ``let``).
     """
 
-    def __init__(self, base_alias, prefixes=None, *, local_aliases=None, outer=None):
+    def __init__(
+        self,
+        base_alias: str | None,
+        prefixes: dict[str, str] | None = None,
+        *,
+        local_aliases: set[str] | None = None,
+        outer: Scope | None = None,
+    ) -> None:
         self.base_alias = base_alias
-        self.prefixes = prefixes or {}
+        self.prefixes: dict[str, str] = prefixes or {}
         self.local_aliases = local_aliases
         self.outer = outer
-        self.let = {}
+        #: ``$$variable`` name -> the outer query's expression it stands for.
+        self.let: dict[str, Any] = {}
         # Aliases joined with LEFT OUTER JOIN: their columns can be missing.
-        self.outer_joined = set()
+        self.outer_joined: set[str] = set()
 
-    def is_local(self, alias):
+    def is_local(self, alias: str | None) -> bool:
         return (
             self.local_aliases is None
             or alias is None
@@ -40,14 +50,14 @@ class Scope:
             or alias in self.local_aliases
         )
 
-    def path(self, alias, field):
+    def path(self, alias: str | None, field: Any) -> str:
         key = document_key(field)
         if alias is None or alias == self.base_alias:
             return key
         prefix = self.prefixes.get(alias, alias)
         return f"{prefix}.{key}"
 
-    def never_null(self, alias, field):
+    def never_null(self, alias: str | None, field: Any) -> bool:
         """True when the column cannot be null or missing in this scope's documents."""
         if field.null:
             return False
@@ -55,7 +65,7 @@ class Scope:
             return alias not in self.outer_joined
         return self.outer is not None and self.outer.never_null(alias, field)
 
-    def reference(self, alias, field):
+    def reference(self, alias: str | None, field: Any) -> str:
         """An aggregation expression for a column: ``$path``, or ``$$var`` if it is outer."""
         if self.is_local(alias):
             return "$" + self.path(alias, field)
@@ -70,7 +80,7 @@ class Scope:
         return f"$${name}"
 
 
-def base_alias_of(query):
+def base_alias_of(query: Any) -> str:
     """The alias the documents come from: the first table still in use.
 
     Usually the model's own table; a subquery Django built for exclude() across a
@@ -82,7 +92,7 @@ def base_alias_of(query):
     return query.get_initial_alias()
 
 
-def scope_for(query, base_alias, outer=None):
+def scope_for(query: Any, base_alias: str | None, outer: Scope | None = None) -> Scope:
     scope = Scope(base_alias, local_aliases=set(query.alias_map), outer=outer)
     scope.outer_joined = {
         alias
@@ -95,11 +105,11 @@ def scope_for(query, base_alias, outer=None):
 class FlatScope(Scope):
     """Columns of a subquery's flat output (``c0``, ``c1``...), found by their field."""
 
-    def __init__(self, keys_by_field):
+    def __init__(self, keys_by_field: dict[Any, str]) -> None:
         super().__init__(base_alias=None)
         self.keys_by_field = keys_by_field
 
-    def path(self, alias, field):
+    def path(self, alias: str | None, field: Any) -> str:
         try:
             return self.keys_by_field[field]
         except KeyError:
@@ -112,13 +122,13 @@ class GroupedScope(Scope):
     """The query's columns as a subquery after ``$group`` sees them (``OuterRef``): only the
     grouped ones exist, under ``_id.kN``."""
 
-    def __init__(self, base, keys):
+    def __init__(self, base: Scope, keys: dict[Any, str]) -> None:
         super().__init__(
             base.base_alias, base.prefixes, local_aliases=base.local_aliases, outer=base.outer
         )
         self.keys = keys
 
-    def reference(self, alias, field):
+    def reference(self, alias: str | None, field: Any) -> str:
         for column, path in self.keys.items():
             if isinstance(column, Col) and column.alias == alias and column.target == field:
                 return path
@@ -126,5 +136,5 @@ class GroupedScope(Scope):
             f"a subquery after GROUP BY reads {alias}.{field.column}, which is not grouped"
         )
 
-    def never_null(self, alias, field):
+    def never_null(self, alias: str | None, field: Any) -> bool:
         return False

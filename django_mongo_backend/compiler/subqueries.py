@@ -14,17 +14,23 @@ the inner query recurses through its own compiler's ``build_select(outer_scope=.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import EmptyResultSet
 from django.db import NotSupportedError
 from django.db.models.expressions import Exists
 
+from .mql_types import AggregationExpression
 
-def is_correlated(query):
+
+def is_correlated(query: Any) -> bool:
     """Whether ``query`` reads columns of an outer query (OuterRef)."""
     return bool(query.get_external_cols())
 
 
-def compile_subquery(outer, expression, *, as_array=False):
+def compile_subquery(
+    outer: Any, expression: Any, *, as_array: bool = False
+) -> AggregationExpression:
     """Exists/Subquery (or a resolved Query) -> an expression reading its $lookup result."""
     query = getattr(expression, "query", expression)
     if query.combinator:
