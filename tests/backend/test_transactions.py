@@ -31,6 +31,11 @@ from tests.testapp.models import AllTypes, Author, Book, Chapter, Tag
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+class Rollback(Exception):
+    """Raised by a test to leave ``atomic()`` with an error: a class of its own, so an error
+    of the code under test (a ValueError...) is not mistaken for the expected rollback."""
+
+
 def names():
     return sorted(Tag.objects.values_list("name", flat=True))
 
@@ -63,10 +68,10 @@ def test_atomic_commits():
 
 
 def test_atomic_rolls_back_on_error():
-    with pytest.raises(ValueError), transaction.atomic():
+    with pytest.raises(Rollback), transaction.atomic():
         Tag.objects.create(name="gone")
         assert Tag.objects.filter(name="gone").exists()  # visible inside
-        raise ValueError
+        raise Rollback
     assert not Tag.objects.filter(name="gone").exists()
 
 
@@ -83,11 +88,11 @@ def test_an_exception_leaving_an_inner_block_undoes_exactly_its_writes():
     with transaction.atomic():
         Tag.objects.create(name="outer")
         Author.objects.filter(pk=author.pk).update(age=76)
-        with pytest.raises(ValueError), transaction.atomic():
+        with pytest.raises(Rollback), transaction.atomic():
             Tag.objects.create(name="inner")
             Author.objects.filter(pk=author.pk).update(name="Georges Remi")
             doomed.delete()
-            raise ValueError
+            raise Rollback
         Tag.objects.create(name="after")
     assert names() == ["after", "doomed", "outer"]
     author.refresh_from_db()
@@ -312,35 +317,35 @@ def test_a_replay_that_cannot_apply_fails_the_transaction_and_nothing_commits(ot
 def test_ids_of_a_rolled_back_savepoint_are_given_back():
     with transaction.atomic():
         first = Tag.objects.create(name="one").pk
-        with pytest.raises(ValueError), transaction.atomic():
+        with pytest.raises(Rollback), transaction.atomic():
             assert Tag.objects.create(name="two").pk == first + 1
-            raise ValueError
+            raise Rollback
         assert Tag.objects.create(name="three").pk == first + 1
 
 
 def test_ids_of_a_rolled_back_transaction_are_given_back():
     first = Tag.objects.create(name="zero").pk
-    with pytest.raises(ValueError), transaction.atomic():
+    with pytest.raises(Rollback), transaction.atomic():
         Tag.objects.bulk_create([Tag(name=f"n{i}") for i in range(3)])
         Tag.objects.create(name="x")
-        raise ValueError
+        raise Rollback
     assert Tag.objects.create(name="next").pk == first + 1
 
 
 def test_ids_stay_taken_when_another_client_reserved_after_them(other):
-    with pytest.raises(ValueError), transaction.atomic():
+    with pytest.raises(Rollback), transaction.atomic():
         mine = Tag.objects.create(name="mine").pk
         theirs = sequences.reserve(other, "testapp_tag", 1)
-        raise ValueError
+        raise Rollback
     assert theirs == mine + 1
     assert Tag.objects.create(name="later").pk == theirs + 1
 
 
 def test_an_explicit_id_that_raised_the_sequence_is_given_back():
     first = Tag.objects.create(name="auto").pk
-    with pytest.raises(ValueError), transaction.atomic():
+    with pytest.raises(Rollback), transaction.atomic():
         Tag.objects.create(pk=first + 100, name="explicit")
-        raise ValueError
+        raise Rollback
     assert Tag.objects.create(name="next").pk == first + 1
 
 

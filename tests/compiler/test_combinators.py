@@ -140,7 +140,7 @@ def combined_cases():
 
 
 @pytest.mark.parametrize(
-    "name,run,expected", combined_cases(), ids=[case[0] for case in combined_cases()]
+    ("name", "run", "expected"), combined_cases(), ids=[case[0] for case in combined_cases()]
 )
 def test_combined_querysets_in_a_transaction_send_no_union_with(people, name, run, expected):
     """pytest-django's django_db runs each test inside atomic(), as Django's TestCase does:
