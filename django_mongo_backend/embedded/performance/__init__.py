@@ -10,7 +10,8 @@ equality ``$lookup`` can match. The corrections wrap some of these paths (``comp
 
 def install():
     """Apply the performance paths (idempotent), before any correction wraps them."""
-    from . import fastpaths, joins
+    from . import fastpaths, index_storage, joins
 
+    index_storage.install()
     fastpaths.install()
     joins.install()
