@@ -10,8 +10,9 @@ equality ``$lookup`` can match. The corrections wrap some of these paths (``comp
 
 def install():
     """Apply the performance paths (idempotent), before any correction wraps them."""
-    from . import fastpaths, index_storage, joins
+    from . import fastpaths, index_storage, joins, write_ahead_log
 
     index_storage.install()
+    write_ahead_log.install()
     fastpaths.install()
     joins.install()
