@@ -10,7 +10,11 @@ equality ``$lookup`` can match. The corrections wrap some of these paths (``comp
 
 def install():
     """Apply the performance paths (idempotent), before any correction wraps them."""
-    from . import fastpaths, joins
+    from . import fastpaths, index_storage, joins, switch_lookup, unique_checks, write_ahead_log
 
+    index_storage.install()
+    write_ahead_log.install()
+    switch_lookup.install()
     fastpaths.install()
+    unique_checks.install()
     joins.install()
