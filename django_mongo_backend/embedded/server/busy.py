@@ -137,24 +137,16 @@ def until_locked(attempt, what, *, deadline=None):
 # -- every connection waits for the lock -------------------------------------------------------
 
 
-def _create_sqlite_connection(self):
-    """mongoeco's connection (WAL, ``synchronous=NORMAL``), waiting ``busy_timeout()`` for the
-    lock from its first statement on: its journal-mode pragma already needs the file."""
-    connection = sqlite3.connect(
-        self._path,
-        check_same_thread=False,
-        factory=SQLiteConnection,
-        timeout=busy_timeout(),
-    )
-    try:
-        if self._path != ":memory:":
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-    except BaseException:
-        with contextlib.suppress(sqlite3.Error):
-            connection.close()
-        raise
-    return connection
+class WaitingConnection(SQLiteConnection):
+    """mongoeco's connection class, waiting ``busy_timeout()`` for the lock (not Python's 5 s)
+    from its first statement on: the journal-mode pragma mongoeco runs first already needs the
+    file. Given as the class every mongoeco connection is made with, it leaves the functions
+    that open connections as they are, so other patches of them (the write-ahead log's limit)
+    still apply."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["timeout"] = busy_timeout()
+        super().__init__(*args, **kwargs)
 
 
 # -- a write waits for the lock until its maxTimeMS ----------------------------------------------
@@ -307,9 +299,9 @@ def _roll_back(connection):
 def install():
     """Apply the patches (idempotent)."""
     registry.replace(
-        SQLiteEngine,
-        "_create_sqlite_connection",
-        _create_sqlite_connection,
+        sqlite_module,
+        "SQLiteConnection",
+        WaitingConnection,
         rule="every SQLite connection waits busy_timeout() (60 s) for the lock, not Python's 5 s",
         test=f"{_TESTS}::test_a_write_waits_out_a_lock_held_past_five_seconds",
         kind=registry.SERVER,
