@@ -31,7 +31,6 @@ from .. import errors
 from ..mongo_command import MongoCommand, to_json
 from ..savepoints import growing_pauses
 
-WRITE_CONFLICT = 112
 #: The field a claim sets and removes again in the same command.
 MARKER = "__row_lock"
 
@@ -130,18 +129,14 @@ class ClaimCommand(MongoCommand):
         return f"db.{self.collection}.bulkWrite([{updates}])"
 
 
-def claim_command(collection, ids):
-    return ClaimCommand(collection, ids)
-
-
 def claim(connection, wanted):
     """Claim the documents; False if another transaction holds one (then the server has aborted
     ours: the caller resumes it or gives up)."""
     try:
         for collection, ids in wanted.items():
-            connection.execute_command(claim_command(collection, ids), wait=False)
+            connection.execute_command(ClaimCommand(collection, ids), wait=False)
     except OperationalError as error:
-        if errors.error_code(error.__cause__) != WRITE_CONFLICT:
+        if errors.error_code(error.__cause__) != errors.WRITE_CONFLICT:
             raise
         return False
     return True
