@@ -588,7 +588,7 @@ class DatabaseWrapper(BaseDatabaseWrapper):
                     # The server aborted the transaction on its own (its lifetime limit, a
                     # failover): resume it and run the statement once more.
                     self._resume(deadline)
-                    result = self._run_in_transaction(command, connection_session(self))
+                    result = self._run_in_transaction(command, self._session())
                     break
                 if not (_held_elsewhere(error) and deadline):
                     raise
@@ -600,7 +600,7 @@ class DatabaseWrapper(BaseDatabaseWrapper):
                     ) from error.__cause__
             time.sleep(pause)
             self._resume(deadline)
-            session = connection_session(self)
+            session = self._session()
         log.record(command)
         return result
 
@@ -642,10 +642,6 @@ class DatabaseWrapper(BaseDatabaseWrapper):
     def wrap_mongo_errors(self):
         """A context manager translating errors raised while iterating a cursor."""
         return _TranslateErrors(self)
-
-
-def connection_session(wrapper):
-    return wrapper.connection.transaction_session()
 
 
 def _held_elsewhere(error):
