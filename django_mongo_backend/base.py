@@ -429,8 +429,7 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         if not isinstance(host, str):
             host = ",".join(map(str, host))
         if "://" in host:  # a URI: keep its host list only, never the credentials
-            host = host.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
-            return host
+            return host.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
         return _host_port(host, port)
 
     # -- transactions ---------------------------------------------------------------------

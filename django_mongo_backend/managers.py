@@ -320,7 +320,7 @@ class MongoQuerySet(models.QuerySet):
 
 async def _no_fallback(*args, **kwargs):
     """The caller falls back itself (None: the native path was not taken)."""
-    return None
+    return
 
 
 class MongoManager(models.Manager.from_queryset(MongoQuerySet)):

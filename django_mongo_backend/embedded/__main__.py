@@ -29,8 +29,7 @@ def read_password(source):
     text = sys.stdin.read() if source == "-" else Path(source).read_text()
     if text.endswith("\n"):
         text = text[:-1]
-        if text.endswith("\r"):
-            text = text[:-1]
+        text = text.removesuffix("\r")
     return text
 
 

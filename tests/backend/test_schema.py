@@ -517,9 +517,7 @@ def test_check_constraints_with_decimal_and_date_values(mongo_connection):
     with pytest.raises(IntegrityError):
         manager.create(amount=Decimal("0.49"), since=now)
     with pytest.raises(IntegrityError):
-        manager.create(
-            amount=Decimal("1"), since=datetime.datetime(1999, 1, 1, tzinfo=datetime.UTC)
-        )
+        manager.create(amount=Decimal(1), since=datetime.datetime(1999, 1, 1, tzinfo=datetime.UTC))
     assert manager.count() == 1
 
 

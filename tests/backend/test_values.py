@@ -95,6 +95,6 @@ def test_decimal_columns_read_back_with_their_decimal_places():
     from tests.testapp.models import Book
 
     author = Author.objects.create(name="a")
-    book = Book.objects.create(title="t", author=author, price=Decimal("8"))
+    book = Book.objects.create(title="t", author=author, price=Decimal(8))
     price = Book.objects.get(pk=book.pk).price
-    assert price == Decimal("8") and price.as_tuple().exponent == -2  # 8.00, as NUMERIC(8, 2)
+    assert price == Decimal(8) and price.as_tuple().exponent == -2  # 8.00, as NUMERIC(8, 2)

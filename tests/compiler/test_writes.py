@@ -28,7 +28,7 @@ def test_computed_update_is_stored_as_the_fields_type(library):
     row = AllTypes.objects.create(small=3)
     AllTypes.objects.filter(pk=row.pk).update(floating=F("small"), decimal=F("small") * 2)
     document = AllTypes.objects.values("floating", "decimal").get(pk=row.pk)
-    assert document == {"floating": 3.0, "decimal": Decimal("6")}
+    assert document == {"floating": 3.0, "decimal": Decimal(6)}
     assert isinstance(document["floating"], float)
     # Into an integer column: an integer division truncates, other numbers are rounded, and
     # the validator (int/long only) accepts what is stored.

@@ -145,7 +145,7 @@ _STR_VALUES += ["b", "BOB", "жУк", "' ", "x", "Ω", "\\", "a%b"]
 _REGEXES = ["^a", "^A", "n$", "[0-9]", "ë", "^$", "a.b", "^.{3}$", "[жЖ]", "o|é", "\\.", "^ ?p"]
 VALUES = {
     "int": [v for v in data.INTS if v is not None] + [4, -100, 2**40, 2**53],
-    "decimal": [v for v in data.DECIMALS if v is not None] + [Decimal("1.5"), Decimal("-3")],
+    "decimal": [v for v in data.DECIMALS if v is not None] + [Decimal("1.5"), Decimal(-3)],
     "float": [v for v in data.FLOATS if v is not None] + [1.0, -10.0],
     "str": _STR_VALUES,
     "bool": [True, False],
@@ -650,8 +650,7 @@ def evaluate(source, alias):
 def queryset_of(source, alias):
     """The QuerySet part of ``source`` (before a terminal call), for ``str(qs.query)``."""
     for terminal in (".count()", ".exists()", ".first()"):
-        if source.endswith(terminal):
-            source = source[: -len(terminal)]
+        source = source.removesuffix(terminal)
     if ".aggregate(" in source:
         source = source[: source.rindex(".aggregate(")]
     return eval(source, namespace(alias))

@@ -95,11 +95,13 @@ class Matcher:
     def match(self, expected, actual, *, root=True, path="", strict_root=False):
         special = _special(expected)
         if special:
-            return self._operator(*special, actual, root=root, path=path)
+            self._operator(*special, actual, root=root, path=path)
+            return
         if actual is MISSING:
             raise Mismatch(f"{path or 'value'}: missing, expected {expected!r}")
         if isinstance(expected, abc.Mapping):
-            return self._document(expected, actual, root=root and not strict_root, path=path)
+            self._document(expected, actual, root=root and not strict_root, path=path)
+            return
         if isinstance(expected, abc.MutableSequence):
             if not isinstance(actual, abc.MutableSequence):
                 raise Mismatch(f"{path}: expected an array, got {actual!r}")

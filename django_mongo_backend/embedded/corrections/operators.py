@@ -576,7 +576,7 @@ def _date_trunc(document, spec, variables, dialect, ctx):
         raise _fail("$dateTrunc requires 'date' and 'unit' parameters", 5439007)
     unknown = set(spec) - {"date", "unit", "binSize", "timezone", "startOfWeek"}
     if unknown:
-        raise _fail(f"Unrecognized argument to $dateTrunc: {sorted(unknown)[0]}", 5439007)
+        raise _fail(f"Unrecognized argument to $dateTrunc: {min(unknown)}", 5439007)
 
     def field(name, default=None):
         return ctx.evaluate_expression(document, spec[name], variables) if name in spec else default

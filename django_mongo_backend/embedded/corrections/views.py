@@ -293,7 +293,7 @@ async def _list_collections(executor, context, views):
     """mongoeco's listing with each view as MongoDB lists it; the filter and ``nameOnly``
     applied afterwards, to what MongoDB lists."""
     command = context.command_document
-    inner = {key: value for key, value in context.raw_body.items() if key not in ("filter",)}
+    inner = {key: value for key, value in context.raw_body.items() if key != "filter"}
     inner.pop("nameOnly", None)
     inner.pop("cursor", None)
     inner["listCollections"] = 1

@@ -95,7 +95,7 @@ def pauses():
         pause = min(pause * 2, _LONGEST_PAUSE)
 
 
-def until_locked(attempt, what, *, deadline=None):
+def until_locked(attempt, what, *, deadline=None):  # noqa: RET503 (pauses() never ends)
     """``attempt()``, started again while SQLite refuses its lock, until ``deadline`` (a
     ``time.monotonic()`` value; then ``MaxTimeMSExpired``, as ``mongod`` answers a command whose
     lock wait outlasts its ``maxTimeMS``). Logs the wait and its end."""

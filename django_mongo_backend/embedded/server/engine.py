@@ -452,7 +452,7 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
         """
         waiting = _waiting_write.get()
         if waiting is None:
-            return None
+            return
         owner = self._document_locks.get((db_name, coll_name, storage_key))
         if owner is None and text is not None and self._unique_writers.get((db_name, coll_name)):
             document = self._deserialize_document(text)
@@ -460,7 +460,7 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
         if owner is not None:
             waiting.owner = owner
             raise _DocumentLocked(storage_key)
-        return None
+        return
 
     async def _write_waiting(self, write):
         """Run ``write`` (outside any transaction), waiting out the locks it runs into."""
