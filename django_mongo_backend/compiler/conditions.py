@@ -393,7 +393,9 @@ def can_use_query_operator(lookup: Any, scope: Scope) -> bool:
 
     It can when it compares a column of ``scope``'s own documents (not an outer query's,
     not a computed value) with a constant, or with a subquery that runs first; but not a
-    text lookup on a number (SQL matches the number's text, which ``$regex`` cannot read).
+    text lookup on a number (SQL matches the number's text, which ``$regex`` cannot read),
+    nor a range with a NULL bound (``x BETWEEN NULL AND 5`` is FALSE where ``x > 5``, so its
+    negation holds there: ``lookups._range`` says so, a query operator cannot).
     A year lookup with a constant year compares the date itself with the year's bounds.
     Lookups that compile themselves (``as_mql``, JSONField's) are decided before this.
     """
@@ -409,6 +411,7 @@ def can_use_query_operator(lookup: Any, scope: Scope) -> bool:
         and scope.is_local(lhs.alias)
         and not (name in lookups.TEXT_LOOKUPS and internal_type(lhs) in NUMERIC_TYPES)
         and (is_direct_value(rhs) or (isinstance(rhs, Query) and not is_correlated(rhs)))
+        and not (name == "range" and is_direct_value(rhs) and None in rhs)
     )
 
 

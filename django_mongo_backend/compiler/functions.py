@@ -245,15 +245,18 @@ def _repeat(expression_compiler, expression, args):
 
 
 def _reverse(expression_compiler, expression, args):
-    (string,) = args
+    """REVERSE: the string's characters (code points, as ``$substrCP`` counts them) in reverse
+    order, each put in front of those before it. No operator does it (``$reverseArray`` takes
+    an array); ``$strLenCP`` refuses null, and SQL's REVERSE(NULL) is NULL: guarded."""
     reversed_ = {
         "$reduce": {
-            "input": {"$range": [0, {"$strLenCP": string}]},
+            "input": {"$range": [0, {"$strLenCP": "$$string"}]},
             "initialValue": "",
-            "in": {"$concat": [{"$substrCP": [string, "$$this", 1]}, "$$value"]},
+            "in": {"$concat": [{"$substrCP": ["$$string", "$$this", 1]}, "$$value"]},
         }
     }
-    return _null_if_any_null(args, reversed_)
+    result = {"$let": {"vars": {"string": args[0]}, "in": reversed_}}
+    return _null_if_any_null(args, result)
 
 
 def _pad(side):

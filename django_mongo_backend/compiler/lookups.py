@@ -55,9 +55,9 @@ def _in_filter(path, values, lookup):
 
 
 def _range_filter(path, values, lookup):
+    # BETWEEN is inclusive at both ends; the query operators never match null or a missing
+    # field (type bracketing). A NULL bound never gets here (can_use_query_operator).
     low, high = values
-    if low is None or high is None:
-        return None
     return {path: {"$gte": low, "$lte": high}}
 
 
@@ -110,9 +110,27 @@ def _in_expression(lhs, rhs, lookup):
     return {"$in": [lhs, rhs]}, null_guards(lhs)
 
 
-def _range_expression(lhs, rhs, lookup):
+def _all(conditions):
+    return conditions[0] if len(conditions) == 1 else {"$and": conditions}
+
+
+def _range(lhs, rhs, lookup):
+    """SQL's ``x BETWEEN low AND high`` is ``x >= low AND x <= high``: with one bound NULL it
+    is not UNKNOWN throughout but FALSE where ``x`` is beyond the other bound, so NOT BETWEEN
+    then holds. The guards say where the answer is known: ``x`` not NULL and both bounds not
+    NULL, or ``x`` below a non-NULL ``low``, or above a non-NULL ``high``. In the last two the
+    test is FALSE whatever the other bound is (MongoDB orders null below every value)."""
     low, high = rhs
-    return {"$and": [{"$gte": [lhs, low]}, {"$lte": [lhs, high]}]}, null_guards(lhs, low, high)
+    test = {"$and": [{"$gte": [lhs, low]}, {"$lte": [lhs, high]}]}
+    low_known, high_known = null_guards(low), null_guards(high)
+    if not (low_known or high_known):
+        return test, null_guards(lhs)
+    known = [_all([*low_known, *high_known])]
+    if high_known:
+        known.append(_all([*low_known, {"$lt": [lhs, low]}]))
+    if low_known:
+        known.append(_all([*high_known, {"$gt": [lhs, high]}]))
+    return test, [*null_guards(lhs), {"$or": known}]
 
 
 def _isnull_expression(lhs, rhs, lookup):
@@ -195,7 +213,7 @@ EXPRESSIONS = {
     "lt": _comparison("$lt"),
     "lte": _comparison("$lte"),
     "in": _in_expression,
-    "range": _range_expression,
+    "range": _range,
     "isnull": _isnull_expression,
     "iexact": _pattern_expression,
     "contains": _pattern_expression,
