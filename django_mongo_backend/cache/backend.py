@@ -60,10 +60,11 @@ class MongoDBCache(BaseCache):
     # -- keys and timeouts ---------------------------------------------------------------------
 
     def make_and_validate_key(self, key, version=None):
-        key = super().make_and_validate_key(key, version=version)
+        key = self.make_key(key, version=version)
         if type(key) is not str:
             # A key is an _id value in commands: only a string is sure to be matched as data.
             raise TypeError(f"MongoDBCache keys must be strings; the key function made {key!r}.")
+        self.validate_key(key)
         return key
 
     def _expiry(self, timeout):

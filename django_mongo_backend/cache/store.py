@@ -112,10 +112,13 @@ class Store:
         of before its first write (creating an index that exists is a no-op)."""
         return self.command("create_index", [("expires", 1)], expireAfterSeconds=0, name=TTL_INDEX)
 
+    def create_indexes(self):
+        yield self.index_command()
+        self.indexed = True
+
     def ensure_indexes(self):
         if not self.indexed:
-            yield self.index_command()
-            self.indexed = True
+            yield from self.create_indexes()
 
     def cull(self, now):
         """Make room before a write, as Django's cache backends do when ``MAX_ENTRIES`` is

@@ -48,7 +48,7 @@ def is_native(value, depth=0):
     if kind is str:
         return _utf8(value)
     if kind is datetime.datetime:
-        return value.tzinfo is None and value.microsecond % 1000 == 0
+        return value.tzinfo is None and value.microsecond % 1000 == 0 and not value.fold
     if depth >= MAX_NATIVE_DEPTH:
         return False
     if kind is list:
