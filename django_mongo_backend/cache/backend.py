@@ -36,11 +36,13 @@ _LATEST = datetime.datetime.max.replace(tzinfo=datetime.UTC)
 
 
 class MongoDBCache(BaseCache):
+    """Django's cache on the collection ``LOCATION`` of a django_mongo_backend database."""
+
     def __init__(self, location, params):
-        super().__init__(params)
         options = params.get("OPTIONS") or {}
         if not isinstance(options, dict):
             raise ImproperlyConfigured("MongoDBCache: OPTIONS must be a dict.")
+        super().__init__(params)
         unknown = sorted(set(options) - set(OPTIONS))
         if unknown:
             raise ImproperlyConfigured(

@@ -8,9 +8,10 @@ filters on it too, so an expired entry is never returned while it waits for the 
 
 Each operation is a generator yielding ``CacheCommand`` objects and receiving their results
 (errors are thrown into it), so one description serves the synchronous and the asynchronous
-methods of the backend, which only differ in how they run a command. Every operation is a
-single atomic command, apart from those that read first to choose what to write (culling,
-``add()`` with an immediate expiry, ``incr()`` of a value ``$inc`` cannot take).
+methods of the backend, which only differ in how they run a command. What an operation
+changes, it changes with one atomic command; some read first to decide (the count for culling
+before ``set()``/``add()``, ``add()`` with an immediate expiry, ``incr()`` of a value ``$inc``
+cannot take, which then compares and sets).
 """
 
 from __future__ import annotations
