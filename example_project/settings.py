@@ -67,6 +67,16 @@ DATABASES = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The cache is in MongoDB too, in the "django_cache" collection of the default database
+# (docs/cache.rst): the front page's view counter (cache.incr) and the /stats/ page
+# (cache_page) use it.
+CACHES = {
+    "default": {
+        "BACKEND": "django_mongo_backend.cache.MongoDBCache",
+        "LOCATION": "django_cache",
+    },
+}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
