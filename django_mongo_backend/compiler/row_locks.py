@@ -28,8 +28,8 @@ from django.db.utils import OperationalError
 from pymongo import UpdateMany
 
 from .. import errors
+from ..lock_waits import Held, retry_while_held
 from ..mongo_command import MongoCommand, to_json
-from ..savepoints import growing_pauses
 
 #: The field a claim sets and removes again in the same command.
 MARKER = "__row_lock"
@@ -149,22 +149,26 @@ def read_locked(compiler, read_rows):
     targets = lock_targets(compiler)
     if query.select_for_update_skip_locked:
         return _skip_locked(compiler, read_rows, targets)
-    deadline = time.monotonic() + connection.lock_timeout
-    pauses = growing_pauses()
-    while True:
+    nowait = query.select_for_update_nowait
+    deadline = None if nowait else time.monotonic() + connection.lock_timeout
+
+    def read_and_claim():
         rows = read_rows(())
-        if claim(connection, claims(compiler, rows, targets)):
-            return rows
-        pause = next(pauses)
-        if query.select_for_update_nowait or time.monotonic() + pause > deadline:
-            raise OperationalError(
-                f"could not lock the rows of {query.get_meta().db_table}: another transaction "
-                "holds them"
-                + ("" if query.select_for_update_nowait else " (LOCK_TIMEOUT expired)")
-                + "; MongoDB has aborted this transaction"
-            )
-        connection._resume()
-        time.sleep(pause)
+        if not claim(connection, claims(compiler, rows, targets)):
+            raise Held
+        return rows
+
+    def could_not_lock(_detail):
+        return OperationalError(
+            f"could not lock the rows of {query.get_meta().db_table}: another transaction "
+            "holds them"
+            + ("" if nowait else " (LOCK_TIMEOUT expired)")
+            + "; MongoDB has aborted this transaction"
+        )
+
+    return retry_while_held(
+        read_and_claim, deadline=deadline, give_up=could_not_lock, before_retry=connection._resume
+    )
 
 
 def _skip_locked(compiler, read_rows, targets):
