@@ -39,8 +39,9 @@ from .client import DatabaseClient
 from .creation import DatabaseCreation
 from .features import DatabaseFeatures
 from .introspection import DatabaseIntrospection
+from .lock_waits import DEFAULT_LOCK_TIMEOUT, Held, retry_while_held
 from .operations import DatabaseOperations
-from .savepoints import DEFAULT_LOCK_TIMEOUT, TransactionLog, growing_pauses
+from .savepoints import TransactionLog
 from .schema import DatabaseSchemaEditor
 
 logger = logging.getLogger("django_mongo_backend")
@@ -491,25 +492,19 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         another transaction holds is waited for (retried) until ``deadline``."""
         connection = self.connection
         log = connection.log
-        pauses = growing_pauses()
-        while True:
+
+        def replay():
             self._run_transaction_step(connection.abort_server_transaction)
             log.server_aborted = False
-            try:
-                for command in log.writes:
+            for command in log.writes:
+                try:
                     self._run_in_transaction(command, connection.transaction_session())
-                return
-            except django_errors.DatabaseError as error:
-                pause = next(pauses)
-                if _held_elsewhere(error) and deadline and time.monotonic() + pause < deadline:
-                    time.sleep(pause)
-                    continue
-                raise django_errors.OperationalError(
-                    "The transaction could not go on in a new server transaction (after a "
-                    "rollback to a savepoint, or after MongoDB aborted it): running its earlier "
-                    f"write {_shorten(command)} again failed ({error}). Another client changed "
-                    "the data meanwhile; roll the whole transaction back."
-                ) from error
+                except django_errors.DatabaseError as error:
+                    if _held_elsewhere(error):
+                        raise Held((command, error)) from error
+                    raise _replay_failed((command, error)) from error
+
+        retry_while_held(replay, deadline=deadline, give_up=_replay_failed)
 
     @property
     def lock_timeout(self):
@@ -577,29 +572,29 @@ class DatabaseWrapper(BaseDatabaseWrapper):
                 "Run the statement that may fail in an inner atomic() block to go on after it."
             )
         deadline = time.monotonic() + self.lock_timeout if wait else None
-        pauses = growing_pauses()
-        while True:
+
+        def run():
             try:
-                result = self._run_in_transaction(command, session)
-                break
+                return self._run_in_transaction(command, self._session())
             except django_errors.DatabaseError as error:
-                if errors.error_code(error.__cause__) == errors.NO_SUCH_TRANSACTION:
-                    # The server aborted the transaction on its own (its lifetime limit, a
-                    # failover): resume it and run the statement once more.
-                    self._resume(deadline)
-                    result = self._run_in_transaction(command, self._session())
-                    break
-                if not (_held_elsewhere(error) and deadline):
+                if errors.error_code(error.__cause__) != errors.NO_SUCH_TRANSACTION:
+                    if wait and _held_elsewhere(error):
+                        raise Held(error) from error.__cause__
                     raise
-                pause = next(pauses)
-                if time.monotonic() + pause >= deadline:
-                    raise django_errors.OperationalError(
-                        f"{error} (waited LOCK_TIMEOUT={self.lock_timeout:g} s for another "
-                        "transaction to release the document)"
-                    ) from error.__cause__
-            time.sleep(pause)
+            # The server aborted the transaction on its own (its lifetime limit, a failover):
+            # resume it and run the statement once more.
             self._resume(deadline)
-            session = self._session()
+            return self._run_in_transaction(command, self._session())
+
+        def timed_out(error):
+            return django_errors.OperationalError(
+                f"{error} (waited LOCK_TIMEOUT={self.lock_timeout:g} s for another "
+                "transaction to release the document)"
+            )
+
+        result = retry_while_held(
+            run, deadline=deadline, give_up=timed_out, before_retry=lambda: self._resume(deadline)
+        )
         log.record(command)
         return result
 
@@ -646,6 +641,17 @@ class DatabaseWrapper(BaseDatabaseWrapper):
 def _held_elsewhere(error):
     """MongoDB's WriteConflict: another transaction has written the document (or a key)."""
     return errors.error_code(error.__cause__) == errors.WRITE_CONFLICT
+
+
+def _replay_failed(failure):
+    """The error of a resume whose replay of ``(command, error)`` failed."""
+    command, error = failure
+    return django_errors.OperationalError(
+        "The transaction could not go on in a new server transaction (after a rollback to a "
+        "savepoint, or after MongoDB aborted it): running its earlier write "
+        f"{_shorten(command)} again failed ({error}). Another client changed the data "
+        "meanwhile; roll the whole transaction back."
+    )
 
 
 def _shorten(command, limit=300):

@@ -13,17 +13,6 @@ from __future__ import annotations
 
 from .mongo_command import READ_METHODS, MongoCommand
 
-#: select_for_update() and conflicting writes wait this long by default (``LOCK_TIMEOUT``).
-DEFAULT_LOCK_TIMEOUT = 30.0
-
-
-def growing_pauses():
-    """Pauses between tries of a write another transaction holds: 10 ms, doubling to 0.5 s."""
-    pause = 0.01
-    while True:
-        yield pause
-        pause = min(pause * 2, 0.5)
-
 
 class Reservation:
     """Ids ``before + 1 .. after`` taken from the sequence of ``collection``."""

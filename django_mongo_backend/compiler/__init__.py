@@ -217,8 +217,12 @@ class SQLCompiler(sql.SQLCompiler):
                 pipeline = [{"$match": {"_id": {"$nin": list(excluded)}}}, *pipeline]
             command = MongoCommand(plan.collection, "aggregate", pipeline, **plan.options)
             cursor = self.connection.execute_command(command)
+            # Each row with its document's _id, which ties it to the document to claim: a
+            # plain read's $project keeps _id (MongoDB includes it unless told otherwise)
+            # whether or not a column returns the primary key; reads whose rows are not
+            # documents (GROUP BY, DISTINCT, ...) were refused above.
             with self.connection.wrap_mongo_errors():
-                return [read_row(document) for document in cursor]
+                return [(read_row(document), document["_id"]) for document in cursor]
 
         rows = row_locks.read_locked(self, read_rows)
         if result_type == SINGLE:

@@ -28,8 +28,8 @@ from django.db.utils import OperationalError
 from pymongo import UpdateMany
 
 from .. import errors
+from ..lock_waits import Held, retry_while_held
 from ..mongo_command import MongoCommand, to_json
-from ..savepoints import growing_pauses
 
 #: The field a claim sets and removes again in the same command.
 MARKER = "__row_lock"
@@ -57,8 +57,10 @@ def check_supported(compiler):
 
 
 def lock_targets(compiler):
-    """(collection, index of its primary key in a row) for each table whose documents to claim;
-    index None: the queried collection's primary key is not selected (``values()``)."""
+    """(collection, where a row holds the id to claim) for each table whose documents to claim:
+    the index of that table's primary key among the row's columns, or None for the queried
+    collection, whose id every row read carries apart from its columns (``read_locked``), so
+    that a ``values()`` query without the primary key still claims, and skips, row by row."""
     query = compiler.query
     aliases = compiler.get_select_for_update_of_arguments() if query.select_for_update_of else None
     base_alias = query.get_initial_alias()
@@ -74,7 +76,7 @@ def lock_targets(compiler):
         if target.primary_key and keys[alias] is None:
             keys[alias] = index
     if aliases is None or base_alias in aliases:
-        keys.setdefault(base_alias, None)
+        keys[base_alias] = None
     targets = []
     for alias, index in keys.items():
         table = query.alias_map[alias].table_name
@@ -87,25 +89,16 @@ def lock_targets(compiler):
     return targets
 
 
-def claims(compiler, rows, targets):
-    """{collection: [ids]} to claim for ``rows`` (the queried collection's ids read apart if
-    its primary key is not selected)."""
+def claims(read, targets):
+    """{collection: [ids]} to claim for ``read``, a list of (row, document id) pairs."""
     wanted = {}
     for table, index in targets:
-        if index is None:
-            ids = base_ids(compiler)
-        else:
-            ids = [row[index] for row in rows if row[index] is not None]
-        wanted.setdefault(table, []).extend(ids)
+        ids = wanted.setdefault(table, [])
+        for row, document_id in read:
+            value = document_id if index is None else row[index]
+            if value is not None:
+                ids.append(value)
     return {table: list(dict.fromkeys(ids)) for table, ids in wanted.items() if ids}
-
-
-def base_ids(compiler):
-    query = compiler.query.chain()
-    query.select_for_update = False
-    query.clear_select_clause()
-    query.add_fields([query.get_meta().pk.name])
-    return [row[0] for row in query.get_compiler(compiler.using).execute_raw_rows()]
 
 
 class ClaimCommand(MongoCommand):
@@ -143,54 +136,63 @@ def claim(connection, wanted):
 
 
 def read_locked(compiler, read_rows):
-    """The rows of ``read_rows(excluded_ids)``, their documents claimed as the query asks."""
+    """The rows of ``read_rows(excluded_ids)``, their documents claimed as the query asks.
+
+    ``read_rows`` returns (row, document id) pairs: the id is the ``_id`` of the queried
+    collection's document the row comes from, whether a column returns it or not; it ties
+    each row to the document to claim, and ``excluded_ids`` are such ids.
+    """
     query = compiler.query
     connection = compiler.connection
     targets = lock_targets(compiler)
     if query.select_for_update_skip_locked:
         return _skip_locked(compiler, read_rows, targets)
-    deadline = time.monotonic() + connection.lock_timeout
-    pauses = growing_pauses()
-    while True:
-        rows = read_rows(())
-        if claim(connection, claims(compiler, rows, targets)):
-            return rows
-        pause = next(pauses)
-        if query.select_for_update_nowait or time.monotonic() + pause > deadline:
-            raise OperationalError(
-                f"could not lock the rows of {query.get_meta().db_table}: another transaction "
-                "holds them"
-                + ("" if query.select_for_update_nowait else " (LOCK_TIMEOUT expired)")
-                + "; MongoDB has aborted this transaction"
-            )
-        connection._resume()
-        time.sleep(pause)
+    nowait = query.select_for_update_nowait
+    deadline = None if nowait else time.monotonic() + connection.lock_timeout
+
+    def read_and_claim():
+        read = read_rows(())
+        if not claim(connection, claims(read, targets)):
+            raise Held
+        return [row for row, _document_id in read]
+
+    def could_not_lock(_detail):
+        return OperationalError(
+            f"could not lock the rows of {query.get_meta().db_table}: another transaction "
+            "holds them"
+            + ("" if nowait else " (LOCK_TIMEOUT expired)")
+            + "; MongoDB has aborted this transaction"
+        )
+
+    return retry_while_held(
+        read_and_claim, deadline=deadline, give_up=could_not_lock, before_retry=connection._resume
+    )
 
 
 def _skip_locked(compiler, read_rows, targets):
     """Claim row by row, leaving out rows another transaction holds; a sliced query reads
-    again without them until a read meets no held row, so it returns as many rows as it can."""
+    again without them until a read meets no held row, so it returns as many rows as it can.
+
+    A row is left out by its document's id, and what a row claimed is remembered by id, not by
+    the row's values: two rows that show the same values (``values()`` without the key) are
+    two documents, each claimed or skipped on its own.
+    """
     connection = compiler.connection
-    base_table = compiler.query.get_meta().db_table
-    skipped, kept = [], []
+    skipped, claimed = [], set()
     while True:
-        rows = read_rows(tuple(skipped))
         result, conflicts = [], False
-        for row in rows:
-            if row not in kept:
-                wanted = claims(compiler, [row], targets)
-                if not claim(connection, wanted):
-                    connection._resume()
-                    ids = wanted.get(base_table)
-                    if not ids:
-                        raise NotSupportedError(
-                            "select_for_update(skip_locked=True) needs the primary key of "
-                            f"{base_table} among the selected columns"
-                        )
-                    skipped.extend(ids)
-                    conflicts = True
-                    continue
-                kept.append(row)
+        for row, document_id in read_rows(tuple(skipped)):
+            wanted = {}
+            for table, ids in claims([(row, document_id)], targets).items():
+                new = [id_ for id_ in ids if (table, id_) not in claimed]
+                if new:
+                    wanted[table] = new
+            if wanted and not claim(connection, wanted):
+                connection._resume()
+                skipped.append(document_id)
+                conflicts = True
+                continue
+            claimed.update((table, id_) for table, ids in wanted.items() for id_ in ids)
             result.append(row)
         if not conflicts or compiler.query.high_mark is None:
             return result

@@ -33,6 +33,25 @@ def pipeline(queryset):
     return walk(mql(queryset)["pipeline"])
 
 
+def joined(collection, local_field, *, foreign="_id", into=None, outer=False):
+    """The two stages a join compiles to (compiler/joins.py): ``$lookup`` of the documents of
+    ``collection`` whose ``foreign`` equals the row's ``local_field``, stored under ``into``
+    (the collection's name unless the alias differs), then ``$unwind``, which keeps a row that
+    matched none for a LEFT OUTER join (``outer``) and drops it for an INNER one."""
+    into = into or collection
+    return [
+        {
+            "$lookup": {
+                "from": collection,
+                "localField": local_field,
+                "foreignField": foreign,
+                "as": into,
+            }
+        },
+        {"$unwind": {"path": f"${into}", "preserveNullAndEmptyArrays": outer}},
+    ]
+
+
 def titles(queryset):
     return sorted(queryset.values_list("title", flat=True))
 

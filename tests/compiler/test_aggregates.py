@@ -26,7 +26,7 @@ from django.db.models import (
 )
 from django.test.utils import CaptureQueriesContext
 
-from tests.compiler.golden import mql, pipeline
+from tests.compiler.golden import joined, mql, pipeline
 from tests.testapp.models import Author, Book, Tag
 
 pytestmark = pytest.mark.django_db
@@ -55,15 +55,7 @@ def test_aggregate_and_annotate(library):
     assert pipeline(
         Author.objects.annotate(n=Count("books")).filter(n__gt=1).values_list("name", flat=True)
     ) == [
-        {
-            "$lookup": {
-                "from": "testapp_book",
-                "localField": "_id",
-                "foreignField": "author_id",
-                "as": "testapp_book",
-            }
-        },
-        {"$unwind": {"path": "$testapp_book", "preserveNullAndEmptyArrays": True}},
+        *joined("testapp_book", "_id", foreign="author_id", outer=True),
         {
             "$group": {
                 "_id": {
@@ -148,15 +140,7 @@ def test_group_by_a_column_missing_on_some_rows_and_null_on_others(orphans):
     )
     assert list(pairs) == [(None, "Ann", 3), (30, "Bob", 1)]
     assert pipeline(Book.objects.values("editor__age").annotate(n=Count("pk"))) == [
-        {
-            "$lookup": {
-                "from": "testapp_author",
-                "localField": "editor_id",
-                "foreignField": "_id",
-                "as": "testapp_author",
-            }
-        },
-        {"$unwind": {"path": "$testapp_author", "preserveNullAndEmptyArrays": True}},
+        *joined("testapp_author", "editor_id", outer=True),
         {
             "$group": {
                 "_id": {"k0": {"$ifNull": ["$testapp_author.age", None]}},

@@ -19,7 +19,7 @@ from django.db.models.functions import (
     Upper,
 )
 
-from tests.compiler.golden import pipeline
+from tests.compiler.golden import joined, pipeline
 from tests.testapp.models import AllTypes, Author, Book
 
 pytestmark = pytest.mark.django_db
@@ -243,15 +243,7 @@ def test_json_object_of_a_column_an_outer_join_left_missing(orphans):
     assert pipeline(
         Book.objects.annotate(j=JSONObject(age="editor__age")).values_list("title", "j")
     ) == [
-        {
-            "$lookup": {
-                "from": "testapp_author",
-                "localField": "editor_id",
-                "foreignField": "_id",
-                "as": "testapp_author",
-            }
-        },
-        {"$unwind": {"path": "$testapp_author", "preserveNullAndEmptyArrays": True}},
+        *joined("testapp_author", "editor_id", outer=True),
         {
             "$addFields": {
                 "__c1": {

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.db.models import Count, F, Q
 
-from tests.compiler.golden import pipeline, titles
+from tests.compiler.golden import joined, pipeline, titles
 from tests.testapp.models import Author, Book, Chapter, Tag
 
 pytestmark = pytest.mark.django_db
@@ -39,15 +39,7 @@ def test_filters_across_relations(library):
     # A reverse relation without a match: a LEFT OUTER join keeps the author.
     assert Author.objects.filter(edited__isnull=True).count() == 1
     assert pipeline(Book.objects.filter(editor__name="Cy").values_list("title", flat=True)) == [
-        {
-            "$lookup": {
-                "from": "testapp_author",
-                "localField": "editor_id",
-                "foreignField": "_id",
-                "as": "testapp_author",
-            }
-        },
-        {"$unwind": {"path": "$testapp_author", "preserveNullAndEmptyArrays": False}},
+        *joined("testapp_author", "editor_id"),
         {"$match": {"testapp_author.name": {"$eq": "Cy"}}},
         {"$project": {"title": 1}},
     ]
@@ -62,24 +54,8 @@ def test_select_related_forward_and_nullable(library):
     fetched = Chapter.objects.select_related("book__author").get(pk=chapter.pk)
     assert fetched.book.author.name == "Ann"
     assert pipeline(Book.objects.select_related("author", "editor")) == [
-        {
-            "$lookup": {
-                "from": "testapp_author",
-                "localField": "author_id",
-                "foreignField": "_id",
-                "as": "testapp_author",
-            }
-        },
-        {"$unwind": {"path": "$testapp_author", "preserveNullAndEmptyArrays": False}},
-        {
-            "$lookup": {
-                "from": "testapp_author",
-                "localField": "editor_id",
-                "foreignField": "_id",
-                "as": "T3",
-            }
-        },
-        {"$unwind": {"path": "$T3", "preserveNullAndEmptyArrays": True}},
+        *joined("testapp_author", "author_id"),
+        *joined("testapp_author", "editor_id", into="T3", outer=True),
         {
             "$project": {
                 "T3": 1,
@@ -105,24 +81,8 @@ def test_many_to_many(library):
     alpha.tags.remove(python)
     assert list(alpha.tags.values_list("name", flat=True)) == ["django"]
     assert pipeline(Book.objects.filter(tags__name="python").values_list("title", flat=True)) == [
-        {
-            "$lookup": {
-                "from": "testapp_book_tags",
-                "localField": "_id",
-                "foreignField": "book_id",
-                "as": "testapp_book_tags",
-            }
-        },
-        {"$unwind": {"path": "$testapp_book_tags", "preserveNullAndEmptyArrays": False}},
-        {
-            "$lookup": {
-                "from": "testapp_tag",
-                "localField": "testapp_book_tags.tag_id",
-                "foreignField": "_id",
-                "as": "testapp_tag",
-            }
-        },
-        {"$unwind": {"path": "$testapp_tag", "preserveNullAndEmptyArrays": False}},
+        *joined("testapp_book_tags", "_id", foreign="book_id"),
+        *joined("testapp_tag", "testapp_book_tags.tag_id"),
         {"$match": {"testapp_tag.name": {"$eq": "python"}}},
         {"$project": {"title": 1}},
     ]
@@ -189,15 +149,7 @@ def test_reverse_join_after_an_empty_outer_join(orphans):
         Book.objects.filter(editor__isnull=True).values_list("title", "editor__edited__title")
     ) == [
         {"$match": {"editor_id": None}},
-        {
-            "$lookup": {
-                "from": "testapp_author",
-                "localField": "editor_id",
-                "foreignField": "_id",
-                "as": "testapp_author",
-            }
-        },
-        {"$unwind": {"path": "$testapp_author", "preserveNullAndEmptyArrays": True}},
+        *joined("testapp_author", "editor_id", outer=True),
         {
             "$lookup": {
                 "from": "testapp_book",
@@ -224,15 +176,7 @@ def test_reverse_join_through_a_null_foreign_key(orphans):
     ]
     assert pipeline(Author.objects.filter(name="Bob").values_list("name", "edited__title")) == [
         {"$match": {"name": {"$eq": "Bob"}}},
-        {
-            "$lookup": {
-                "from": "testapp_book",
-                "localField": "_id",
-                "foreignField": "editor_id",
-                "as": "testapp_book",
-            }
-        },
-        {"$unwind": {"path": "$testapp_book", "preserveNullAndEmptyArrays": True}},
+        *joined("testapp_book", "_id", foreign="editor_id", outer=True),
         {"$addFields": {"__c0": "$name"}},
         {"$sort": {"__c0": 1}},
         {"$project": {"name": 1, "testapp_book": 1}},

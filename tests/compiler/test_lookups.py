@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django.db.models import F, Subquery
 
-from tests.compiler.golden import pipeline, titles
+from tests.compiler.golden import joined, pipeline, titles
 from tests.testapp.models import AllTypes, Author, Book
 
 pytestmark = pytest.mark.django_db
@@ -90,15 +90,7 @@ def test_in_with_expressions(library):
     assert pipeline(
         Book.objects.filter(pages__in=[F("author__age") + 70, 10]).values_list("title", flat=True)
     ) == [
-        {
-            "$lookup": {
-                "from": "testapp_author",
-                "localField": "author_id",
-                "foreignField": "_id",
-                "as": "testapp_author",
-            }
-        },
-        {"$unwind": {"path": "$testapp_author", "preserveNullAndEmptyArrays": False}},
+        *joined("testapp_author", "author_id"),
         {
             "$match": {
                 "$expr": {

@@ -16,7 +16,7 @@ from django.db.models import (
     F,
 )
 
-from tests.compiler.golden import pipeline
+from tests.compiler.golden import joined, pipeline
 from tests.testapp.models import Author, Book
 
 pytestmark = pytest.mark.django_db
@@ -113,15 +113,7 @@ def test_distinct(library):
     assert sorted(authors) == ["Ann", "Bob", "Cy"]
     assert Book.objects.values("author").distinct().count() == 3
     assert pipeline(Book.objects.values_list("author__name", flat=True).distinct()) == [
-        {
-            "$lookup": {
-                "from": "testapp_author",
-                "localField": "author_id",
-                "foreignField": "_id",
-                "as": "testapp_author",
-            }
-        },
-        {"$unwind": {"path": "$testapp_author", "preserveNullAndEmptyArrays": False}},
+        *joined("testapp_author", "author_id"),
         {"$group": {"_id": {"c0": "$testapp_author.name"}}},
         {"$replaceRoot": {"newRoot": "$_id"}},
     ]
@@ -131,15 +123,7 @@ def test_distinct_over_a_column_missing_on_some_rows(orphans):
     rows = Book.objects.values_list("editor__age", "author__name").distinct()
     assert sorted(rows, key=repr) == [(30, "Bob"), (None, "Ann")]
     assert pipeline(Book.objects.values_list("editor__age", flat=True).distinct()) == [
-        {
-            "$lookup": {
-                "from": "testapp_author",
-                "localField": "editor_id",
-                "foreignField": "_id",
-                "as": "testapp_author",
-            }
-        },
-        {"$unwind": {"path": "$testapp_author", "preserveNullAndEmptyArrays": True}},
+        *joined("testapp_author", "editor_id", outer=True),
         {"$group": {"_id": {"c0": {"$ifNull": ["$testapp_author.age", None]}}}},
         {"$replaceRoot": {"newRoot": "$_id"}},
     ]

@@ -41,11 +41,12 @@ def rows():
     return hergé, books
 
 
-def holding(database, collection, document_id):
+def holding(database, collection, document_id, update=None):
     """Start another transaction that has written the document (and so holds it)."""
     session = database.client.start_session()
     session.start_transaction()
-    database[collection].update_one({"_id": document_id}, {"$inc": {"pages": 100}}, session=session)
+    update = update or {"$inc": {"pages": 100}}
+    database[collection].update_one({"_id": document_id}, update, session=session)
     return session
 
 
@@ -103,6 +104,89 @@ def test_skip_locked_leaves_out_held_rows_and_a_slice_reads_on(rows, other):
     finally:
         session.abort_transaction()
         session.end_session()
+
+
+def test_skip_locked_values_without_the_key_skips_only_the_held_row(other):
+    # PostgreSQL locks and skips row by row whatever the projection: SELECT name FROM author
+    # FOR UPDATE SKIP LOCKED returns every name but the locked row's. Each row is tied to its
+    # document's _id here although values() does not return it.
+    held, *free = [Author.objects.create(name=name, age=1) for name in ("Ann", "Bob", "Cy")]
+    session = holding(other, "testapp_author", held.pk, {"$set": {"age": 2}})
+    try:
+        with transaction.atomic():
+            names = Author.objects.select_for_update(skip_locked=True).values("name")
+            assert sorted(row["name"] for row in names) == ["Bob", "Cy"]
+            # the rows returned were claimed: another transaction cannot write them now
+            probe = other.client.start_session()
+            probe.start_transaction()
+            with pytest.raises(OperationFailure) as conflict:
+                other["testapp_author"].update_one(
+                    {"_id": free[0].pk}, {"$set": {"age": 3}}, session=probe
+                )
+            assert conflict.value.code == 112
+            probe.end_session()
+    finally:
+        session.abort_transaction()
+        session.end_session()
+
+
+def test_skip_locked_values_list_keeps_rows_of_equal_values_apart(other):
+    # Two documents with the same title are two rows: the free one, read first, is claimed
+    # and returned; the held one after it, though it shows the same value, is left out.
+    hergé = Author.objects.create(name="Hergé", age=1)
+    same = [Book.objects.create(title="same", author=hergé, pages=i) for i in range(2)]
+    Book.objects.create(title="other", author=hergé, pages=2)
+    session = holding(other, "testapp_book", same[1].pk)
+    try:
+        with transaction.atomic():
+            locked = Book.objects.select_for_update(skip_locked=True).order_by("pages")
+            assert list(locked.values_list("title", flat=True)) == ["same", "other"]
+        with transaction.atomic():
+            # a slice reads on past the held row
+            assert list(locked.values_list("pages", flat=True)[:2]) == [0, 2]
+    finally:
+        session.abort_transaction()
+        session.end_session()
+
+
+def test_skip_locked_of_a_related_model_skips_the_rows_it_holds(other):
+    # FOR UPDATE OF author SKIP LOCKED: a book row is left out when its author is held, and
+    # the books themselves are not claimed.
+    held, free = (Author.objects.create(name=name, age=1) for name in ("held", "free"))
+    for author in (held, free):
+        Book.objects.create(title=f"by {author.name}", author=author)
+    session = holding(other, "testapp_author", held.pk, {"$set": {"age": 2}})
+    try:
+        with transaction.atomic():
+            books = Book.objects.select_related("author").select_for_update(
+                skip_locked=True, of=("author",)
+            )
+            assert [book.title for book in books] == ["by free"]
+            # the book of the held author was not claimed: another transaction can write it
+            probe = other.client.start_session()
+            probe.start_transaction()
+            written = other["testapp_book"].update_one(
+                {"title": "by held"}, {"$set": {"pages": 9}}, session=probe
+            )
+            assert written.modified_count == 1
+            probe.abort_transaction()
+            probe.end_session()
+    finally:
+        session.abort_transaction()
+        session.end_session()
+
+
+def test_values_of_a_related_model_without_its_key_are_refused_unless_of_leaves_it_out(rows):
+    # author__name makes the author a model whose columns the query returns, so its documents
+    # are to be claimed, but no row says which author it is.
+    with (
+        transaction.atomic(),
+        pytest.raises(NotSupportedError, match="primary key of testapp_author"),
+    ):
+        list(Book.objects.select_for_update().values("title", "author__name"))
+    with transaction.atomic():
+        locked = Book.objects.select_for_update(of=("self",)).values_list("author__name")
+        assert list(locked) == [("Hergé",)] * 3
 
 
 def test_waiting_gives_up_after_lock_timeout(rows, other, settings):

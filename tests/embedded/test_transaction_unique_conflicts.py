@@ -22,20 +22,18 @@ against a real replica set (``MONGODB_URI``).
 
 from __future__ import annotations
 
-import threading
+import contextlib
 import time
 
-import pymongo
 import pytest
 from pymongo.errors import DuplicateKeyError, ExecutionTimeout, OperationFailure
 
-TRANSIENT = "TransientTransactionError"
-
-
-def assert_write_conflict(error):
-    assert error.code == 112
-    assert error.details["codeName"] == "WriteConflict"
-    assert error.has_error_label(TRANSIENT)
+from tests.embedded.concurrent_sessions import (
+    TRANSIENT,
+    assert_write_conflict,
+    in_thread,
+    two_transactions,
+)
 
 
 def assert_commit_finds_no_transaction(session):
@@ -46,11 +44,14 @@ def assert_commit_finds_no_transaction(session):
     assert raised.value.details["codeName"] == "NoSuchTransaction"
 
 
-@pytest.fixture
-def other_client(mongo_uri):
-    client = pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=10_000)
-    yield client
-    client.close()
+def assert_the_second_writer_loses(first, second, write):
+    """``write()``, the second transaction's statement on a key the first has written, fails
+    with WriteConflict; the first then commits, and the second's commit finds no transaction."""
+    with pytest.raises(OperationFailure) as raised:
+        write()
+    assert_write_conflict(raised.value)
+    first.commit_transaction()
+    assert_commit_finds_no_transaction(second)
 
 
 @pytest.fixture
@@ -70,11 +71,30 @@ def names(coll):
     return sorted((document["_id"], document["name"]) for document in coll.find())
 
 
+@contextlib.contextmanager
+def transaction(coll):
+    """A session of ``coll``'s client in a transaction it has started."""
+    with coll.database.client.start_session() as session:
+        session.start_transaction()
+        yield session
+
+
+@contextlib.contextmanager
+def transaction_after_its_snapshot(coll):
+    """A transaction whose snapshot is taken (by a read) before the block runs."""
+    with transaction(coll) as session:
+        coll.find_one({}, session=session)
+        yield session
+
+
+def both_transactions(people, others):
+    """A transaction on each client: (first on ``people``'s, second on ``others``')."""
+    return two_transactions(people.database.client, others.database.client)
+
+
 def test_a_key_committed_after_the_snapshot_conflicts_at_the_insert(people, others):
     """write_conflicts_with_non_txns.js, last case, with a secondary unique index."""
-    with people.database.client.start_session() as session:
-        session.start_transaction()
-        people.find_one({}, session=session)  # the snapshot is taken here
+    with transaction_after_its_snapshot(people) as session:
         others.insert_one({"_id": 3, "name": "John"})
         with pytest.raises(OperationFailure) as raised:
             people.insert_one({"_id": 4, "name": "John"}, session=session)
@@ -85,10 +105,7 @@ def test_a_key_committed_after_the_snapshot_conflicts_at_the_insert(people, othe
 
 def test_a_key_another_transaction_committed_after_the_snapshot_conflicts(people, others):
     """write_conflicts.js "T2StartsSecondAndWins", insert-insert."""
-    client = people.database.client
-    with client.start_session() as first, others.database.client.start_session() as second:
-        first.start_transaction()
-        second.start_transaction()
+    with both_transactions(people, others) as (first, second):
         people.find_one({}, session=first)
         others.insert_one({"_id": 3, "name": "John"}, session=second)
         second.commit_transaction()
@@ -101,39 +118,29 @@ def test_a_key_another_transaction_committed_after_the_snapshot_conflicts(people
 
 def test_a_key_another_open_transaction_inserted_conflicts(people, others):
     """write_conflicts.js "T1StartsFirstAndWins", insert-insert: the second writer fails."""
-    client = people.database.client
-    with client.start_session() as first, others.database.client.start_session() as second:
-        first.start_transaction()
-        second.start_transaction()
+    with both_transactions(people, others) as (first, second):
         people.insert_one({"_id": 3, "name": "John"}, session=first)
-        with pytest.raises(OperationFailure) as raised:
-            others.insert_one({"_id": 4, "name": "John"}, session=second)
-        assert_write_conflict(raised.value)
-        first.commit_transaction()
-        assert_commit_finds_no_transaction(second)
+        assert_the_second_writer_loses(
+            first, second, lambda: others.insert_one({"_id": 4, "name": "John"}, session=second)
+        )
     assert names(people) == [(1, "Ann"), (2, "Bob"), (3, "John")]
 
 
 def test_updates_to_one_key_in_two_open_transactions_conflict(people, others):
     """transactions_write_conflicts_unique_indexes.js, update-update: both set one new key."""
-    client = people.database.client
-    with client.start_session() as first, others.database.client.start_session() as second:
-        first.start_transaction()
-        second.start_transaction()
+    with both_transactions(people, others) as (first, second):
         people.update_one({"_id": 1}, {"$set": {"name": "Cy"}}, session=first)
-        with pytest.raises(OperationFailure) as raised:
-            others.update_one({"_id": 2}, {"$set": {"name": "Cy"}}, session=second)
-        assert_write_conflict(raised.value)
-        first.commit_transaction()
-        assert_commit_finds_no_transaction(second)
+        assert_the_second_writer_loses(
+            first,
+            second,
+            lambda: others.update_one({"_id": 2}, {"$set": {"name": "Cy"}}, session=second),
+        )
     assert names(people) == [(1, "Cy"), (2, "Bob")]
 
 
 def test_an_update_to_a_key_committed_after_the_snapshot_conflicts(people, others):
     """transactions_write_conflicts_unique_indexes.js, update-update, "T2StartsSecondAndWins"."""
-    with people.database.client.start_session() as session:
-        session.start_transaction()
-        people.find_one({}, session=session)
+    with transaction_after_its_snapshot(people) as session:
         others.update_one({"_id": 2}, {"$set": {"name": "Cy"}})
         with pytest.raises(OperationFailure) as raised:
             people.update_one({"_id": 1}, {"$set": {"name": "Cy"}}, session=session)
@@ -145,18 +152,15 @@ def test_an_update_to_a_key_committed_after_the_snapshot_conflicts(people, other
 def test_a_batch_insert_overlapping_an_open_transactions_keys_fails_whole(people, others):
     """transactions_write_conflicts_unique_indexes.js, batch insert-batch insert: the whole
     command fails (a transient error is not reported as a write error), nothing is kept."""
-    client = people.database.client
-    with client.start_session() as first, others.database.client.start_session() as second:
-        first.start_transaction()
-        second.start_transaction()
+    with both_transactions(people, others) as (first, second):
         people.insert_many([{"_id": 10, "name": "x1"}, {"_id": 11, "name": "x2"}], session=first)
-        with pytest.raises(OperationFailure) as raised:
-            others.insert_many(
+        assert_the_second_writer_loses(
+            first,
+            second,
+            lambda: others.insert_many(
                 [{"_id": 20, "name": "x0"}, {"_id": 21, "name": "x2"}], session=second
-            )
-        assert_write_conflict(raised.value)
-        first.commit_transaction()
-        assert_commit_finds_no_transaction(second)
+            ),
+        )
     assert people.count_documents({"name": {"$in": ["x0", "x1", "x2"]}}) == 2
     assert people.find_one({"name": "x2"})["_id"] == 11
 
@@ -164,9 +168,7 @@ def test_a_batch_insert_overlapping_an_open_transactions_keys_fails_whole(people
 def test_a_key_committed_before_the_snapshot_is_a_duplicate_key(people, others):
     """A key the snapshot shows is an ordinary duplicate (11000), not a write conflict."""
     others.insert_one({"_id": 3, "name": "John"})
-    with people.database.client.start_session() as session:
-        session.start_transaction()
-        people.find_one({}, session=session)
+    with transaction_after_its_snapshot(people) as session:
         with pytest.raises(DuplicateKeyError) as raised:
             people.insert_one({"_id": 4, "name": "John"}, session=session)
         assert raised.value.code == 11000
@@ -178,8 +180,7 @@ def test_a_key_committed_before_the_snapshot_is_a_duplicate_key(people, others):
 def test_a_transaction_may_reuse_a_key_it_freed(people):
     """Keys this transaction itself removed are free for it: no conflict, and commit works
     whatever order it writes the documents in."""
-    with people.database.client.start_session() as session:
-        session.start_transaction()
+    with transaction(people) as session:
         people.delete_one({"_id": 1}, session=session)
         people.insert_one({"_id": 3, "name": "Ann"}, session=session)
         people.update_one({"_id": 2}, {"$set": {"name": "tmp"}}, session=session)
@@ -190,8 +191,7 @@ def test_a_transaction_may_reuse_a_key_it_freed(people):
 
 def test_a_transaction_may_swap_two_documents_keys(people):
     """Each statement keeps the index unique; so does the commit, which applies them at once."""
-    with people.database.client.start_session() as session:
-        session.start_transaction()
+    with transaction(people) as session:
         people.update_one({"_id": 1}, {"$set": {"name": "tmp"}}, session=session)
         people.update_one({"_id": 2}, {"$set": {"name": "Ann"}}, session=session)
         people.update_one({"_id": 1}, {"$set": {"name": "Bob"}}, session=session)
@@ -200,10 +200,7 @@ def test_a_transaction_may_swap_two_documents_keys(people):
 
 
 def test_transactions_writing_different_keys_both_commit(people, others):
-    client = people.database.client
-    with client.start_session() as first, others.database.client.start_session() as second:
-        first.start_transaction()
-        second.start_transaction()
+    with both_transactions(people, others) as (first, second):
         people.insert_one({"_id": 3, "name": "John"}, session=first)
         others.insert_one({"_id": 4, "name": "Jane"}, session=second)
         others.update_one({"_id": 1}, {"$set": {"name": "Anna"}}, session=second)
@@ -212,30 +209,15 @@ def test_transactions_writing_different_keys_both_commit(people, others):
     assert names(people) == [(1, "Anna"), (2, "Bob"), (3, "John"), (4, "Jane")]
 
 
-def _in_thread(function):
-    outcome = {}
-
-    def run():
-        try:
-            outcome["result"] = function()
-        except Exception as error:  # reported by the test
-            outcome["error"] = error
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
-
-
 @pytest.mark.parametrize("end", ["commit", "abort"])
 def test_an_insert_outside_transactions_waits_for_the_transaction_holding_its_key(
     people, others, end
 ):
     """write_conflicts_with_non_txns.js: it waits; then DuplicateKey after a commit, or it
     succeeds after an abort."""
-    with people.database.client.start_session() as session:
-        session.start_transaction()
+    with transaction(people) as session:
         people.insert_one({"_id": 3, "name": "John", "by": "txn"}, session=session)
-        thread, outcome = _in_thread(
+        thread, outcome = in_thread(
             lambda: others.insert_one({"_id": 4, "name": "John", "by": "outside"})
         )
         thread.join(timeout=0.5)
@@ -253,12 +235,9 @@ def test_an_insert_outside_transactions_waits_for_the_transaction_holding_its_ke
 
 
 def test_an_update_outside_transactions_waits_for_the_transaction_holding_its_key(people, others):
-    with people.database.client.start_session() as session:
-        session.start_transaction()
+    with transaction(people) as session:
         people.update_one({"_id": 1}, {"$set": {"name": "Cy"}}, session=session)
-        thread, outcome = _in_thread(
-            lambda: others.update_one({"_id": 2}, {"$set": {"name": "Cy"}})
-        )
+        thread, outcome = in_thread(lambda: others.update_one({"_id": 2}, {"$set": {"name": "Cy"}}))
         thread.join(timeout=0.5)
         assert thread.is_alive(), outcome
         session.abort_transaction()
@@ -270,8 +249,7 @@ def test_an_update_outside_transactions_waits_for_the_transaction_holding_its_ke
 
 def test_an_insert_waiting_for_a_key_gives_up_at_its_max_time_ms(people, others):
     """write_conflicts_with_non_txns.js: maxTimeMS ends the wait with MaxTimeMSExpired."""
-    with people.database.client.start_session() as session:
-        session.start_transaction()
+    with transaction(people) as session:
         people.insert_one({"_id": 3, "name": "John"}, session=session)
         started = time.monotonic()
         with pytest.raises(ExecutionTimeout) as raised:

@@ -28,26 +28,18 @@ from pymongo.errors import (
     OperationFailure,
 )
 
-TRANSIENT = "TransientTransactionError"
+from tests.embedded.concurrent_sessions import (
+    TRANSIENT,
+    assert_write_conflict,
+    in_thread,
+    two_transactions,
+)
 
 
 def assert_no_such_transaction(error):
     assert error.code == 251
     assert error.details["codeName"] == "NoSuchTransaction"
     assert error.has_error_label(TRANSIENT)
-
-
-def assert_write_conflict(error):
-    assert error.code == 112
-    assert error.details["codeName"] == "WriteConflict"
-    assert error.has_error_label(TRANSIENT)
-
-
-@pytest.fixture
-def other_client(mongo_uri):
-    client = pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=10_000)
-    yield client
-    client.close()
 
 
 @pytest.fixture
@@ -106,16 +98,13 @@ def test_abort_discards_the_writes(coll):
 
 def test_transactions_writing_different_documents_both_commit(coll, other_client):
     others = other_client[coll.database.name].things
-    first = coll.database.client.start_session()
-    second = other_client.start_session()
-    first.start_transaction()
-    second.start_transaction()
-    coll.update_one({"_id": 1}, {"$set": {"n": 10}}, session=first)
-    others.update_one({"_id": 2}, {"$set": {"n": 20}}, session=second)
-    coll.insert_one({"_id": "a"}, session=first)
-    others.insert_one({"_id": "b"}, session=second)
-    second.commit_transaction()
-    first.commit_transaction()
+    with two_transactions(coll.database.client, other_client) as (first, second):
+        coll.update_one({"_id": 1}, {"$set": {"n": 10}}, session=first)
+        others.update_one({"_id": 2}, {"$set": {"n": 20}}, session=second)
+        coll.insert_one({"_id": "a"}, session=first)
+        others.insert_one({"_id": "b"}, session=second)
+        second.commit_transaction()
+        first.commit_transaction()
     assert coll.find_one({"_id": 1})["n"] == 10
     assert coll.find_one({"_id": 2})["n"] == 20
     assert coll.count_documents({"_id": {"$in": ["a", "b"]}}) == 2
@@ -124,26 +113,21 @@ def test_transactions_writing_different_documents_both_commit(coll, other_client
 def test_a_transaction_writing_a_document_another_one_wrote_conflicts_at_once(coll, other_client):
     """errors.yml "write conflict commit": the second writer fails, its commit finds no txn."""
     others = other_client[coll.database.name].things
-    first = coll.database.client.start_session()
-    second = other_client.start_session()
-    first.start_transaction()
-    second.start_transaction()
-    coll.update_one({"_id": 1}, {"$set": {"n": 10}}, session=first)
-    with pytest.raises(OperationFailure) as raised:
-        others.update_one({"_id": 1}, {"$set": {"n": 20}}, session=second)
-    assert_write_conflict(raised.value)
-    first.commit_transaction()
-    with pytest.raises(OperationFailure) as raised:
-        second.commit_transaction()
-    assert_no_such_transaction(raised.value)
+    with two_transactions(coll.database.client, other_client) as (first, second):
+        coll.update_one({"_id": 1}, {"$set": {"n": 10}}, session=first)
+        with pytest.raises(OperationFailure) as raised:
+            others.update_one({"_id": 1}, {"$set": {"n": 20}}, session=second)
+        assert_write_conflict(raised.value)
+        first.commit_transaction()
+        with pytest.raises(OperationFailure) as raised:
+            second.commit_transaction()
+        assert_no_such_transaction(raised.value)
     assert coll.find_one({"_id": 1})["n"] == 10
 
 
 def test_two_transactions_inserting_one_id_conflict(coll, other_client):
     others = other_client[coll.database.name].things
-    with coll.database.client.start_session() as first, other_client.start_session() as second:
-        first.start_transaction()
-        second.start_transaction()
+    with two_transactions(coll.database.client, other_client) as (first, second):
         coll.insert_one({"_id": "same", "by": "first"}, session=first)
         with pytest.raises(OperationFailure) as raised:
             others.insert_one({"_id": "same", "by": "second"}, session=second)
@@ -187,27 +171,13 @@ def test_with_transaction_retries_a_write_conflict(coll, other_client):
     assert coll.find_one({"_id": 4})["n"] == 4 + 100 + 1
 
 
-def _in_thread(function):
-    outcome = {}
-
-    def run():
-        try:
-            outcome["result"] = function()
-        except Exception as error:  # reported by the test
-            outcome["error"] = error
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, outcome
-
-
 @pytest.mark.parametrize("end", ["commit", "abort"])
 def test_a_write_outside_transactions_waits_for_the_transaction_to_end(coll, other_client, end):
     others = other_client[coll.database.name].things
     with coll.database.client.start_session() as session:
         session.start_transaction()
         coll.update_one({"_id": 1}, {"$set": {"n": 10}}, session=session)
-        thread, outcome = _in_thread(lambda: others.update_one({"_id": 1}, {"$inc": {"n": 1}}))
+        thread, outcome = in_thread(lambda: others.update_one({"_id": 1}, {"$inc": {"n": 1}}))
         thread.join(timeout=0.5)
         assert thread.is_alive(), outcome
         assert others.find_one({"_id": 1})["n"] == 1  # reads do not wait
