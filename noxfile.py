@@ -28,6 +28,7 @@ TEST_REQUIREMENTS = [
     "selenium>=4.20",
     "hypothesis",
     "django-reversion>=5.1",  # the example project's VersionAdmin, driven by the browser test
+    "Pillow",  # ImageField on GridFSStorage (tests/storage/test_fields.py)
 ]
 
 

@@ -50,12 +50,15 @@ INSTALLED_APPS = [
     "tests.testapp",
     "tests.differential",
     "tests.fieldsapp",
+    "tests.storageapp",
 ]
 SECRET_KEY = "tests-only"
 USE_TZ = True
 TIME_ZONE = "UTC"
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 ROOT_URLCONF = "tests.urls"
+# GridFSStorage.url() prefixes names with MEDIA_URL unless given a base_url (tests/storage).
+MEDIA_URL = "/media/"
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

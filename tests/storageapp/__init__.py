@@ -1,0 +1,1 @@
+"""Models with file fields on ``GridFSStorage`` (tests/storage)."""
