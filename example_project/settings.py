@@ -3,7 +3,8 @@
 The database is the embedded MongoDB server (``embedded://.mongo``: the data lives in
 ``example_project/.mongo/``, because a relative directory resolves against the directory of this
 settings module), or the real MongoDB named by the ``MONGODB_URI`` environment variable.
-``EXAMPLE_DB_NAME`` overrides the database name (default ``example``).
+``EXAMPLE_DB_NAME`` overrides the database name (default ``example``). Uploaded files are stored
+in GridFS in the same database.
 
 Development settings only: DEBUG is on and the secret key is public.
 """
@@ -90,3 +91,11 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+
+# Uploaded files (the post's attachment) go to GridFS, in the "fs" bucket of the default
+# database; urls.py serves them under MEDIA_URL.
+STORAGES = {
+    "default": {"BACKEND": "django_mongo_backend.storage.GridFSStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+MEDIA_URL = "media/"

@@ -21,7 +21,7 @@ class PostAdmin(VersionAdmin):
     inlines = [CommentInline]
     fieldsets = [
         (None, {"fields": ["title", "slug", "author", "status", "published_at"]}),
-        ("Content", {"fields": ["body", "tags"]}),
+        ("Content", {"fields": ["body", "tags", "attachment"]}),
         ("Extras", {"fields": ["price", "metadata"], "classes": ["collapse"]}),
         ("Venue and keywords", {"fields": ["venue", "keywords"]}),
     ]

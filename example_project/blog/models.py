@@ -69,6 +69,8 @@ class Post(models.Model):
     keywords = ArrayField(
         models.CharField(max_length=30), default=list, blank=True, help_text="One per line."
     )
+    # Stored in GridFS (settings.STORAGES["default"] is GridFSStorage), served under /media/.
+    attachment = models.FileField(upload_to="attachments/", blank=True)
 
     class Meta:
         ordering = ["-published_at"]

@@ -330,6 +330,28 @@ def admin(browser, example_site):
     return Admin(browser, example_site)
 
 
+def create_superuser(site, username):
+    """A superuser, the way the README tells a new user to make one."""
+    site.manage(
+        "createsuperuser",
+        "--no-input",
+        f"--username={username}",
+        f"--email={username}@example.com",
+        env={"DJANGO_SUPERUSER_PASSWORD": PASSWORD},
+    )
+
+
+def log_in(admin, username):
+    """Log in from a fresh session: /admin/ sends an anonymous visitor to the login form."""
+    admin.driver.delete_all_cookies()
+    admin.get("/admin/")
+    assert "/admin/login/" in admin.driver.current_url
+    admin.fill("id_username", username)
+    admin.fill("id_password", PASSWORD)
+    admin.click_and_wait(admin.find('input[type="submit"]'))
+    assert "Site administration" in admin.text("#content h1")
+
+
 def test_admin_end_to_end(admin, example_site):
     site, By = example_site, admin.By
     db = site.database
@@ -342,23 +364,11 @@ def test_admin_end_to_end(admin, example_site):
         steps[name] = now - clock
         clock = now
 
-    # A superuser, the way the README tells a new user to make one.
-    site.manage(
-        "createsuperuser",
-        "--no-input",
-        f"--username={USERNAME}",
-        "--email=admin@example.com",
-        env={"DJANGO_SUPERUSER_PASSWORD": PASSWORD},
-    )
+    create_superuser(site, USERNAME)
     step("createsuperuser")
 
     # Log in: /admin/ sends an anonymous visitor to the login form.
-    admin.get("/admin/")
-    assert "/admin/login/" in admin.driver.current_url
-    admin.fill("id_username", USERNAME)
-    admin.fill("id_password", PASSWORD)
-    admin.click_and_wait(admin.find('input[type="submit"]'))
-    assert "Site administration" in admin.text("#content h1")
+    log_in(admin, USERNAME)
     assert "Posts" in admin.text("#content-main .app-blog")
     step("log in")
 
@@ -512,3 +522,94 @@ def test_admin_end_to_end(admin, example_site):
     step("verify in MongoDB")
 
     print("steps (s):", ", ".join(f"{name} {seconds:.1f}" for name, seconds in steps.items()))
+
+
+def test_admin_file_field_in_gridfs(admin, example_site, tmp_path):
+    """The post's attachment (a FileField on GridFSStorage, settings.STORAGES): upload it in
+    the admin, download it through its link (the storage's view at /media/), replace it and
+    clear it, checking the bucket in MongoDB at each step."""
+    site = example_site
+    db = site.database
+    create_superuser(site, "files-admin")
+    log_in(admin, "files-admin")
+
+    admin.get("/admin/blog/author/add/")
+    admin.fill("id_name", "Mary Shelley")
+    admin.save()
+
+    # Upload: a new post with an attachment.
+    first = tmp_path / "notes.txt"
+    first.write_text("First draft of the notes.\n")
+    admin.get("/admin/blog/post/add/")
+    admin.fill("id_title", "With an attachment")
+    admin.wait.until(
+        lambda d: (
+            d.find_element(admin.By.ID, "id_slug").get_attribute("value") == "with-an-attachment"
+        )
+    )
+    admin.select("id_author", "Mary Shelley")
+    admin.find("#id_attachment").send_keys(str(first))
+    admin.save()
+    admin.assert_message("was added successfully")
+    post = db.blog_post.find_one({"title": "With an attachment"})
+    assert post["attachment"] == "attachments/notes.txt"
+    stored = db["fs.files"].find_one({"filename": "attachments/notes.txt"})
+    assert stored["length"] == first.stat().st_size
+    assert db["fs.chunks"].find_one({"files_id": stored["_id"]})["data"] == first.read_bytes()
+
+    # Download it through the link the change form shows ("Currently: ...").
+    admin.get(f"/admin/blog/post/{post['_id']}/change/")
+    link = admin.find(".file-upload a")
+    href = link.get_attribute("href")
+    assert href == f"{site.base_url}/media/attachments/notes.txt"
+    admin.click_and_wait(link)
+    assert admin.text("body") == first.read_text().strip()  # text/plain is shown inline
+    with urllib.request.urlopen(href, timeout=WAIT) as response:
+        assert response.read() == first.read_bytes()
+        assert response.headers["Content-Type"] == "text/plain"
+        assert response.headers["Content-Length"] == str(first.stat().st_size)
+        assert response.headers["ETag"] == f'"{stored["_id"]}"'
+
+    # Replace it with another file of the same name: the name is taken, so the new file gets
+    # another one (as with FileSystemStorage); the old file stays, as Django never deletes it.
+    second = tmp_path / "replacement" / "notes.txt"
+    second.parent.mkdir()
+    second.write_text("Second, final version.\n")
+    admin.get(f"/admin/blog/post/{post['_id']}/change/")
+    admin.find("#id_attachment").send_keys(str(second))
+    admin.save()
+    admin.assert_message("was changed successfully")
+    new_name = db.blog_post.find_one({"_id": post["_id"]})["attachment"]
+    assert new_name.startswith("attachments/notes_")
+    assert new_name.endswith(".txt")
+    assert sorted(doc["filename"] for doc in db["fs.files"].find()) == sorted(
+        ["attachments/notes.txt", new_name]
+    )
+    admin.get(f"/admin/blog/post/{post['_id']}/change/")
+    link = admin.find(".file-upload a")
+    assert link.get_attribute("href") == f"{site.base_url}/media/{new_name}"
+    admin.click_and_wait(link)
+    assert admin.text("body") == second.read_text().strip()
+
+    # Clear it: the "Clear" checkbox empties the field; the link is gone.
+    admin.get(f"/admin/blog/post/{post['_id']}/change/")
+    admin.find("#attachment-clear_id").click()
+    admin.save()
+    admin.assert_message("was changed successfully")
+    assert db.blog_post.find_one({"_id": post["_id"]})["attachment"] == ""
+    admin.get(f"/admin/blog/post/{post['_id']}/change/")
+    assert not admin.driver.find_elements(admin.By.CSS_SELECTOR, ".file-upload a")
+    # The files themselves stay in GridFS (Django deletes no file when a field lets go of
+    # it); the storage deletes one when asked: here, through the shell.
+    assert db["fs.files"].count_documents({}) == 2
+    site.manage(
+        "shell",
+        "-c",
+        "from django.core.files.storage import default_storage as s; "
+        "[s.delete(n) for n in ('attachments/notes.txt', " + repr(new_name) + ")]",
+    )
+    assert db["fs.files"].count_documents({}) == 0
+    assert db["fs.chunks"].count_documents({}) == 0
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(href, timeout=WAIT)
+    assert missing.value.code == 404
