@@ -9,6 +9,7 @@ import importlib.util
 import io
 import pickle
 
+import gridfs
 import pytest
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
@@ -16,6 +17,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.db.migrations.writer import MigrationWriter
 from django.db.models.fields.files import FileDescriptor
+from pymongo.errors import InvalidOperation
 
 from django_mongo_backend.storage import GridFSStorage
 from tests.storageapp.models import Document, Photo, attachments
@@ -217,6 +219,17 @@ def test_field_serializes_for_migrations():
 
 
 # -- transactions -------------------------------------------------------------------------------
+
+
+def test_pymongo_refuses_gridfs_in_a_transaction(gridfs_access):
+    # The premise of the design (docs/storage.rst, Transactions): MongoDB's manual says GridFS
+    # does not support multi-document transactions, and pymongo refuses a session in one.
+    client = gridfs_access.client
+    bucket = gridfs.GridFSBucket(gridfs_access, bucket_name="t_storage")
+    with client.start_session() as session, session.start_transaction():
+        with pytest.raises(InvalidOperation, match="GridFS does not support"):
+            bucket.upload_from_stream("in-a-transaction.txt", b"x", session=session)
+        session.abort_transaction()
 
 
 def test_files_are_written_outside_the_transaction(gridfs_access):
