@@ -5,7 +5,8 @@ Mount it under the storage's ``base_url`` (``MEDIA_URL`` by default)::
     path("media/", include("django_mongo_backend.storage.urls"))        # STORAGES["default"]
     path("attachments/<path:name>", serve, {"storage": "attachments"})  # another alias
 
-The answer streams the newest revision chunk by chunk (never the whole file in memory) with
+The answer streams the newest revision chunk by chunk (never the whole file in memory, under
+WSGI or ASGI) with
 ``Content-Type`` guessed from the name, ``Content-Length``, ``ETag`` (the revision's ``_id``:
 a revision never changes) and ``Last-Modified`` (its upload time); ``If-None-Match`` and
 ``If-Modified-Since`` get 304, and one ``Range`` gets 206 (``If-Range`` honoured). Uploaded
@@ -22,8 +23,10 @@ import mimetypes
 import posixpath
 from datetime import UTC
 
+from asgiref.sync import sync_to_async
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import storages
+from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header, http_date
@@ -80,7 +83,10 @@ def serve(request, name, storage="default"):
     if request.method == "HEAD":
         response = HttpResponse()
     else:
-        response = StreamingHttpResponse(_body(storage, document, first, count))
+        body = _body(storage, document, first, count)
+        if isinstance(request, ASGIRequest):
+            body = _async_body(body)
+        response = StreamingHttpResponse(body)
     if wanted:
         response.status_code = 206
         response.headers["Content-Range"] = f"bytes {first}-{last}/{length}"
@@ -134,6 +140,17 @@ def _body(storage, document, first, count):
             yield data
     finally:
         file.close()
+
+
+async def _async_body(body):
+    """The same chunks for an ASGI server: Django would read a synchronous iterator whole
+    (``list()``) before sending anything; this reads one chunk per step, in a worker thread."""
+    read = sync_to_async(next)
+    try:
+        while (data := await read(body, None)) is not None:
+            yield data
+    finally:
+        await sync_to_async(body.close)()
 
 
 def _content_type(filename):

@@ -5,8 +5,10 @@ bucket)."""
 from __future__ import annotations
 
 import datetime
+import warnings
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -225,3 +227,22 @@ def test_each_mount_serves_its_own_bucket(client, default_storage_gridfs):
     attachments.save("docs/here.txt", ContentFile(b"here"))
     assert body(client.get("/attachments/docs/here.txt")) == b"here"
     assert client.get("/media/docs/here.txt").status_code == 404
+
+
+def test_asgi_streams_chunk_by_chunk(async_client, default_storage_gridfs):
+    # Under ASGI, Django reads a synchronous iterator whole before sending: the view gives
+    # it an asynchronous one, so the chunks still come one at a time.
+    name = default_storage_gridfs.save("a.bin", ContentFile(DATA))
+
+    async def fetch():
+        response = await async_client.get(f"/media/{name}", headers={"Range": "bytes=100-3099"})
+        return response, [chunk async for chunk in response.streaming_content]
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        response, chunks = async_to_sync(fetch)()
+    assert not [w for w in caught if "must consume" in str(w.message)]
+    assert response.status_code == 206
+    assert response.is_async
+    assert [len(chunk) for chunk in chunks] == [1024, 1024, 952]
+    assert b"".join(chunks) == DATA[100:3100]
