@@ -64,7 +64,7 @@ class GridFSStorage(Storage):
         chunk_size=DEFAULT_CHUNK_SIZE,
         allow_overwrite=False,
     ):
-        if not isinstance(chunk_size, int) or chunk_size <= 0:
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0:
             raise ValueError(f"chunk_size must be a positive integer, not {chunk_size!r}.")
         self.using = using
         self.bucket_name = bucket_name

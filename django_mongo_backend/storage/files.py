@@ -47,7 +47,6 @@ class GridFSFile(File):
     def __init__(self, grid_out, name, storage, mode="rb"):
         self.storage = storage
         self.mode = mode
-        self.revision_id = grid_out._id
         self.DEFAULT_CHUNK_SIZE = grid_out.chunk_size  # File.chunks() reads whole chunks
         if READ_MODES[mode]:
             stream = grid_out

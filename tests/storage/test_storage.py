@@ -654,7 +654,7 @@ def test_deconstruct():
     assert GridFSStorage(*args, **kwargs).deconstruct() == (path, args, kwargs)
 
 
-@pytest.mark.parametrize("chunk_size", [0, -1, 1.5, "1024"])
+@pytest.mark.parametrize("chunk_size", [0, -1, 1.5, "1024", True])
 def test_chunk_size_must_be_a_positive_integer(chunk_size):
     with pytest.raises(ValueError, match="chunk_size"):
         GridFSStorage(chunk_size=chunk_size)
