@@ -326,6 +326,35 @@ def test_unique_indexes_hold_inside_a_transaction(coll):
     assert coll.find_one({"_id": "dup"}) is None
 
 
+def test_a_transaction_sees_the_collection_with_its_indexes(coll):
+    """The transaction's first write copies the collection into its overlay as stored (the
+    documents, the index definitions and their entries): after it, queries and sorts through
+    an array (multikey) index, a compound index and a unique index answer over the collection
+    as the transaction sees it, and the unique index refuses a key a copied document holds."""
+    coll.update_many({}, [{"$set": {"tags": ["$n", {"$add": ["$n", 10]}], "code": "$n"}}])
+    coll.create_index("tags")
+    coll.create_index([("n", -1), ("code", 1)])
+    coll.create_index("code", unique=True)
+    with coll.database.client.start_session() as session:
+        session.start_transaction()
+        coll.insert_one({"_id": 9, "n": 9, "tags": [3, 99], "code": 9}, session=session)
+        coll.update_one({"_id": 1}, {"$set": {"tags": [3]}}, session=session)
+        coll.delete_one({"_id": 2}, session=session)
+        found = coll.find({"tags": 3}, {"_id": 1}, session=session).sort("_id", 1)
+        assert [doc["_id"] for doc in found] == [1, 3, 9]
+        assert [doc["_id"] for doc in coll.find({"tags": 13}, session=session)] == [3]
+        assert coll.count_documents({"tags": {"$gte": 10}}, session=session) == 4
+        ordered = coll.find({"n": {"$gte": 0}}, {"_id": 1}, session=session).sort("n", -1)
+        assert [doc["_id"] for doc in ordered] == [9, 4, 3, 1, 0]
+        assert coll.find_one({"code": 4}, session=session)["_id"] == 4
+        with pytest.raises(DuplicateKeyError):
+            coll.insert_one({"_id": "dup", "code": 4}, session=session)
+        if session.in_transaction:
+            session.abort_transaction()
+    assert coll.find_one({"_id": 9}) is None
+    assert coll.count_documents({"tags": 3}) == 1  # only _id 3, as before the transaction
+
+
 @pytest.fixture
 def short_lived_uri(tmp_path, monkeypatch):
     """A server whose transactions live one second (``transactionLifetimeLimitSeconds``).

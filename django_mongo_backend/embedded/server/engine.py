@@ -79,6 +79,7 @@ from mongoeco.session import ClientSession
 from ..corrections.engine_options import engine_options
 from ..corrections.errors import server_error
 from . import busy
+from .overlay import OverlayEngine
 
 logger = logging.getLogger("django_mongo_backend.embedded")
 
@@ -113,7 +114,6 @@ _COMMITTED_ROWS = (
     "AND storage_key IN ({})"
 )
 
-_DOCUMENT_ROWS = "SELECT storage_key, document FROM documents WHERE db_name = ? AND coll_name = ?"
 _DOCUMENT_ROW = (
     "SELECT document FROM documents WHERE db_name = ? AND coll_name = ? AND storage_key = ?"
 )
@@ -172,11 +172,10 @@ class _Transaction:
     """One session's open transaction: its snapshot, its overlay and what it copied."""
 
     snapshot: object = None  # a SQLite connection holding the read snapshot, or None
-    overlay: _OverlayEngine | None = None
-    #: (db, coll) -> {storage_key: document text} as of the snapshot (the conflict baseline).
-    snapshot_rows: dict = field(default_factory=dict)
-    #: (db, coll) -> {storage_key: document text} in the overlay right after copying.
-    copied_rows: dict = field(default_factory=dict)
+    overlay: OverlayEngine | None = None
+    #: (db, coll) the overlay holds (copied from the snapshot, or absent from it): the
+    #: transaction reads and writes them there. Its ``touched`` table is the conflict baseline.
+    copied: dict = field(default_factory=dict)
     failure: Exception | None = None
     lock: asyncio.Lock | None = None
     started: float = field(default_factory=time.monotonic)
@@ -191,21 +190,6 @@ class _Transaction:
     #: (db, coll) -> (its unique indexes but ``_id_``, {document text: (storage_key, document)})
     #: for every version of a document this transaction wrote there: its unique key locks.
     unique_writes: dict = field(default_factory=dict)
-
-
-class _OverlayEngine(SQLiteEngine):
-    """An in-memory engine holding one transaction's writes; sessions pass through unchecked."""
-
-    def __init__(self):
-        super().__init__(":memory:")
-        runtime = self._session_runtime
-        runtime.ensure_session_can_use_engine = lambda context: None
-        runtime._ensure_transaction_session_can_use_engine = lambda context: None
-        runtime.session_owns_transaction = lambda context: False
-
-    def rows(self, db_name, coll_name):
-        with self._lock:
-            return dict(self._connection.execute(_DOCUMENT_ROWS, (db_name, coll_name)))
 
 
 def _session_of(args, kwargs):
@@ -228,7 +212,7 @@ def _routed(name, kind):
 
         def method(self, db_name, coll_name, *args, **kwargs):
             transaction = self._transaction_of(_session_of(args, kwargs))
-            if transaction is not None and (db_name, coll_name) in transaction.copied_rows:
+            if transaction is not None and (db_name, coll_name) in transaction.copied:
                 return transaction.overlay.open_read_snapshot(db_name, coll_name, *args, **kwargs)
             return base(self, db_name, coll_name, *args, **kwargs)
 
@@ -252,7 +236,7 @@ def _routed(name, kind):
                 return await creator(self, transaction, db_name, coll_name, *args, **kwargs)
             if kind == "write":
                 await self._copy_into_overlay(transaction, db_name, coll_name)
-            if (db_name, coll_name) in transaction.copied_rows:
+            if (db_name, coll_name) in transaction.copied:
                 overlay_method = getattr(transaction.overlay, name)
                 result = await overlay_method(db_name, coll_name, *args, **kwargs)
                 if kind == "write":
@@ -496,21 +480,15 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
         A document locked by another open transaction, or changed by a commit since this
         transaction's snapshot, conflicts: MongoDB reports both at the write.
         """
-        key = (db_name, coll_name)
-        copied = transaction.copied_rows[key]
-        current = await self._run_blocking(transaction.overlay.rows, db_name, coll_name)
-        written = {
-            (db_name, coll_name, storage_key)
-            for storage_key in copied.keys() | current.keys()
-            if copied.get(storage_key) != current.get(storage_key)
-        }
+        changed = await self._run_blocking(transaction.overlay.changed, db_name, coll_name)
+        written = {(db_name, coll_name, storage_key) for storage_key in changed}
         new = written - transaction.claimed
         if new:
-            await self._claim_documents(transaction, db_name, coll_name, new)
+            await self._claim_documents(transaction, db_name, coll_name, new, changed)
+        current = {storage_key: text for storage_key, (_old, text) in changed.items()}
         await self._claim_unique_keys(transaction, db_name, coll_name, written, current)
 
-    async def _claim_documents(self, transaction, db_name, coll_name, new):
-        key = (db_name, coll_name)
+    async def _claim_documents(self, transaction, db_name, coll_name, new, changed):
         with self._document_locks_lock:
             owners = {self._document_locks.get(lock) for lock in new} - {None, transaction}
         for owner in owners:
@@ -526,9 +504,8 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
         committed = await self._run_blocking(
             self._committed_rows_sync, db_name, coll_name, storage_keys
         )
-        baseline = transaction.snapshot_rows[key]
         if any(
-            committed.get(storage_key) != baseline.get(storage_key) for storage_key in storage_keys
+            committed.get(storage_key) != changed[storage_key][0] for storage_key in storage_keys
         ):
             raise WriteConflict(f"{db_name}.{coll_name}")
 
@@ -657,45 +634,20 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
             transaction.lock = asyncio.Lock()
         async with transaction.lock:
             key = (db_name, coll_name)
-            if key in transaction.copied_rows:
+            if key in transaction.copied:
                 return
             if transaction.overlay is None:
-                overlay = _OverlayEngine()
+                overlay = OverlayEngine()
                 await overlay.connect()
                 transaction.overlay = overlay
-            rows, options, indexes = await self._run_blocking(
-                self._read_collection_sync, transaction, db_name, coll_name
-            )
-            overlay = transaction.overlay
-            if options is not None:
-                await overlay.create_collection(db_name, coll_name, options=options)
-            for index in indexes:
-                await overlay.create_index(db_name, coll_name, **index)
-            documents = [
-                DocumentCodec.to_public(self._deserialize_document(text)) for text in rows.values()
-            ]
-            if documents:
-                await overlay.insert_documents(
-                    db_name, coll_name, documents, bypass_document_validation=True
-                )
-            transaction.snapshot_rows[key] = rows
-            if options is None:
+            if not await self._run_blocking(self._copy_collection_sync, transaction, *key):
                 transaction.absent.add(key)
-            transaction.copied_rows[key] = await self._run_blocking(
-                overlay.rows, db_name, coll_name
-            )
+            transaction.copied[key] = None
 
-    def _read_collection_sync(self, transaction, db_name, coll_name):
+    def _copy_collection_sync(self, transaction, db_name, coll_name):
         with self._lock:
-            conn = transaction.snapshot or self._connection
-            with self._bind_connection(conn):
-                rows = dict(conn.execute(_DOCUMENT_ROWS, (db_name, coll_name)))
-                if not self._collection_exists_sync(conn, db_name, coll_name):
-                    return rows, None, []
-                options = self._collection_options_or_empty_sync(conn, db_name, coll_name)
-                indexes = self._list_indexes_sync(db_name, coll_name, None)
-        rebuilt = [_index_arguments(index) for index in indexes if index["name"] != "_id_"]
-        return rows, options, rebuilt
+            source = transaction.snapshot or self._connection
+            return transaction.overlay.copy_collection(source, db_name, coll_name)
 
     def _apply(self, transaction):
         """Create the transaction's new collections, then write the overlay's changed documents
@@ -710,11 +662,10 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
 
     def _apply_documents(self, transaction):
         changes = []
-        for (db_name, coll_name), copied in transaction.copied_rows.items():
-            current = transaction.overlay.rows(db_name, coll_name)
-            for key in copied.keys() | current.keys():
-                if copied.get(key) != current.get(key):
-                    changes.append((db_name, coll_name, key, current.get(key)))
+        for db_name, coll_name in transaction.copied:
+            changed = transaction.overlay.changed(db_name, coll_name)
+            for key, (original, current) in changed.items():
+                changes.append((db_name, coll_name, key, original, current))
         if not changes:
             return
         namespace = f"{changes[0][0]}.{changes[0][1]}"
@@ -727,21 +678,19 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
                 write_deadline.get(),
             )
             try:
-                for db_name, coll_name, key, _text in changes:
+                for db_name, coll_name, key, snapshot_text, _text in changes:
                     row = conn.execute(_DOCUMENT_ROW, (db_name, coll_name, key)).fetchone()
-                    snapshot_text = transaction.snapshot_rows[(db_name, coll_name)].get(key)
                     if (row[0] if row else None) != snapshot_text:
                         raise WriteConflict(f"{db_name}.{coll_name}")
                 # The old versions go first: the transaction may have moved a unique key from
                 # one document to another, which its statements did one at a time.
-                for db_name, coll_name, key, _text in changes:
-                    snapshot_text = transaction.snapshot_rows[(db_name, coll_name)].get(key)
+                for db_name, coll_name, _key, snapshot_text, _text in changes:
                     if snapshot_text is not None:
                         document = DocumentCodec.to_public(
                             self._deserialize_document(snapshot_text)
                         )
                         self._delete_document_sync(db_name, coll_name, document["_id"], None)
-                for db_name, coll_name, _key, text in changes:
+                for db_name, coll_name, _key, _snapshot_text, text in changes:
                     if text is not None:
                         namespace = f"{db_name}.{coll_name}"
                         document = DocumentCodec.to_public(self._deserialize_document(text))
@@ -832,14 +781,14 @@ class ConcurrentSQLiteEngine(SQLiteEngine):
         """``createIndexes`` in a transaction: on a new (or newly created, still empty)
         collection; on an older one only an index that already exists, which is a no-op."""
         key = (db_name, coll_name)
-        if key not in transaction.copied_rows:
+        if key not in transaction.copied:
             exists = await self._run_blocking(self._exists_sync, transaction, db_name, coll_name)
             if exists:
                 return await self._existing_index(transaction, db_name, coll_name, keys, name)
             await self._copy_into_overlay(transaction, db_name, coll_name)
         elif key not in transaction.absent:
             return await self._existing_index(transaction, db_name, coll_name, keys, name)
-        if await self._run_blocking(transaction.overlay.rows, db_name, coll_name):
+        if await self._run_blocking(transaction.overlay.has_documents, db_name, coll_name):
             message = (
                 f"Cannot create new indexes on non-empty collection {db_name}.{coll_name} in a "
                 "multi-document transaction."
