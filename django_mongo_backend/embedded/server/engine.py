@@ -13,8 +13,10 @@ isolation, first committer wins):
 - reads see a snapshot: the transaction pins a SQLite read transaction on a connection of its
   own (WAL lets readers and writers proceed side by side);
 - writes go to a private overlay, an in-memory ``SQLiteEngine`` into which each collection the
-  transaction writes is copied from that snapshot (documents, indexes, options), so the
-  transaction's later reads of it see its own writes with the same engine semantics;
+  transaction writes is copied from that snapshot (documents, indexes, options, as stored
+  rows: ``overlay.py``), so the transaction's later reads of it see its own writes with the
+  same engine semantics; triggers there record which documents the transaction changed, so
+  its locks and its commit never look at the rest of the collection;
 - commit applies the overlay's changed documents to the file in one SQLite write transaction,
   after checking that none of them changed since the snapshot; if one did, it fails with
   ``WriteConflict`` (112) and the ``TransientTransactionError`` label, so drivers retry;
