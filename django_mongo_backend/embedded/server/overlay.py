@@ -17,17 +17,55 @@ sees it. Two things here keep that cheap as collections grow (issue 15):
 
 The copy still reads the collection once (in C, a few microseconds a document); the rest of a
 transaction's cost no longer depends on the collection's size.
+
+The SQLite indexes are copied as the file has them, through the overlay's own connection, so
+``performance/index_storage.py`` applies there as in the file: a collection's expression
+indexes are partial on its namespace (their ``CREATE INDEX`` text says so, and statements on
+the overlay get the same literal namespace), and the shared entries indexes are created once
+whatever the number of collections copied. The overlay is in memory and its connection its
+own, so no other connection ever holds its lock (``server/busy.py`` still gives it its
+connection class); the copy reads the file through the transaction's snapshot, a read
+transaction that never waits for writers under WAL.
+
+mongoeco's tables are read here directly, which no registry patch records: ``STORED`` and
+``NOT_COPIED`` list them, and an upgrade of mongoeco re-checks them (docs/embedded-server.rst).
 """
 
 from __future__ import annotations
 
 from mongoeco.engines.sqlite import SQLiteEngine
 
-_ENTRY_TABLES = {
-    "scalar_index_entries": "index_name, storage_key, element_type, type_score, element_key",
-    "multikey_entries": "index_name, storage_key, element_type, type_score, element_key",
-    "ttl_index_entries": "index_name, storage_key, expires_at_epoch_ms",
+_ENTRY = ("collection_id", "index_name", "storage_key", "element_type", "type_score", "element_key")
+#: The tables of mongoeco 4.11's database that hold a collection, with their columns, all
+#: copied (``indexes``: None, copied column by column whatever its columns are). The copy
+#: depends on this layout, which is mongoeco's internal one: ``tests/embedded/test_overlay.py``
+#: fails when a mongoeco upgrade adds a table, or a column to one of these, until it is placed
+#: here or in ``NOT_COPIED`` (docs/embedded-server.rst, "Reviewing an upgrade of mongoeco").
+STORED = {
+    "collections": ("collection_id", "db_name", "coll_name", "options_json"),
+    "documents": ("db_name", "coll_name", "storage_key", "document"),
+    "indexes": None,
+    "scalar_index_entries": _ENTRY,
+    "multikey_entries": _ENTRY,
+    "ttl_index_entries": ("collection_id", "index_name", "storage_key", "expires_at_epoch_ms"),
 }
+#: The other tables of mongoeco's database, and why a transaction's overlay needs none of them.
+NOT_COPIED = {
+    "search_indexes": "Atlas Search indexes, whose commands the server refuses "
+    "(corrections/search_indexes.py): always empty",
+    "mongoeco_schema_migrations": "the versions of mongoeco's own schema, not a collection's",
+    "change_outbox": "change events: the commit's writes to the file record the transaction's",
+    "change_outbox_identities": "change events (as change_outbox)",
+    "change_outbox_state": "change events (as change_outbox)",
+    "change_outbox_consumers": "change stream consumers of the file's events",
+    "sqlite_sequence": "SQLite's AUTOINCREMENT counters (change_outbox's)",
+}
+#: Index entries, keyed by the collection's ``collection_id`` (the copy gives it a new one).
+_ENTRY_TABLES = {
+    table: ", ".join(STORED[table][1:])
+    for table in ("scalar_index_entries", "multikey_entries", "ttl_index_entries")
+}
+#: The columns of ``indexes`` naming SQLite indexes (on documents and the entries tables).
 _PHYSICAL_COLUMNS = ("physical_name", "multikey_physical_name", "scalar_physical_name")
 _DOCUMENT_ROWS = "SELECT storage_key, document FROM documents WHERE db_name = ? AND coll_name = ?"
 _TOUCHED_TABLE = (
@@ -104,7 +142,7 @@ class OverlayEngine(SQLiteEngine):
         ).fetchone()
         if row is None:
             return False
-        source_id = row[0] if row[0] else row[1]
+        source_id = row[0] or row[1]
         with self._lock:
             conn = self._connection
             columns = [info[1] for info in conn.execute("PRAGMA table_info(indexes)")]
