@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import datetime
 
-import pymongo
 import pytest
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
@@ -31,8 +30,8 @@ from django_mongo_backend.embedded.server import (
     overlay,
     wire,  # noqa: F401 (installs the patches)
 )
+from tests.embedded.concurrent_sessions import assert_write_conflict, two_transactions
 
-TRANSIENT = "TransientTransactionError"
 DB = "d"
 COPIED = ("a", "b")
 LEFT_OUT = "c"
@@ -174,23 +173,10 @@ def test_every_table_of_mongoeco_is_copied_or_said_why_not():
 # -- through pymongo ---------------------------------------------------------------------------
 
 
-def assert_write_conflict(error):
-    assert error.code == 112
-    assert error.details["codeName"] == "WriteConflict"
-    assert error.has_error_label(TRANSIENT)
-
-
 def assert_aborted(session):
     with pytest.raises(OperationFailure) as raised:
         session.commit_transaction()
     assert raised.value.code == 251
-
-
-@pytest.fixture
-def other_client(mongo_uri):
-    client = pymongo.MongoClient(mongo_uri, serverSelectionTimeoutMS=10_000)
-    yield client
-    client.close()
 
 
 @pytest.fixture
@@ -282,9 +268,7 @@ def test_two_transactions_writing_one_key_of_a_partial_unique_index_conflict(sho
     """First updater wins on the keys the copied partial index covers; a document it does not
     cover holds no key and conflicts with nothing."""
     items, others = shop.items, other_client[shop.name].items
-    with shop.client.start_session() as first, other_client.start_session() as second:
-        first.start_transaction()
-        second.start_transaction()
+    with two_transactions(shop.client, other_client) as (first, second):
         items.update_one({"_id": 3}, {"$set": {"sku": "new", "active": True}}, session=first)
         others.insert_one({"_id": 30, "sku": "new", "active": False}, session=second)
         with pytest.raises(OperationFailure) as raised:
