@@ -12,7 +12,7 @@ pauses and the deadline rule are here, once.
 
 from __future__ import annotations
 
-import time
+from time import monotonic, sleep
 
 #: select_for_update() and conflicting writes wait this long by default (``LOCK_TIMEOUT``).
 DEFAULT_LOCK_TIMEOUT = 30.0
@@ -56,8 +56,8 @@ def retry_while_held(attempt, *, deadline, give_up, before_retry=None):
             conflict = held
         # Out of the except block: the caller's error is not chained to the Held signal.
         pause = next(pauses)
-        if deadline is None or time.monotonic() + pause >= deadline:
+        if deadline is None or monotonic() + pause >= deadline:
             raise give_up(conflict.detail) from conflict.__cause__
-        time.sleep(pause)
+        sleep(pause)
         if before_retry is not None:
             before_retry()

@@ -27,8 +27,10 @@ def clock(monkeypatch):
         fake.slept.append(seconds)
         fake.now += seconds
 
-    monkeypatch.setattr(lock_waits.time, "monotonic", lambda: fake.now)
-    monkeypatch.setattr(lock_waits.time, "sleep", sleep)
+    # The module's own names, not the time module's: pymongo's monitor threads keep sleeping
+    # on the real clock meanwhile (patching time.sleep made them move this one on).
+    monkeypatch.setattr(lock_waits, "monotonic", lambda: fake.now)
+    monkeypatch.setattr(lock_waits, "sleep", sleep)
     return fake
 
 
