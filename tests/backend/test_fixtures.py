@@ -271,6 +271,33 @@ def test_hand_written_fixture_by_name():
     assert Stock.objects.create(shop=shop, count=1).pk > 500
 
 
+def test_loaded_ids_are_not_handed_out_again(tmp_path):
+    """ObjectId keys, arrays of ObjectIds and JSON load as they are, and the next integer id
+    is past the loaded ones: an insert with an explicit id advances the __schema__ sequence,
+    and loaddata syncs it afterwards (ops.sequence_reset_sql())."""
+    fixture = [
+        {
+            "model": "fieldsapp.shop",
+            "fields": {
+                "name": "Kiosk",
+                "partners": [str(oid) for oid in PARTNERS],
+                "owner": str(OWNER),
+                "extra": [1, {"a": None}],
+            },
+        },
+        {"model": "fieldsapp.stock", "pk": 900, "fields": {"shop": ["Kiosk"], "count": 2}},
+        {"model": "fieldsapp.stock", "pk": 901, "fields": {"shop": ["Kiosk"], "count": 5}},
+    ]
+    load(tmp_path, json.dumps(fixture))
+    shop = Shop.objects.get(name="Kiosk")
+    assert (shop.partners, shop.owner, shop.extra) == (PARTNERS, OWNER, [1, {"a": None}])
+    assert [(stock.pk, stock.shop_id) for stock in Stock.objects.all()] == [
+        (900, shop.pk),
+        (901, shop.pk),
+    ]
+    assert Stock.objects.create(shop=shop, count=0).pk > 901
+
+
 @NEEDS_UPDATE_OF_EMBEDDED_INSTANCES
 def test_fixtures_dumped_before_natural_json_still_load(tmp_path):
     """Earlier versions wrote documents and arrays as JSON text; such fixtures still load."""
