@@ -25,7 +25,6 @@ import json
 import re
 
 from django.core import checks, exceptions
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import NotSupportedError, models
 from django.db.models import IntegerField, Transform
 from django.db.models.expressions import Col
@@ -35,6 +34,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .embedded import EmbeddedModelField
 from .keys import ElementRef, key_field
+from .natural import natural_value
 
 INDEX = re.compile(r"-?[0-9]+")
 SLICE = re.compile(r"[0-9]+_[0-9]+")
@@ -123,7 +123,26 @@ class ArrayField(models.Field):
             return None
         if not isinstance(value, list | tuple):
             raise exceptions.ValidationError(self.error_messages["invalid"], code="invalid")
-        return [self.base_field.to_python(item) for item in value]
+        items = []
+        for index, item in enumerate(value):
+            try:
+                items.append(self.base_field.to_python(item))
+            except exceptions.ValidationError as error:
+                # Which element is wrong, for a fixture or JSON text of a long array.
+                raise self._item_invalid(index, error) from None
+        return items
+
+    def _item_invalid(self, index, error):
+        return exceptions.ValidationError(
+            [
+                exceptions.ValidationError(
+                    self.error_messages["item_invalid"],
+                    code="item_invalid",
+                    params={"nth": index + 1},
+                ),
+                *error.error_list,
+            ]
+        )
 
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
@@ -166,14 +185,18 @@ class ArrayField(models.Field):
     def pre_save(self, model_instance, add):
         return getattr(model_instance, self.attname)
 
+    #: Django's XML serializer writes the JSON text of ``value_to_string()`` (serializers.py).
+    serializes_as_json = True
+
     def value_to_string(self, obj):
+        """The array as a list (not JSON text), each element in its natural form (natural.py)."""
         value = self.value_from_object(obj)
         if value is None:
             return None
-        return json.dumps(self._plain(value), cls=DjangoJSONEncoder)
+        return self._plain(value)
 
     def _plain(self, value):
-        return list(value)
+        return [natural_value(self.base_field, item) for item in value]
 
     def validate(self, value, model_instance):
         super().validate(value, model_instance)
@@ -189,16 +212,7 @@ class ArrayField(models.Field):
             try:
                 self.base_field.clean(item, model_instance)
             except exceptions.ValidationError as error:
-                raise exceptions.ValidationError(
-                    [
-                        exceptions.ValidationError(
-                            self.error_messages["item_invalid"],
-                            code="item_invalid",
-                            params={"nth": index + 1},
-                        ),
-                        *error.error_list,
-                    ]
-                ) from None
+                raise self._item_invalid(index, error) from None
 
     # -- queries --------------------------------------------------------------------------
 
@@ -251,9 +265,6 @@ class EmbeddedModelArrayField(ArrayField):
 
     def get_internal_type(self):
         return "EmbeddedModelArrayField"
-
-    def _plain(self, value):
-        return [self.base_field.to_dict(item) if item is not None else None for item in value]
 
     def get_transform(self, name):
         transform = super().get_transform(name)

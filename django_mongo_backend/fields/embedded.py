@@ -19,13 +19,13 @@ import json
 
 from django.apps.registry import Apps
 from django.core import checks, exceptions
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from .keys import KeyColumn
+from .natural import natural_from_object
 
 #: Concrete stand-ins for abstract embedded models live here, not in the project's registry.
 embedded_apps = Apps(installed_apps=())
@@ -192,11 +192,16 @@ class EmbeddedModelField(models.Field):
         """An instance from a dict of field names (or attnames) -> Python values."""
         values = {}
         unknown = set(data)
+        errors = []
         for field in self.embedded_fields:
             for key in (field.name, field.attname):
                 if key in data:
-                    values[field.attname] = field.to_python(data[key])
                     unknown.discard(key)
+                    try:
+                        values[field.attname] = field.to_python(data[key])
+                    except exceptions.ValidationError as error:
+                        # Name the key: a fixture's message shows the whole document.
+                        errors.extend(_prefixed(field.name, error))
                     break
         if unknown:
             raise exceptions.ValidationError(
@@ -207,11 +212,17 @@ class EmbeddedModelField(models.Field):
                     "keys": ", ".join(sorted(unknown)),
                 },
             )
+        if errors:
+            raise exceptions.ValidationError(errors)
         return self.embedded_model(**values)
 
     def to_dict(self, instance):
-        """Field name -> Python value (what forms and serializers show)."""
+        """Field name -> Python value (what ``pre_save()`` hands to an UPDATE)."""
         return {field.name: field.value_from_object(instance) for field in self.embedded_fields}
+
+    def natural_dict(self, instance):
+        """Field name -> natural value (natural.py): JSON-ready, nested documents as dicts."""
+        return {field.name: natural_from_object(field, instance) for field in self.embedded_fields}
 
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
@@ -244,11 +255,17 @@ class EmbeddedModelField(models.Field):
         # fields that are not relations.
         return self.to_dict(value)
 
+    #: Django's XML serializer writes the JSON text of ``value_to_string()`` (serializers.py).
+    serializes_as_json = True
+
     def value_to_string(self, obj):
-        value = self.value_from_object(obj)
+        """The subdocument as a dict (not JSON text), so a fixture shows it as an object."""
+        # A value not read from the database may still be the dict it was given as (an
+        # element of an EmbeddedModelArrayField has no descriptor converting it).
+        value = self.to_python(self.value_from_object(obj))
         if value is None:
             return None
-        return json.dumps(self.to_dict(value), cls=DjangoJSONEncoder)
+        return self.natural_dict(value)
 
     def validate(self, value, model_instance):
         super().validate(value, model_instance)
@@ -295,12 +312,18 @@ def _flatten(error):
     flat = []
     for name, errors in error.error_dict.items():
         for item in errors:
-            for message in item.messages:
-                flat.append(
-                    exceptions.ValidationError(
-                        "%(field)s: %(message)s",
-                        code=item.code or "invalid",
-                        params={"field": name, "message": message},
-                    )
-                )
+            flat.extend(_prefixed(name, item))
     return flat
+
+
+def _prefixed(name, error):
+    """Each message of ``error`` as its own "<name>: <message>" error."""
+    return [
+        exceptions.ValidationError(
+            "%(field)s: %(message)s",
+            code=item.code or "invalid",
+            params={"field": name, "message": message},
+        )
+        for item in error.error_list
+        for message in item.messages
+    ]

@@ -113,3 +113,58 @@ class Reply(models.Model):
     id = ObjectIdField(primary_key=True, default=ObjectId)
     note = models.ForeignKey(Note, models.CASCADE, related_name="replies")
     text = models.CharField(max_length=100)
+
+
+# -- fixtures (tests/backend/test_fixtures.py) ---------------------------------------------
+
+
+class Event(models.Model):
+    """Abstract embedded model with values JSON has no type for (datetime, Decimal, ObjectId)."""
+
+    at = models.DateTimeField()
+    amount = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    ref = ObjectIdField(null=True, blank=True)
+    labels = ArrayField(models.CharField(max_length=20), default=list, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ShopManager(models.Manager):
+    def get_by_natural_key(self, name):
+        return self.get(name=name)
+
+
+class Shop(models.Model):
+    """Every MongoDB-native field at once, with an ObjectId primary key and a natural key."""
+
+    id = ObjectIdAutoField(primary_key=True)
+    name = models.CharField(max_length=50, unique=True)
+    address = EmbeddedModelField(Address, null=True, blank=True)
+    opened = EmbeddedModelField(Event, null=True, blank=True)
+    history = EmbeddedModelArrayField(Event, default=list, blank=True)
+    items = EmbeddedModelArrayField(Item, null=True, blank=True)
+    partners = ArrayField(ObjectIdField(), default=list, blank=True)
+    owner = ObjectIdField(null=True, blank=True)
+    extra = models.JSONField(null=True, blank=True)
+
+    objects = ShopManager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def natural_key(self):
+        return (self.name,)
+
+    def __str__(self):
+        return self.name
+
+
+class Stock(models.Model):
+    """An integer primary key (a __schema__ sequence) and a foreign key to an ObjectId key."""
+
+    shop = models.ForeignKey(Shop, models.CASCADE, related_name="stock")
+    count = models.IntegerField()
+
+    class Meta:
+        ordering = ["id"]
