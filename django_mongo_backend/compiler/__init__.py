@@ -429,6 +429,14 @@ class SQLDeleteCompiler(_WriteFilter, sql.SQLDeleteCompiler, SQLCompiler):
         return _write_result(result.deleted_count, result_type)
 
 
+def _holds_embedded(field: Any, value: Any) -> bool:
+    """An EmbeddedModelField stores an instance of its model: a raw save (``loaddata``) or
+    ``update(address=Address(...))`` hands it one, which Django's rule against updating a
+    non-relation field with a model instance must not refuse."""
+    embedded_model = getattr(field, "embedded_model", None)
+    return embedded_model is not None and isinstance(value, embedded_model)
+
+
 class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
     def as_sql(self) -> tuple[str, tuple[()]]:  # type: ignore[override]  # as Django's
         self.pre_sql_setup()
@@ -448,7 +456,7 @@ class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
             if hasattr(value, "as_sql"):
                 computed[key] = stored_as(field, expression_compiler.compile(value))
                 continue
-            if hasattr(value, "prepare_database_save"):
+            if hasattr(value, "prepare_database_save") and not _holds_embedded(field, value):
                 if not field.remote_field:
                     raise TypeError(
                         f"Tried to update field {field} with a model instance, {value!r}. "

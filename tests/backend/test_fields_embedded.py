@@ -146,6 +146,21 @@ def test_save_of_an_existing_object_updates_the_subdocument(people):
     assert Person.objects.get(name="bob").address.geo is None
 
 
+def test_update_with_an_embedded_instance(people):
+    # Django refuses a model instance as the value of a non-relation field in update(); an
+    # EmbeddedModelField stores one (loaddata's raw save sends the same UPDATE).
+    Person.objects.filter(name="cid").update(address=Address(city="Oslo", geo=Geo(lat=3.0)))
+    assert raw(Person)[2]["address"] == {
+        "street": "",
+        "city": "Oslo",
+        "zip": "",
+        "since": None,
+        "geo": {"lat": 3.0, "lng": None},
+    }
+    with pytest.raises(TypeError, match="with a model instance"):
+        Person.objects.filter(name="cid").update(address=Geo(lat=1.0))
+
+
 def test_abstract_embedded_model_is_a_concrete_stand_in():
     from tests.fieldsapp.models import Item, Order
 

@@ -30,16 +30,6 @@ OWNER = ObjectId("65b000000000000000000001")
 PARTNERS = [ObjectId("65b000000000000000000002"), ObjectId("65b000000000000000000003")]
 REF = ObjectId("65b000000000000000000004")
 
-#: loaddata saves raw (no pre_save()), so an UPDATE gets the embedded model instance itself,
-#: which the update compiler refuses for a field that is not a relation, as Django's does.
-#: EmbeddedModelField stores such instances: the compiler must let them through to
-#: get_db_prep_save() (a change in django_mongo_backend/compiler/, outside this branch).
-NEEDS_UPDATE_OF_EMBEDDED_INSTANCES = pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="UPDATE refuses an embedded model instance (compiler change pending)",
-)
-
 
 def snapshot(value):
     """``value`` with the type of every leaf, embedded instances as dicts of their fields."""
@@ -156,7 +146,6 @@ def test_json_fixture_shows_documents_arrays_and_objectids_naturally(shops):
     )
 
 
-@NEEDS_UPDATE_OF_EMBEDDED_INSTANCES
 @pytest.mark.parametrize("fmt", ["json", "jsonl", "xml"])
 def test_round_trip_gives_back_equal_instances(shops, tmp_path, fmt):
     Tagged.objects.create(
@@ -215,7 +204,6 @@ def test_xml_fixture_writes_the_same_json_as_text(shops):
     assert texts["owner"] == ("ObjectIdField", str(OWNER))
 
 
-@NEEDS_UPDATE_OF_EMBEDDED_INSTANCES
 def test_natural_keys_round_trip(shops, tmp_path):
     main, _bare = shops
     text = dump("fieldsapp.shop", "fieldsapp.stock", natural_foreign=True, natural_primary=True)
@@ -242,7 +230,6 @@ def test_natural_keys_round_trip(shops, tmp_path):
     assert len(before) == Stock.objects.count()
 
 
-@NEEDS_UPDATE_OF_EMBEDDED_INSTANCES
 def test_hand_written_fixture_by_name():
     call_command("loaddata", "shops", verbosity=0)  # tests/fieldsapp/fixtures/shops.json
     shop = Shop.objects.get(name="Corner")
@@ -298,7 +285,6 @@ def test_loaded_ids_are_not_handed_out_again(tmp_path):
     assert Stock.objects.create(shop=shop, count=0).pk > 901
 
 
-@NEEDS_UPDATE_OF_EMBEDDED_INSTANCES
 def test_fixtures_dumped_before_natural_json_still_load(tmp_path):
     """Earlier versions wrote documents and arrays as JSON text; such fixtures still load."""
     old = [
