@@ -16,7 +16,9 @@ class AppSuite:
     #: installed release rather than a copy next to them.
     package: str
     #: How the app's own runner is started, from the unpacked sdist's top folder, with this
-    #: interpreter (``python`` + these arguments): ``{backend}`` is ``mongo`` or ``sqlite``.
+    #: interpreter (``python`` + these arguments). pytest runs get
+    #: ``--continue-on-collection-errors``: a module that cannot be imported on one backend
+    #: counts as one error instead of stopping the whole run.
     command: tuple[str, ...]
     #: Environment for each run (``APP_SUITES_BACKEND`` is set by run.py).
     env: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)

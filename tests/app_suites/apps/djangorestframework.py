@@ -10,7 +10,7 @@ APP = AppSuite(
     name="djangorestframework",
     version="3.18.3",
     package="rest_framework",
-    command=("-m", "pytest", "-p", "appsuite_pytest"),
+    command=("-m", "pytest", "-p", "appsuite_pytest", "--continue-on-collection-errors"),
     env={"mongo": {"DATABASE_URL": "appsuite-mongo:///rest_framework"}},
     # pyproject.toml's "test" and "optional" dependency groups, less PostgreSQL's driver and
     # django-guardian (its conftest adds guardian's app and backend when it is importable).

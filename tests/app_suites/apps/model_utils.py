@@ -10,7 +10,7 @@ APP = AppSuite(
     name="django-model-utils",
     version="5.0.0",
     package="model_utils",
-    command=("-m", "pytest", "-p", "appsuite_pytest"),
+    command=("-m", "pytest", "-p", "appsuite_pytest", "--continue-on-collection-errors"),
     env={
         "sqlite": {"SQLITE": "1"},
         "mongo": {

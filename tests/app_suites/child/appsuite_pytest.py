@@ -31,10 +31,10 @@ else:
     @dj_database_url.register(appsuite_databases.URL_SCHEME, "django_mongo_backend")
     def _this_backend(parsed_config):
         """``appsuite-mongo:///NAME`` -> this backend's settings for database NAME."""
-        name = parsed_config["NAME"]
-        parsed_config.clear()
-        parsed_config.update(appsuite_databases.databases(["default"], name)["default"])
-        parsed_config["NAME"] = name
+        # Updated in place: dj-database-url goes on to merge OPTIONS into this dict.
+        parsed_config.update(
+            appsuite_databases.databases(["default"], parsed_config["NAME"])["default"]
+        )
 
 
 @pytest.hookimpl(trylast=True)
@@ -54,6 +54,26 @@ def pytest_collection_modifyitems(config, items):
         reason = skips.get(item.nodeid)
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def pytest_collectreport(report):
+    """A module that fails to import is one error (its tests are never counted), as Django's
+    runner reports a module it cannot load."""
+    rec = recorder()
+    if rec is not None and report.failed:
+        text = str(report.longrepr).strip().splitlines()
+        error = next((line[2:].strip() for line in text if line.startswith("E ")), text[-1])
+        exc_type, _, message = error.partition(": ")
+        rec.write(
+            event="outcome",
+            test=report.nodeid,
+            outcome="error",
+            class_level=True,
+            exc_type=exc_type,
+            message=message,
+            origin=report.nodeid,
+            traceback=str(report.longrepr)[-6000:],
+        )
 
 
 def pytest_collection_finish(session):
