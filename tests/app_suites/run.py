@@ -116,7 +116,15 @@ def run_app(app, backend, *, source, run_dir, timeout, extra, env):
 
 
 def sqlite_cache_file(cache, app, extra):
-    key = json.dumps({"extra": extra, "python": sys.version_info[:2], "django": django.__version__})
+    key = json.dumps(
+        {
+            "extra": extra,
+            "command": app.command,
+            "env": app.env.get("sqlite"),
+            "python": sys.version_info[:2],
+            "django": django.__version__,
+        }
+    )
     digest = hashlib.sha1(key.encode()).hexdigest()[:8]  # a cache key
     return cache / "sqlite-results" / f"{app.name}-{app.version}-{digest}.json"
 
