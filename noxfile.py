@@ -72,6 +72,34 @@ def django_suite_ci(session):
     session.run("python", "tests/django_suite/run.py", "ci", "--no-sqlite", "--strict", "-v", "1")
 
 
+# Reusable apps' own suites (tests/app_suites): the Django they all support, the runners, and
+# each app pinned with what its tests need (apps/<app>.py; run.py fetches the same release's
+# sdist for the tests).
+APP_SUITES_DJANGO = DJANGO_VERSIONS["5.2"]
+
+
+@nox.session(python=PYTHON)
+def app_suites(session):
+    """Reusable apps' own test suites on this backend next to SQLite: ``nox -s app_suites``
+    (all apps) or ``nox -s app_suites -- django-filter``.
+
+    Not run by default. Each app's pinned release is installed from PyPI and its tests come
+    from the same release's sdist (cached under ~/.cache, never vendored); arguments go to
+    tests/app_suites/run.py (apps, --timeout S, --json PATH, --no-sqlite, --rerun-sqlite,
+    ``-- RUNNER_ARGS``). docs/app-suites.rst explains how settings are swapped.
+    """
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from tests.app_suites.apps import APPS
+
+    requirements = ["pytest>=8", "pytest-django>=4.9", "tblib"]
+    for app in APPS.values():
+        requirements += [app.pin, *app.requirements]
+    session.install("-e", ".[embedded]", APP_SUITES_DJANGO, *requirements)
+    session.run("python", "tests/app_suites/run.py", *session.posargs)
+
+
 @nox.session(python=PYTHON)
 def spec_tests(session):
     """MongoDB's driver specification tests (unified format) against the embedded server.

@@ -8,6 +8,7 @@ into a cache under ``~/.cache/django-mongo-backend/`` (``XDG_CACHE_HOME`` respec
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -27,11 +28,15 @@ def cache_root(env_var, name):
 def unpack(project, version, cache, directory, wanted=None):
     """``cache/<directory>``: the sdist's top-level ``directory`` for ``project==version``,
     downloaded and unpacked once (only the members for which ``wanted(path)`` is true, when
-    given: ``path`` is the member's name inside the sdist's top folder)."""
-    target = cache / directory
+    given: ``path`` is the member's name inside the sdist's top folder).
+
+    ``directory=None`` unpacks the whole top folder (filtered by ``wanted``) into
+    ``cache/<project>-<version>``: what a reusable app's test run needs besides ``tests/``
+    (its ``runtests.py``, or the pytest configuration in ``pyproject.toml``/``setup.cfg``)."""
+    target = cache / (directory or f"{_normalized(project)}-{version}")
     cache.mkdir(parents=True, exist_ok=True)
     sdist = _fetch(project, version, cache)
-    print(f"Unpacking {project} {version}'s {directory}/ from {sdist}...", flush=True)
+    print(f"Unpacking {project} {version}'s {directory or 'source'}/ from {sdist}...", flush=True)
     staging = Path(tempfile.mkdtemp(prefix="unpack-", dir=cache))
     try:
         with tarfile.open(sdist) as archive:
@@ -40,7 +45,7 @@ def unpack(project, version, cache, directory, wanted=None):
                 sys.exit(f"{sdist} has nothing to unpack under {directory}/")
             archive.extractall(staging, members=members, filter="data")
         top = members[0].name.split("/")[0]
-        (staging / top / directory).replace(target)
+        (staging / top / (directory or "")).replace(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
@@ -48,14 +53,17 @@ def unpack(project, version, cache, directory, wanted=None):
 
 def _inside(name, directory, wanted):
     parts = name.split("/")
-    if parts[1:2] != [directory]:
+    if directory is None:
+        if len(parts) < 2 or not parts[1]:
+            return False
+    elif parts[1:2] != [directory]:
         return False
     return wanted is None or wanted("/".join(parts[1:]))
 
 
 def _fetch(project, version, cache):
     """The sdist of ``project==version`` in ``cache``, downloaded with pip the first time."""
-    sdist = cache / f"{project.lower()}-{version}.tar.gz"
+    sdist = cache / f"{_normalized(project)}-{version}.tar.gz"
     if sdist.is_file():
         return sdist
     print(f"Fetching {project} {version}'s source distribution with pip...", flush=True)
@@ -65,10 +73,16 @@ def _fetch(project, version, cache):
     found = [
         path
         for path in sorted(download.glob("*.tar.gz"))
-        if path.name.lower().startswith(f"{project.lower()}-")
+        if _normalized(path.name).startswith(f"{_normalized(project)}_")
     ]
     if not found:
         sys.exit(f"pip downloaded no {project} sdist into {download}")
     found[0].replace(sdist)
     shutil.rmtree(download, ignore_errors=True)
     return sdist
+
+
+def _normalized(name):
+    """A project name as sdist file names spell it since PEP 625 (``django_filter-26.2``):
+    lower case, runs of ``-``, ``_`` and ``.`` as one ``_``, so either spelling matches."""
+    return re.sub(r"[-_.]+", "_", name.lower())

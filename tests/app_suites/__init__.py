@@ -1,0 +1,1 @@
+"""Reusable apps' own test suites run against this backend (run.py)."""
