@@ -530,7 +530,9 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
 
     def _filter(self, model, condition, name):
         """A ``Q`` of simple lookups -> a ``partialFilterExpression``."""
-        if not isinstance(condition, Q) or condition.negated or condition.connector == Q.XOR:
+        if isinstance(condition, Q) and condition.negated:
+            return self._not_equal(model, condition, name)
+        if not isinstance(condition, Q) or condition.connector == Q.XOR:
             raise self._unsupported_condition(name, condition)
         parts = []
         for child in condition.children:
@@ -543,6 +545,26 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
         if len(parts) == 1:
             return parts[0]
         return {"$or": parts} if condition.connector == Q.OR else self._and(parts)
+
+    def _not_equal(self, model, condition, name):
+        """``~Q(field=value)``: MongoDB refuses ``$ne``/``$not`` in a partial filter, but SQL's
+        ``field <> value`` is "below or above the value" (NULL: not in the index), which range
+        operators say exactly: they compare values of one BSON type only (type bracketing) and
+        never match null or a missing field. Nothing is below ``""``, so ``<> ''`` (the usual
+        "not blank" condition) is one ``$gt``."""
+        child = condition.children[0] if len(condition.children) == 1 else None
+        if not (isinstance(child, tuple) and len(child) == 2):
+            raise self._unsupported_condition(name, condition)
+        lookup, value = child
+        field_name, _, lookup_name = lookup.partition(LOOKUP_SEP)
+        if lookup_name not in ("", "exact") or value is None:
+            raise self._unsupported_condition(name, condition)
+        equal = self._filter_lookup(model, field_name, value, name=name)
+        ((key, test),) = equal.items()
+        value = test["$eq"]
+        if value == "":
+            return {key: {"$gt": ""}}
+        return {"$or": [{key: {"$lt": value}}, {key: {"$gt": value}}]}
 
     def _filter_lookup(self, model, lookup, value, *, name):
         field_name, _, lookup_name = lookup.partition(LOOKUP_SEP)

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, NotSupportedError, connections, models
 from django.test.utils import isolate_apps
-from pymongo.errors import WriteError
+from pymongo.errors import DuplicateKeyError, WriteError
 
 from django_mongo_backend.sequences import SCHEMA_COLLECTION
 from tests.testapp.models import Indexed
@@ -430,6 +430,48 @@ def test_condition_compiles_to_partial_filter(mongo_connection, thing):
     with mongo_connection.schema_editor() as editor:
         editor.remove_constraint(thing, constraint)
     assert "cond_unique" not in index_keys(mongo_connection, "schema_thing")
+
+
+def test_negated_equality_is_a_range_on_either_side(mongo_connection, thing):
+    # MongoDB refuses $ne/$not in a partialFilterExpression; SQL's "name <> ''" leaves NULL
+    # out, as a range operator does (DRF's test models have such a constraint).
+    not_blank = models.UniqueConstraint(
+        fields=["name"], condition=~models.Q(name=""), name="not_blank_unique"
+    )
+    with mongo_connection.schema_editor() as editor:
+        editor.add_constraint(thing, not_blank)
+    assert index_keys(mongo_connection, "schema_thing")["not_blank_unique"][2] == {
+        "name": {"$gt": ""}
+    }
+    collection = mongo_connection.connection.database["schema_thing"]
+    collection.insert_one({"_id": 101, "name": ""})
+    collection.insert_one({"_id": 102, "name": ""})  # blank: outside the index
+    collection.insert_one({"_id": 103, "name": "x"})
+    with pytest.raises(DuplicateKeyError):
+        collection.insert_one({"_id": 104, "name": "x"})
+    collection.delete_many({"_id": {"$gt": 100}})
+    with mongo_connection.schema_editor() as editor:
+        editor.remove_constraint(thing, not_blank)
+
+    not_ten = models.UniqueConstraint(
+        fields=["name"], condition=~models.Q(id=10), name="not_ten_unique"
+    )
+    with mongo_connection.schema_editor() as editor:
+        editor.add_constraint(thing, not_ten)
+    assert index_keys(mongo_connection, "schema_thing")["not_ten_unique"][2] == {
+        "$or": [{"_id": {"$lt": 10}}, {"_id": {"$gt": 10}}]
+    }
+    with mongo_connection.schema_editor() as editor:
+        editor.remove_constraint(thing, not_ten)
+
+    negated_range = models.UniqueConstraint(
+        fields=["name"], condition=~models.Q(id__gt=10), name="not_gt_unique"
+    )
+    with (
+        pytest.raises(NotSupportedError, match="not_gt_unique"),
+        mongo_connection.schema_editor() as editor,
+    ):
+        editor.add_constraint(thing, negated_range)
 
 
 def test_run_sql_is_refused(mongo_connection):
