@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "tests.differential",
     "tests.fieldsapp",
     "tests.storageapp",
+    # django-debug-toolbar (tests/toolbar): its middleware is only added by those tests.
+    "debug_toolbar",
 ]
 SECRET_KEY = "tests-only"
 USE_TZ = True
@@ -59,6 +61,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 ROOT_URLCONF = "tests.urls"
 # GridFSStorage.url() prefixes names with MEDIA_URL unless given a base_url (tests/storage).
 MEDIA_URL = "/media/"
+# The debug toolbar's pages link its scripts and styles from here (tests/toolbar).
+STATIC_URL = "/static/"
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
