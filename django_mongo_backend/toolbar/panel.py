@@ -116,8 +116,11 @@ class MongoDBPanel(Panel):
         duplicates = _group(records, lambda r: (r["alias"], r["command"]), "duplicate", colors)
         similar = _group(records, lambda r: (r["alias"], r["shape"]), "similar", colors)
         total = sum(record["duration"] for record in records)
-        for record in records:
+        offset = 0.0
+        for record in records:  # the timeline: each command's share, after the ones before it
             record["width_ratio"] = record["duration"] / total * 100 if total else 0
+            record["start_offset"] = offset
+            offset += record["width_ratio"]
         self.record_stats(
             {
                 "commands": records,
