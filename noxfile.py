@@ -29,6 +29,7 @@ TEST_REQUIREMENTS = [
     "hypothesis",
     "django-reversion>=5.1",  # the example project's VersionAdmin, driven by the browser test
     "Pillow",  # ImageField on GridFSStorage (tests/storage/test_fields.py)
+    "django-debug-toolbar==8.0.0",  # django_mongo_backend.toolbar's panel (tests/toolbar)
 ]
 
 

@@ -269,6 +269,10 @@ class DatabaseWrapper(BaseDatabaseWrapper):
     def __init__(self, settings_dict, alias="default"):
         super().__init__(settings_dict, alias)
         configure_logging(settings_dict.get("LOGGING"))
+        #: Callables ``(wrapper, command, seconds)`` told of every command, as they run, whatever
+        #: DEBUG says: how a tool (the debug toolbar's panel) sees the commands themselves, not
+        #: just the text ``connection.queries`` keeps. A tuple, replaced rather than mutated.
+        self.command_observers = ()
 
     # -- settings -------------------------------------------------------------------------
 
@@ -621,15 +625,18 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         """Around one command, on the sync or the async path (``path`` says which in the log):
         time it into ``connection.queries``, log it, turn pymongo's errors into Django's."""
         logged = self.queries_logged
-        started = time.monotonic() if logged else 0.0
+        observers = self.command_observers
+        started = time.monotonic() if logged or observers else 0.0
         try:
             yield
         except MONGO_ERRORS as error:
             raise self._translate(error, collection=command.collection) from error
         finally:
+            duration = time.monotonic() - started if logged or observers else 0.0
             if logged:
-                duration = time.monotonic() - started
                 self.queries_log.append({"sql": str(command), "time": f"{duration:.3f}"})
+            for observe in observers:
+                observe(self, command, duration)
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug("%s (%s%s)", command, self.alias, path)
 

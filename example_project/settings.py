@@ -4,7 +4,8 @@ The database is the embedded MongoDB server (``embedded://.mongo``: the data liv
 ``example_project/.mongo/``, because a relative directory resolves against the directory of this
 settings module), or the real MongoDB named by the ``MONGODB_URI`` environment variable.
 ``EXAMPLE_DB_NAME`` overrides the database name (default ``example``). Uploaded files are stored
-in GridFS in the same database.
+in GridFS in the same database. With django-debug-toolbar installed (requirements.txt) the
+toolbar shows on every page, with the backend's MongoDB panel in place of the SQL panel.
 
 Development settings only: DEBUG is on and the secret key is public.
 """
@@ -12,6 +13,7 @@ Development settings only: DEBUG is on and the secret key is public.
 from __future__ import annotations
 
 import os
+from importlib.util import find_spec
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -99,3 +101,28 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_URL = "media/"
+
+# django-debug-toolbar, when it is installed (requirements.txt) and DEBUG is on: the MongoDB
+# panel (docs/debug-toolbar.rst) lists the commands of each request; Django's SQL panel is left
+# out, since this backend runs no SQL. Without the package the site runs as it is.
+DEBUG_TOOLBAR = DEBUG and find_spec("debug_toolbar") is not None
+if DEBUG_TOOLBAR:
+    INSTALLED_APPS.append("debug_toolbar")
+    MIDDLEWARE.insert(0, "debug_toolbar.middleware.DebugToolbarMiddleware")
+    INTERNAL_IPS = ["127.0.0.1", "::1"]
+    # Folded to its handle until clicked, so it does not cover the admin's buttons.
+    DEBUG_TOOLBAR_CONFIG = {"SHOW_COLLAPSED": True}
+    DEBUG_TOOLBAR_PANELS = [
+        "debug_toolbar.panels.history.HistoryPanel",
+        "debug_toolbar.panels.versions.VersionsPanel",
+        "debug_toolbar.panels.timer.TimerPanel",
+        "debug_toolbar.panels.settings.SettingsPanel",
+        "debug_toolbar.panels.headers.HeadersPanel",
+        "debug_toolbar.panels.request.RequestPanel",
+        "django_mongo_backend.toolbar.MongoDBPanel",
+        "debug_toolbar.panels.staticfiles.StaticFilesPanel",
+        "debug_toolbar.panels.templates.TemplatesPanel",
+        "debug_toolbar.panels.alerts.AlertsPanel",
+        "debug_toolbar.panels.cache.CachePanel",
+        "debug_toolbar.panels.signals.SignalsPanel",
+    ]

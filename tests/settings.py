@@ -51,7 +51,12 @@ INSTALLED_APPS = [
     "tests.differential",
     "tests.fieldsapp",
     "tests.storageapp",
+    # django-debug-toolbar (tests/toolbar): its middleware is only added by those tests.
+    "debug_toolbar",
 ]
+# ... so its check that the middleware is in MIDDLEWARE is silenced (it would show in every
+# ``manage.py check`` a test runs).
+SILENCED_SYSTEM_CHECKS = ["debug_toolbar.W001"]
 SECRET_KEY = "tests-only"
 USE_TZ = True
 TIME_ZONE = "UTC"
@@ -59,6 +64,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 ROOT_URLCONF = "tests.urls"
 # GridFSStorage.url() prefixes names with MEDIA_URL unless given a base_url (tests/storage).
 MEDIA_URL = "/media/"
+# The debug toolbar's pages link its scripts and styles from here (tests/toolbar).
+STATIC_URL = "/static/"
 MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
