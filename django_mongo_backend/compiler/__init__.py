@@ -11,7 +11,7 @@ module level or inside a function; tests/compiler/test_layers.py reads this list
 A new module goes in this list.
 
 - helpers: mql_types, nulls, field_types, patterns, dispatch, float_text, uuid_text,
-  bson_order, limits, ordering, scopes, plans
+  bson_order, limits, ordering, scopes, plans, stored_as_is
 - translation tables: timezones, functions, aggregates, lookups, json_fields
 - expressions and conditions: subqueries, conditions, expressions
 - clauses: joins, combinators, constraints
@@ -58,6 +58,7 @@ from .mql_types import AggregationExpression, Document, Filter, Pipeline
 from .pipeline import SelectBuilder
 from .plans import SelectPlan
 from .scopes import FlatScope, Scope
+from .stored_as_is import as_is_types
 
 #: SQL columns convert what is assigned to them; a document stores what it is given. A
 #: computed value assigned to these fields is converted to the field's BSON type.
@@ -290,20 +291,32 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         self,
     ) -> tuple[MongoCommand, list[Document], dict[tuple[int, str], tuple[Any, Any]]]:
         """The insert command, its documents, and the values the server computes first
-        (``compute_values``): place (document index, key) -> (field, expression)."""
+        (``compute_values``): place (document index, key) -> (field, expression).
+
+        Each value goes through Django's ``pre_save_val`` and ``prepare_value``, except those
+        of a type the field stores unchanged (``stored_as_is``), which are copied: that is
+        decided once per field here, not again for every row.
+        """
         opts = self.query.get_meta()
-        fields = self.query.fields
-        objs = self.query.objs
+        columns = [
+            (document_key(field), field.attname, as_is_types(field, self.connection), field)
+            for field in self.query.fields
+        ]
         documents: list[Document] = []
         computed: dict[tuple[int, str], tuple[Any, Any]] = {}
-        for obj in objs:
+        for obj in self.query.objs:
             document = {}
-            for field in fields:
-                value = self.pre_save_val(field, obj)
+            for key, attname, as_is, field in columns:
+                if as_is:  # its pre_save() is getattr()
+                    value = getattr(obj, attname)
+                    if type(value) in as_is:
+                        document[key] = value
+                        continue
+                else:
+                    value = self.pre_save_val(field, obj)
                 if isinstance(value, DatabaseDefault):
                     value = value.expression
                 value = self.prepare_value(field, value)
-                key = document_key(field)
                 if hasattr(value, "resolve_expression"):
                     known = self.insert_constant(field, value)
                     if known is SERVER_COMPUTED:
