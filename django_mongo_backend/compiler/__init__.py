@@ -385,12 +385,12 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         if not returning_fields:
             return []
         keys = [document_key(field) for field in returning_fields]
-        rows = [tuple(document.get(key) for key in keys) for document in documents]
+        rows = [tuple(map(document.get, keys)) for document in documents]
         cols = [field.get_col(opts.db_table) for field in returning_fields]
         converters = self.get_converters(cols)
         if converters:
-            rows = self.apply_converters(rows, converters)
-        return [tuple(row) for row in rows]
+            rows = [tuple(row) for row in self.apply_converters(rows, converters)]
+        return rows
 
 
 class _WriteFilter:
