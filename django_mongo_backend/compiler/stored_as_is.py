@@ -18,6 +18,7 @@ chain (as do ``auto_now`` dates, decimals, UUIDs, JSON and every custom field).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db import models
@@ -26,6 +27,7 @@ from ..operations import DatabaseOperations
 
 #: The methods between an instance's attribute and the stored value, when Django inserts it.
 CHAIN = ("pre_save", "get_db_prep_save", "get_db_prep_value", "get_prep_value", "to_python")
+CHAIN_NAMES = frozenset(CHAIN)
 
 NONE = type(None)
 NOTHING: frozenset[type] = frozenset()
@@ -66,22 +68,39 @@ FOREIGN_KEY = chain_owners(models.ForeignKey)
 
 def as_is_types(field: Any, connection: Any) -> frozenset[type]:
     """The exact types of the values ``field`` stores unchanged on ``connection`` (maybe
-    none): the backend's operations must still be this module's identities (a subclass could
-    replace ``adapt_integerfield_value``)."""
-    if any(name in vars(field) for name in CHAIN):
+    none). Decided per class once (``class_types``); per call only what an instance can
+    change: a chain method replaced on it, a foreign key's target."""
+    if not vars(field).keys().isdisjoint(CHAIN_NAMES):
         return NOTHING  # a method replaced on the instance
-    owners = chain_owners(type(field))
-    if owners == FOREIGN_KEY:
-        target = field.target_field
-        types = as_is_types(target, connection)
-        if str in types and (
-            not target.empty_strings_allowed
-            or connection.features.interprets_empty_strings_as_nulls
-        ):
-            types -= {str}
+    types = class_types(type(field), type(connection.ops))
+    if types is not FOLLOW_TARGET:
         return types
+    target = field.target_field
+    types = as_is_types(target, connection)
+    if str in types and (
+        not target.empty_strings_allowed or connection.features.interprets_empty_strings_as_nulls
+    ):
+        types -= {str}
+    return types
+
+
+#: What ``class_types`` says of a foreign key: its target field decides.
+FOLLOW_TARGET: frozenset[type] = frozenset({object})
+
+
+@functools.cache
+def class_types(field_class: type, operations_class: type) -> frozenset[type]:
+    """The exact types a field of ``field_class`` stores unchanged, with the backend's
+    operations of ``operations_class`` (a subclass could replace an identity of
+    ``DatabaseOperations``, such as ``adapt_integerfield_value``); ``FOLLOW_TARGET`` for a
+    foreign key."""
+    owners = chain_owners(field_class)
+    if owners == FOREIGN_KEY:
+        return FOLLOW_TARGET
     types, operations = AS_IS.get(owners, (NOTHING, ()))
-    ops = type(connection.ops)
-    if any(getattr(ops, name) is not getattr(DatabaseOperations, name) for name in operations):
+    if any(
+        getattr(operations_class, name) is not getattr(DatabaseOperations, name)
+        for name in operations
+    ):
         return NOTHING
     return types
