@@ -449,6 +449,9 @@ class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
         expression_compiler = ExpressionCompiler(self, Scope(query.get_initial_alias()))
         constants, computed = {}, {}
         for field, _model, value in query.values:
+            if type(value) in as_is_types(field, self.connection):
+                constants[document_key(field)] = value  # get_db_prep_save would return it
+                continue
             if hasattr(value, "resolve_expression"):
                 value = value.resolve_expression(query, allow_joins=False, for_save=True)
                 if value.contains_aggregate:

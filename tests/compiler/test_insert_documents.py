@@ -1,4 +1,5 @@
-"""The documents an INSERT writes (SQLInsertCompiler.insert_command, compiler/stored_as_is.py).
+"""The documents an INSERT writes and the values an UPDATE sets (SQLInsertCompiler.insert_command,
+SQLUpdateCompiler.update_command, compiler/stored_as_is.py).
 
 The compiler copies the values a field stores unchanged instead of running Django's
 ``pre_save_val`` / ``prepare_value`` on each of them. Every test here builds the same objects
@@ -20,7 +21,7 @@ from django.db.models import F, Value
 from django.db.models.expressions import DatabaseDefault
 from django.db.models.fields import Field
 from django.db.models.functions import Lower, Now
-from django.db.models.sql import InsertQuery
+from django.db.models.sql import InsertQuery, UpdateQuery
 from django.test.utils import isolate_apps
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -418,3 +419,16 @@ def test_bulk_create_writes_the_generic_documents():
     for document, obj, generic_document in zip(stored, created, expected, strict=True):
         assert document.pop("_id") == obj.pk
         assert typed(document) == typed(generic_document)
+
+
+@pytest.mark.parametrize("values", [ALL_TYPES, CONVERTED, dict.fromkeys(ALL_TYPES)])
+def test_update_sets_what_get_db_prep_save_gives(values):
+    """update() (and save() of a stored object) skips get_db_prep_save for the same values."""
+    query = UpdateQuery(AllTypes)
+    query.add_update_values(values)
+    _match, update = query.get_compiler(connection=connection).update_command().args
+    expected = {}
+    for name, value in values.items():
+        field = AllTypes._meta.get_field(name)
+        expected[document_key(field)] = field.get_db_prep_save(value, connection)
+    assert typed(update) == typed({"$set": expected})
