@@ -364,19 +364,19 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         opts = self.query.get_meta()
         # A proxy model's options have no auto_field of their own (bulk_create keeps the proxy).
         auto_field = opts.concrete_model._meta.auto_field
-        fields = self.query.fields
+        given = auto_field is not None and auto_field in self.query.fields
         command, documents, computed = self.insert_command()
         if not documents:
             return []
         self.compute_values(documents, computed)
-        if auto_field is not None and auto_field not in fields:
+        if auto_field is not None and not given:
             first = sequences.reserve(
                 self.connection, opts.db_table, len(documents), [auto_field.column]
             )
-            for offset, document in enumerate(documents):
-                document["_id"] = first + offset
+            for document, pk in zip(documents, range(first, first + len(documents))):
+                document["_id"] = pk
         self.connection.execute_command(command)
-        if auto_field is not None and auto_field in fields:
+        if given:
             explicit = [d["_id"] for d in documents if isinstance(d.get("_id"), int)]
             if explicit:
                 sequences.advance(
