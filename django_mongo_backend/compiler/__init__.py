@@ -385,7 +385,8 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         if not returning_fields:
             return []
         keys = [document_key(field) for field in returning_fields]
-        rows = [tuple(map(document.get, keys)) for document in documents]
+        # Column by column, zipped into rows: a fraction of a tuple() per document.
+        rows = list(zip(*[[document.get(key) for document in documents] for key in keys]))
         cols = [field.get_col(opts.db_table) for field in returning_fields]
         converters = self.get_converters(cols)
         if converters:
