@@ -373,7 +373,7 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
             first = sequences.reserve(
                 self.connection, opts.db_table, len(documents), [auto_field.column]
             )
-            for document, pk in zip(documents, range(first, first + len(documents))):
+            for pk, document in enumerate(documents, first):
                 document["_id"] = pk
         self.connection.execute_command(command)
         if given:
@@ -386,7 +386,8 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
             return []
         keys = [document_key(field) for field in returning_fields]
         # Column by column, zipped into rows: a fraction of a tuple() per document.
-        rows = list(zip(*[[document.get(key) for document in documents] for key in keys]))
+        columns = [[document.get(key) for document in documents] for key in keys]
+        rows = list(zip(*columns, strict=True))
         cols = [field.get_col(opts.db_table) for field in returning_fields]
         converters = self.get_converters(cols)
         if converters:
