@@ -1,19 +1,21 @@
-"""Inserted values stored as they are: which value types skip a field's write preparation.
+"""Values written as they are: which value types skip a field's write preparation.
 
 Django prepares each inserted value with ``field.pre_save()`` then ``field.get_db_prep_save()``
 (``SQLInsertCompiler.pre_save_val`` / ``prepare_value``), five or six calls per value: for a
 ``bulk_create`` of 10,000 rows of three columns that costs more than the insert itself. For
 Django's plain field classes the whole chain returns the value unchanged when it is of a type
 BSON stores natively (a ``str`` in a ``CharField``, an ``int`` in an ``IntegerField``, ``None``
-in any of them). ``as_is_types`` says, once per field and insert, which exact value types those
-are; the compiler copies such values and runs the chain for every other value (a lazy string,
-an expression, a ``DatabaseDefault``, an ``int`` given to a ``FloatField``...), so what is
-stored never differs.
+in any of them). ``as_is_types`` says which exact value types those are; the insert and update
+compilers copy such values and run the chain for every other value (a lazy string, an
+expression, a ``DatabaseDefault``, an ``int`` given to a ``FloatField``...), so what is stored
+never differs.
 
 A field qualifies by the classes that implement its write chain (``CHAIN``), in MRO order, not
 by ``isinstance``: a subclass that overrides one of those methods, or a mixin that Django's
 methods would reach through ``super()``, gives another signature, and the field keeps the whole
-chain (as do ``auto_now`` dates, decimals, UUIDs, JSON and every custom field).
+chain (as do ``auto_now`` dates, decimals, UUIDs, JSON and every custom field). The answer for
+a class is kept after its first write (a chain method patched onto a field class at run time
+after that is not seen; one set on a field instance is).
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def as_is_types(field: Any, connection: Any) -> frozenset[type]:
     if not vars(field).keys().isdisjoint(CHAIN_NAMES):
         return NOTHING  # a method replaced on the instance
     types = class_types(type(field), type(connection.ops))
-    if types is not FOLLOW_TARGET:
+    if types is not None:
         return types
     target = field.target_field
     types = as_is_types(target, connection)
@@ -84,19 +86,15 @@ def as_is_types(field: Any, connection: Any) -> frozenset[type]:
     return types
 
 
-#: What ``class_types`` says of a foreign key: its target field decides.
-FOLLOW_TARGET: frozenset[type] = frozenset({object})
-
-
 @functools.cache
-def class_types(field_class: type, operations_class: type) -> frozenset[type]:
+def class_types(field_class: type, operations_class: type) -> frozenset[type] | None:
     """The exact types a field of ``field_class`` stores unchanged, with the backend's
     operations of ``operations_class`` (a subclass could replace an identity of
-    ``DatabaseOperations``, such as ``adapt_integerfield_value``); ``FOLLOW_TARGET`` for a
-    foreign key."""
+    ``DatabaseOperations``, such as ``adapt_integerfield_value``); None for a foreign key,
+    whose target field decides."""
     owners = chain_owners(field_class)
     if owners == FOREIGN_KEY:
-        return FOLLOW_TARGET
+        return None
     types, operations = AS_IS.get(owners, (NOTHING, ()))
     if any(
         getattr(operations_class, name) is not getattr(DatabaseOperations, name)
