@@ -11,7 +11,7 @@ module level or inside a function; tests/compiler/test_layers.py reads this list
 A new module goes in this list.
 
 - helpers: mql_types, nulls, field_types, patterns, dispatch, float_text, uuid_text,
-  bson_order, limits, ordering, scopes, plans
+  bson_order, limits, ordering, scopes, plans, stored_as_is
 - translation tables: timezones, functions, aggregates, lookups, json_fields
 - expressions and conditions: subqueries, conditions, expressions
 - clauses: joins, combinators, constraints
@@ -58,6 +58,7 @@ from .mql_types import AggregationExpression, Document, Filter, Pipeline
 from .pipeline import SelectBuilder
 from .plans import SelectPlan
 from .scopes import FlatScope, Scope
+from .stored_as_is import as_is_types
 
 #: SQL columns convert what is assigned to them; a document stores what it is given. A
 #: computed value assigned to these fields is converted to the field's BSON type.
@@ -294,20 +295,32 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         self,
     ) -> tuple[MongoCommand, list[Document], dict[tuple[int, str], tuple[Any, Any]]]:
         """The insert command, its documents, and the values the server computes first
-        (``compute_values``): place (document index, key) -> (field, expression)."""
+        (``compute_values``): place (document index, key) -> (field, expression).
+
+        Each value goes through Django's ``pre_save_val`` and ``prepare_value``, except those
+        of a type the field stores unchanged (``stored_as_is``), which are copied: that is
+        decided once per field here, not again for every row.
+        """
         opts = self.query.get_meta()
-        fields = self.query.fields
-        objs = self.query.objs
+        columns = [
+            (document_key(field), field.attname, as_is_types(field, self.connection), field)
+            for field in self.query.fields
+        ]
         documents: list[Document] = []
         computed: dict[tuple[int, str], tuple[Any, Any]] = {}
-        for obj in objs:
+        for obj in self.query.objs:
             document = {}
-            for field in fields:
-                value = self.pre_save_val(field, obj)
+            for key, attname, as_is, field in columns:
+                if as_is:  # its pre_save() is getattr()
+                    value = getattr(obj, attname)
+                    if type(value) in as_is:
+                        document[key] = value
+                        continue
+                else:
+                    value = self.pre_save_val(field, obj)
                 if isinstance(value, DatabaseDefault):
                     value = value.expression
                 value = self.prepare_value(field, value)
-                key = document_key(field)
                 if hasattr(value, "resolve_expression"):
                     known = self.insert_constant(field, value)
                     if known is SERVER_COMPUTED:
@@ -355,19 +368,19 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         opts = self.query.get_meta()
         # A proxy model's options have no auto_field of their own (bulk_create keeps the proxy).
         auto_field = opts.concrete_model._meta.auto_field
-        fields = self.query.fields
+        given = auto_field is not None and auto_field in self.query.fields
         command, documents, computed = self.insert_command()
         if not documents:
             return []
         self.compute_values(documents, computed)
-        if auto_field is not None and auto_field not in fields:
+        if auto_field is not None and not given:
             first = sequences.reserve(
                 self.connection, opts.db_table, len(documents), [auto_field.column]
             )
-            for offset, document in enumerate(documents):
-                document["_id"] = first + offset
+            for pk, document in enumerate(documents, first):
+                document["_id"] = pk
         self.connection.execute_command(command)
-        if auto_field is not None and auto_field in fields:
+        if given:
             explicit = [d["_id"] for d in documents if isinstance(d.get("_id"), int)]
             if explicit:
                 sequences.advance(
@@ -376,12 +389,14 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         if not returning_fields:
             return []
         keys = [document_key(field) for field in returning_fields]
-        rows = [tuple(document.get(key) for key in keys) for document in documents]
+        # Column by column, zipped into rows: a fraction of a tuple() per document.
+        columns = [[document.get(key) for document in documents] for key in keys]
+        rows = list(zip(*columns, strict=True))
         cols = [field.get_col(opts.db_table) for field in returning_fields]
         converters = self.get_converters(cols)
         if converters:
-            rows = self.apply_converters(rows, converters)
-        return [tuple(row) for row in rows]
+            rows = [tuple(row) for row in self.apply_converters(rows, converters)]
+        return rows
 
 
 class _WriteFilter:
@@ -448,6 +463,9 @@ class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
         expression_compiler = ExpressionCompiler(self, Scope(query.get_initial_alias()))
         constants, computed = {}, {}
         for field, _model, value in query.values:
+            if type(value) in as_is_types(field, self.connection):
+                constants[document_key(field)] = value  # get_db_prep_save would return it
+                continue
             if hasattr(value, "resolve_expression"):
                 value = value.resolve_expression(query, allow_joins=False, for_save=True)
                 if value.contains_aggregate:
