@@ -74,7 +74,9 @@ def as_is_types(field: Any, connection: Any) -> frozenset[type]:
     change: a chain method replaced on it, a foreign key's target."""
     if not vars(field).keys().isdisjoint(CHAIN_NAMES):
         return NOTHING  # a method replaced on the instance
-    types = class_types(type(field), type(connection.ops))
+    field_class: type = type(field)  # (Django's classes are Any to mypy, not hashable)
+    operations_class: type = type(connection.ops)
+    types = class_types(field_class, operations_class)
     if types is not None:
         return types
     target = field.target_field
