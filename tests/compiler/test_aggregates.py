@@ -69,7 +69,7 @@ def test_columns_that_cannot_be_null_are_counted_and_summed_without_null_tests(o
     assert sorted((r["author"], r["big"], r["n"]) for r in filtered) == [(ann, 4, 1), (bob, 3, 1)]
     none = Book.objects.values("author").annotate(big=Sum("pages", filter=Q(pages__gt=9)))
     assert sorted((r["author"], r["big"]) for r in none) == [(ann, None), (bob, None)]
-    condition = {"$and": [{"$gt": ["$pages", {"$literal": 2}]}]}
+    condition = {"$gt": ["$pages", {"$literal": 2}]}
     group = pipeline(filtered.order_by())[0]["$group"]
     assert group["__a0n"] == {"$sum": {"$cond": [condition, 1, 0]}}
     assert group["__a2"] == {"$sum": {"$cond": [condition, 1, 0]}}
@@ -116,15 +116,7 @@ def test_aggregate_and_annotate(library):
                 "__a0": {"$sum": {"$cond": [{"$gt": ["$testapp_book._id", None]}, 1, 0]}},
             }
         },
-        {
-            "$match": {
-                "$expr": {
-                    "$and": [
-                        {"$and": [{"$gt": ["$__a0", None]}, {"$gt": ["$__a0", {"$literal": 1}]}]}
-                    ]
-                }
-            }
-        },
+        {"$match": {"$expr": {"$gt": ["$__a0", {"$literal": 1}]}}},
         {"$project": {"_id": 0, "c0": "$_id.k1"}},
     ]
 

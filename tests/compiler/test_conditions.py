@@ -124,19 +124,7 @@ def test_conditions_as_values_are_null_when_unknown(library):
     ) == [
         {
             "$addFields": {
-                "__c1": {
-                    "$cond": [
-                        {"$and": [{"$eq": ["$name", {"$literal": "Bob"}]}]},
-                        True,
-                        {
-                            "$cond": [
-                                {"$or": [{"$not": [{"$eq": ["$name", {"$literal": "Bob"}]}]}]},
-                                False,
-                                None,
-                            ]
-                        },
-                    ]
-                },
+                "__c1": {"$eq": ["$name", {"$literal": "Bob"}]},
                 "__c0": "$name",
             }
         },
