@@ -32,6 +32,7 @@ JSON values are stored as BSON (objects as documents with sorted keys, see
 from __future__ import annotations
 
 import math
+import re
 from functools import partial
 
 from django.db import NotSupportedError
@@ -397,9 +398,9 @@ def key_exact_match(lookup, condition_compiler, positive):
     (``$type: "array"`` tests the field itself, MongoDB 3.6+); under that guard the path reads
     exactly the objects' keys. Query equality is type-bracketed as the expression's ``$eq``:
     numbers of every BSON type compare by value, never with a string or a boolean. An integer
-    key (which also indexes an array), a key with a dot or a leading ``$`` (not a plain path
-    step), a key text transform (``KT()``, compared as text) and a value of any other type
-    keep the expression."""
+    key (which also indexes an array), a key that is not a plain path step (``PLAIN_KEY``), a
+    key text transform (``KT()``, compared as text) and a value of any other type keep the
+    expression."""
     if not positive:
         return None
     transform = lookup.lhs
@@ -423,9 +424,15 @@ def key_exact_match(lookup, condition_compiler, positive):
     return {"$and": conditions}
 
 
+#: Keys used as path steps: word characters and "-". A path step must not hold a dot or
+#: start with "$"; keys with other punctuation or spaces (rare, and what injection tests
+#: are made of) keep the expression, which names them as a $literal.
+PLAIN_KEY = re.compile(r"[\w-]+")
+
+
 def _plain_key(key):
     key = str(key)
-    return bool(key) and "." not in key and not key.startswith("$") and _index(key) is None
+    return PLAIN_KEY.fullmatch(key) is not None and _index(key) is None
 
 
 def _plain_scalar(value):

@@ -119,6 +119,10 @@ def test_key_equal_to_a_scalar_is_a_query_operator_with_the_expression_s_answer(
             }
         }
     ]
+    # A key with spaces or punctuation stays an expression (it names the key as a $literal).
+    assert list(pipeline(Document.objects.filter(**{"data__a b": 1}).order_by())[0]["$match"]) == [
+        "$expr"
+    ]
     excluded = pipeline(Document.objects.exclude(data__a=1).order_by())[0]["$match"]
     (expression,) = (part["$expr"] for part in excluded["$or"] if "$expr" in part)
     # FALSE needs the key's value twice (not null, not 1): it is computed once.
