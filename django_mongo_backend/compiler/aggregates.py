@@ -3,7 +3,10 @@
 ``compile_aggregate`` registers one or more accumulators under ``name`` in ``accumulators``
 (name -> (accumulator spec, value on empty input)) and returns the expression that reads the
 aggregate's value after the ``$group``. SQL ignores NULL inputs; ``SUM`` of no values is NULL
-(``$sum`` says 0), ``COUNT`` is 0; ``filter=Q(...)`` keeps only matching inputs.
+(``$sum`` says 0), ``COUNT`` is 0; ``filter=Q(...)`` keeps only matching inputs. An input known
+never to be null (a ``NonNull`` column: not nullable, not from an outer join) needs none of
+that: ``COUNT`` is ``{"$sum": 1}`` and ``SUM`` keeps no counter of non-null inputs, since every
+group then holds values and only the empty input of an aggregate without GROUP BY holds none.
 
 No aggregate keeps an array per group where it can be helped: ``$addToSet`` and ``$push``
 accumulators are refused by MongoDB beyond 100 MB per group (ExceededMemoryLimit), so a
@@ -24,13 +27,16 @@ from django.db.models import aggregates as agg
 from django.db.models.expressions import Func, Star
 
 from .dispatch import by_class
-from .nulls import is_not_null
+from .nulls import NonNull, is_not_null
 
 
 def _input(aggregate, expression_compiler):
-    """The aggregated value, or null for rows the aggregate's filter excludes."""
+    """The aggregated value, or null for rows the aggregate's filter excludes; whether every
+    row has a value (``*``, or a ``NonNull`` column) before the filter; the filter."""
     (source, *_rest) = aggregate.get_source_expressions()[:1] or [None]
-    value = 1 if source is None or isinstance(source, Star) else expression_compiler.compile(source)
+    star = source is None or isinstance(source, Star)
+    value = 1 if star else expression_compiler.compile(source)
+    always = star or isinstance(value, NonNull)
     condition = None
     if aggregate.filter is not None:
         # Django 6 wraps the condition in AggregateFilter; 5.2 stores it directly.
@@ -38,7 +44,7 @@ def _input(aggregate, expression_compiler):
             getattr(aggregate.filter, "condition", aggregate.filter)
         )
         value = {"$cond": [condition, value, None]}
-    return value, source is None or isinstance(source, Star), condition
+    return value, always, condition
 
 
 @dataclass(frozen=True)
@@ -51,11 +57,11 @@ class Distinct:
 
 
 def _count(aggregate, expression_compiler, name, accumulators):
-    value, star, condition = _input(aggregate, expression_compiler)
+    value, always, condition = _input(aggregate, expression_compiler)
     if aggregate.distinct:
         accumulators[name] = (Distinct(value, "$count"), 0)
         return f"${name}"
-    if star:
+    if always:
         counted = 1 if condition is None else {"$cond": [condition, 1, 0]}
     else:
         counted = {"$cond": [is_not_null(value), 1, 0]}
@@ -65,19 +71,24 @@ def _count(aggregate, expression_compiler, name, accumulators):
 
 def _with_values(operator, *, null_when_empty):
     def build(aggregate, expression_compiler, name, accumulators):
-        value, _star, _condition = _input(aggregate, expression_compiler)
+        value, always, condition = _input(aggregate, expression_compiler)
+        known = always and condition is None  # every input is a value
         if getattr(aggregate, "distinct", False):
             accumulators[name] = (Distinct(value, operator), None)
-            if not null_when_empty:
+            if not null_when_empty or known:
                 return f"${name}"
             counter = f"{name}n"
             accumulators[counter] = (Distinct(value, "$count"), 0)
             return {"$cond": [{"$gt": [f"${counter}", 0]}, f"${name}", None]}
-        accumulators[name] = ({operator: value}, None if operator != "$sum" else 0)
-        if not null_when_empty:
+        if known or not null_when_empty:
+            # A group holds at least one input; the empty input (an aggregate without GROUP
+            # BY) reads the empty value, NULL.
+            accumulators[name] = ({operator: value}, None)
             return f"${name}"
+        accumulators[name] = ({operator: value}, 0)
         counter = f"{name}n"
-        accumulators[counter] = ({"$sum": {"$cond": [is_not_null(value), 1, 0]}}, 0)
+        counted = {"$cond": [condition if always else is_not_null(value), 1, 0]}
+        accumulators[counter] = ({"$sum": counted}, 0)
         return {"$cond": [{"$gt": [f"${counter}", 0]}, f"${name}", None]}
 
     return build
@@ -85,7 +96,7 @@ def _with_values(operator, *, null_when_empty):
 
 def _deviation(operator, *, squared):
     def build(aggregate, expression_compiler, name, accumulators):
-        value, _star, _condition = _input(aggregate, expression_compiler)
+        value, _always, _condition = _input(aggregate, expression_compiler)
         accumulators[name] = ({operator: value}, None)
         result = f"${name}"
         return {"$pow": [result, 2]} if squared else result
@@ -122,7 +133,7 @@ def _bitwise(operator, initial):
     its values and ``$reduce`` folds them with the bitwise expression operator."""
 
     def build(aggregate, expression_compiler, name, accumulators):
-        value, _star, _condition = _input(aggregate, expression_compiler)
+        value, _always, _condition = _input(aggregate, expression_compiler)
         accumulators[name] = (_collected(value), [])
         values = _non_null(name)
         folded = {
@@ -143,7 +154,7 @@ def _string_agg(aggregate, expression_compiler, name, accumulators):
         raise NotSupportedError(
             "This database backend does not support specifying an order on aggregates."
         )
-    value, _star, _condition = _input(aggregate, expression_compiler)
+    value, _always, _condition = _input(aggregate, expression_compiler)
     delimiter = aggregate.get_source_expressions()[1]
     if isinstance(delimiter, Func) and not isinstance(delimiter, agg.Aggregate):
         (delimiter,) = delimiter.get_source_expressions()  # StringAggDelimiter(value)
@@ -164,7 +175,7 @@ def _string_agg(aggregate, expression_compiler, name, accumulators):
 def _any_value(aggregate, expression_compiler, name, accumulators):
     """ANY_VALUE: a non-null value of the group; SQL leaves the choice to the engine, and
     ``$max`` (which skips nulls) picks one without collecting the group's values."""
-    value, _star, _condition = _input(aggregate, expression_compiler)
+    value, _always, _condition = _input(aggregate, expression_compiler)
     accumulators[name] = ({"$max": value}, None)
     return f"${name}"
 
@@ -243,7 +254,8 @@ def _two_groups(group_id, distinct, others):
     second = {}
     for name, spec in distinct.items():
         if spec.operator == "$count":
-            second[name] = {"$sum": {"$cond": [is_not_null("$_id.v"), 1, 0]}}
+            counted = 1 if isinstance(value, NonNull) else {"$cond": [is_not_null("$_id.v"), 1, 0]}
+            second[name] = {"$sum": counted}
         else:
             second[name] = {spec.operator: "$_id.v"}
     for name, spec in others.items():
@@ -256,9 +268,13 @@ def _two_groups(group_id, distinct, others):
 
 def _distinct_sets(group_id, distinct, others):
     """The fallback: each group collects its set of distinct values."""
-    sets = {
-        name: {"$addToSet": {"$cond": [is_not_null(spec.value), spec.value, "$$REMOVE"]}}
-        for name, spec in distinct.items()
-    }
+    sets = {name: {"$addToSet": _non_null_input(spec.value)} for name, spec in distinct.items()}
     read = {name: {OVER_SET[spec.operator]: f"${name}"} for name, spec in distinct.items()}
     return [{"$group": {"_id": group_id, **others, **sets}}, {"$addFields": read}]
+
+
+def _non_null_input(value):
+    """``value``, or ``$$REMOVE`` (nothing accumulated) where it is null."""
+    if isinstance(value, NonNull):
+        return value
+    return {"$cond": [is_not_null(value), value, "$$REMOVE"]}

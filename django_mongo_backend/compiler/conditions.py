@@ -46,7 +46,7 @@ from django.db.models.sql.where import AND, XOR, NothingNode, WhereNode
 from . import lookups
 from .dispatch import by_class
 from .field_types import NUMERIC_TYPES, internal_type
-from .json_fields import as_mql_for
+from .json_fields import as_mql_for, as_mql_match_for
 from .mql_types import AggregationExpression, Filter
 from .scopes import Scope
 from .subqueries import is_correlated
@@ -146,7 +146,7 @@ class ConditionCompiler:
     def _match_lookup(self, lookup, positive):
         if isinstance(lookup.lhs, ColPairs):
             return self._match_columns(lookup, positive)
-        as_mql_match = getattr(lookup, "as_mql_match", None)
+        as_mql_match = getattr(lookup, "as_mql_match", None) or as_mql_match_for(lookup)
         if as_mql_match is not None:
             condition = as_mql_match(self, positive)
             if condition is not None:
@@ -302,6 +302,8 @@ class ConditionCompiler:
             parts = [self.expression(child, positive) for child in node.children]
             if not parts:
                 return every
+            if len(parts) == 1:
+                return parts[0]
             return {"$and" if every else "$or": parts}
         if hasattr(node, "lookup_name"):
             return self.lookup_expression(node, positive)
@@ -368,11 +370,121 @@ class ConditionCompiler:
 
     @staticmethod
     def _guarded(test, guards, positive):
+        if positive:
+            guards = [guard for guard in guards if not _implied(guard, test)]
         if not positive:
             test = {"$not": [test]}
+        if not guards:
+            return test
         # Guards first: $and stops at the first false operand, so the test never sees a null
         # (string operators such as $indexOfCP reject one).
-        return {"$and": [*guards, test]} if guards else test
+        return _computed_once({"$and": [*guards, test]}, guards)
+
+
+#: Comparisons false when their first operand is null or missing and the second a value
+#: (null sorts below every value); ``$eq`` is symmetric.
+FALSE_ON_NULL = {"$eq": True, "$gt": False, "$gte": False}
+#: Operators that bind variables, with the operands evaluated inside the binding (where
+#: ``$$name`` may mean another value): a shared value is not looked for there.
+BINDING_OPERANDS = {"$let": "in", "$map": "in", "$filter": "cond", "$reduce": "in"}
+
+
+def _null_guarded(guard):
+    """The operand of a guard ``{"$gt": [operand, null]}`` (``nulls.is_not_null``), else None."""
+    if isinstance(guard, dict) and len(guard) == 1:
+        operands = guard.get("$gt")
+        if isinstance(operands, list) and len(operands) == 2 and operands[1] is None:
+            return operands[0]
+    return None
+
+
+def _is_value(operand):
+    """A constant other than null: ``{"$literal": v}`` or a bare number or boolean."""
+    if isinstance(operand, dict):
+        return list(operand) == ["$literal"] and operand["$literal"] is not None
+    return isinstance(operand, bool | int | float)
+
+
+def _implied(guard, test):
+    """Whether ``test`` is only TRUE where ``guard`` is: ``x = 5`` or ``x > 5`` already fail
+    on a null ``x``, so the guard ``x > null`` adds nothing to a positive test (for a
+    negated one it is what keeps NULL from matching)."""
+    operand = _null_guarded(guard)
+    if operand is None or not isinstance(test, dict) or len(test) != 1:
+        return False
+    ((operator, operands),) = test.items()
+    symmetric = FALSE_ON_NULL.get(operator)
+    if symmetric is None or not isinstance(operands, list) or len(operands) != 2:
+        return False
+    first, second = operands
+    return (first == operand and _is_value(second)) or (
+        symmetric and second == operand and _is_value(first)
+    )
+
+
+def _computed_once(condition, guards):
+    """``condition`` with each computed value that a guard and the test share (a JSON key,
+    a nested function of a column) evaluated once, in a ``$let``, rather than once per use.
+    A single operator on a path (``$month: "$published"``) costs less than the variable."""
+    shared = []
+    for guard in guards:
+        operand = _null_guarded(guard)
+        if _operators(operand) > 1 and operand not in shared:
+            shared.append(operand)
+    bindings = {}
+    for operand in shared:
+        name = f"g{len(bindings)}"
+        replaced, count = _replace(condition, operand, f"$${name}")
+        if count > 1:
+            condition = replaced
+            bindings[name] = operand
+    if not bindings:
+        return condition
+    return {"$let": {"vars": bindings, "in": condition}}
+
+
+def _operators(node):
+    """How many operators ``node`` evaluates (a ``$literal`` evaluates nothing)."""
+    if isinstance(node, list):
+        return sum(_operators(item) for item in node)
+    if not isinstance(node, dict) or "$literal" in node:
+        return 0
+    own = sum(1 for key in node if key.startswith("$"))
+    return own + sum(_operators(value) for value in node.values())
+
+
+def _replace(node, operand, reference):
+    """``node`` with ``operand`` replaced by ``reference`` where it is evaluated in the same
+    variable scope, and the number of replacements."""
+    if node == operand:
+        return reference, 1
+    if isinstance(node, list):
+        items = [_replace(item, operand, reference) for item in node]
+        return [item for item, _ in items], sum(count for _, count in items)
+    if not isinstance(node, dict) or "$literal" in node:
+        return node, 0
+    result, total = {}, 0
+    for key, value in node.items():
+        inner = BINDING_OPERANDS.get(key)
+        if inner is not None and isinstance(value, dict) and inner in value:
+            # Only the operands outside the binding: {"$let": {"vars": ..., "in": <skip>}}.
+            value, count = _replace_except(value, inner, operand, reference)
+        else:
+            value, count = _replace(value, operand, reference)
+        result[key] = value
+        total += count
+    return result, total
+
+
+def _replace_except(spec, inner, operand, reference):
+    result, total = {}, 0
+    for key, value in spec.items():
+        if key == inner:
+            result[key] = value
+            continue
+        result[key], count = _replace(value, operand, reference)
+        total += count
+    return result, total
 
 
 #: Modules whose lookups the tables in lookups.py implement. Lookups of other fields share

@@ -16,11 +16,16 @@ from django.db.models.functions import datetime as dt
 
 from . import float_text, timezones
 from .dispatch import by_class
-from .nulls import null_if_missing
+from .nulls import may_be_null, null_if_missing
 
 
 def _null_if_any_null(args, result):
-    return {"$cond": [{"$or": [{"$lte": [arg, None]} for arg in args]}, None, result]}
+    """``result``, or NULL when an argument is NULL or missing (``$lte: [x, null]``); an
+    argument known never to be null needs no test."""
+    tests = [{"$lte": [arg, None]} for arg in args if may_be_null(arg)]
+    if not tests:
+        return result
+    return {"$cond": [tests[0] if len(tests) == 1 else {"$or": tests}, None, result]}
 
 
 def _operator(name, *, unary=True):
@@ -191,18 +196,19 @@ def _extract(expression_compiler, expression, args):
         return timezones.extract_from_time(kind, args[0])
     if internal_type == "DurationField":
         raise NotSupportedError("Extract from DurationField is not supported on MongoDB")
+    # No NULL guard: the date operators give null for a null or missing date (as do
+    # $dateToParts / $dateFromParts in wall_clock, $divide and $ceil): SQL's EXTRACT of NULL.
     tzname = timezones.tzname_for(expression)
     date = timezones.wall_clock(args[0], tzname)
     if kind == "week_day":
         # Django: 1 = Sunday ... 7 = Saturday, as $dayOfWeek.
-        return _null_if_any_null(args, {"$dayOfWeek": date})
+        return {"$dayOfWeek": date}
     if kind == "quarter":
-        month = {"$month": date}
-        return _null_if_any_null(args, {"$ceil": {"$divide": [month, 3]}})
+        return {"$ceil": {"$divide": [{"$month": date}, 3]}}
     operator = EXTRACT_OPERATORS.get(kind)
     if operator is None:
         raise NotSupportedError(f"Extract {kind!r} is not supported on MongoDB")
-    return _null_if_any_null(args, {operator: date})
+    return {operator: date}
 
 
 def _trunc(expression_compiler, expression, args):

@@ -18,6 +18,8 @@ JSON values are stored as BSON (objects as documents with sorted keys, see
   keys with containing values, arrays contain every given element somewhere, scalars are equal,
   and at the top level an array contains a scalar that is one of its elements. The given value
   is a constant, so the test is unrolled over its structure (no recursion on the server).
+- ``data__a__b=<number, string or boolean>`` runs as a query operator an index on
+  ``data.a.b`` can answer (``key_exact_match``); every other key test is an expression.
 - ``data=value`` compares whole JSON values (MongoDB's query ``$eq`` would also match an array
   holding ``value``, so it runs as an aggregation ``$eq``).
 - ``has_key`` / ``has_keys`` / ``has_any_keys``: the key is present (its value may be null).
@@ -29,10 +31,13 @@ JSON values are stored as BSON (objects as documents with sorted keys, see
 
 from __future__ import annotations
 
+import math
+import re
 from functools import partial
 
 from django.db import NotSupportedError
 from django.db.models import ExpressionList, Value
+from django.db.models.expressions import Col
 from django.db.models.fields import json as django_json
 
 from .dispatch import by_class
@@ -46,6 +51,13 @@ NUMBER_TYPES = ["int", "long", "double", "decimal"]
 def as_mql_for(node):
     """The ``as_mql`` of a JSONField transform or lookup of Django's, or None."""
     handler = by_class(HANDLERS, node)
+    return None if handler is None else partial(handler, node)
+
+
+def as_mql_match_for(node):
+    """The ``as_mql_match`` of a JSONField lookup of Django's that has a query-language form
+    for some of its values, or None (its ``as_mql`` is then the only form)."""
+    handler = by_class(MATCH_HANDLERS, node)
     return None if handler is None else partial(handler, node)
 
 
@@ -373,6 +385,62 @@ def key_exact(lookup, expression_compiler):
     return {"$eq": [value, rhs]}, null_guards(value, rhs)
 
 
+def key_exact_match(lookup, condition_compiler, positive):
+    """``data__a__b=v`` TRUE, for a number, string or boolean ``v``, as a query operator:
+    ``{"data.a.b": {"$eq": v}}``, which an index on ``data.a.b`` can answer. None (use the
+    expression) for anything else, and for FALSE (where JSON null and an absent key differ
+    from the expression's NULL only through guards the query language has no short form for).
+
+    It is the expression's answer exactly when no step of the path meets an array: a dotted
+    path walks into arrays (``data: [{"a": 1}]`` has ``data.a`` 1, where the key transform
+    reads NULL) and equality matches an array holding the value (``{"a": [1, 2]}`` matches 1,
+    where SQL compares the array with 1). So every step is required not to be an array
+    (``$type: "array"`` tests the field itself, MongoDB 3.6+); under that guard the path reads
+    exactly the objects' keys. Query equality is type-bracketed as the expression's ``$eq``:
+    numbers of every BSON type compare by value, never with a string or a boolean. An integer
+    key (which also indexes an array), a key that is not a plain path step (``PLAIN_KEY``), a
+    key text transform (``KT()``, compared as text) and a value of any other type keep the
+    expression."""
+    if not positive:
+        return None
+    transform = lookup.lhs
+    if type(transform) is not django_json.KeyTransform:
+        return None
+    column, keys = _key_path(transform)
+    scope = condition_compiler.expression_compiler.scope
+    if not (isinstance(column, Col) and scope.is_local(column.alias)):
+        return None
+    if not all(_plain_key(key) for key in keys):
+        return None
+    if hasattr(lookup.rhs, "resolve_expression") or _is_json_null(lookup.rhs):
+        return None
+    (value,) = _rhs_value(lookup, condition_compiler.expression_compiler)
+    if not _plain_scalar(value):
+        return None
+    path = scope.path(column.alias, column.target)
+    steps = [".".join([path, *keys[:depth]]) for depth in range(len(keys) + 1)]
+    conditions = [{step: {"$not": {"$type": "array"}}} for step in steps[:-1]]
+    conditions.append({steps[-1]: {"$eq": value, "$not": {"$type": "array"}}})
+    return {"$and": conditions}
+
+
+#: Keys used as path steps: word characters and "-". A path step must not hold a dot or
+#: start with "$"; keys with other punctuation or spaces (rare, and what injection tests
+#: are made of) keep the expression, which names them as a $literal.
+PLAIN_KEY = re.compile(r"[\w-]+")
+
+
+def _plain_key(key):
+    key = str(key)
+    return PLAIN_KEY.fullmatch(key) is not None and _index(key) is None
+
+
+def _plain_scalar(value):
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, bool | int | str)
+
+
 def json_exact(lookup, expression_compiler):
     """``data=value``: the whole JSON value equals ``value``. (A query-language ``$eq`` would
     also match an array merely containing it.) ``data=None`` matches a JSON null."""
@@ -518,6 +586,8 @@ HANDLERS = {
     django_json.KeyTransformNumericLookupMixin: key_compare,
     django_json.JSONIContains: json_icontains,
 }
+#: Lookups with a query-language form for some of their values (``as_mql_match``).
+MATCH_HANDLERS = {django_json.KeyTransformExact: key_exact_match}
 if _lookup("JSONIn") is not None:  # Django 6.0+
     HANDLERS[django_json.JSONIn] = json_in
 if _lookup("HasKeyOrArrayIndex") is not None:

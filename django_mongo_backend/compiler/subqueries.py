@@ -5,7 +5,8 @@ are passed in through ``let`` (see ``Scope.reference``) and compared inside ``$e
 lookup is added to the outer compiler's ``prelude`` (it must run before the stage that reads
 its result), and the expression returned reads the looked-up array:
 
-- ``Exists(qs)``: true when the array is not empty (the inner pipeline stops at one document);
+- ``Exists(qs)``: true when the array is not empty (the inner pipeline stops at one document:
+  Django slices an ``Exists`` query to one row itself);
 - ``Subquery(qs)``: the first row's single column, or null when there is none.
 
 ``outer`` is the outer query's ExpressionCompiler; nothing here imports the pipeline builder:
@@ -28,6 +29,14 @@ def is_correlated(query: Any) -> bool:
     return bool(query.get_external_cols())
 
 
+def _at_most_one_row(query: Any) -> bool:
+    """Whether the query's own slice keeps one row at most. Django's ``Exists`` slices its
+    query to one row (``Query.exists()``, which also selects only a constant unless the query
+    is distinct and sliced): its pipeline already ends at one document, and a second
+    ``$limit`` / ``$project`` would only be evaluated again."""
+    return query.high_mark is not None and query.high_mark - query.low_mark <= 1
+
+
 def compile_subquery(
     outer: Any, expression: Any, *, as_array: bool = False
 ) -> AggregationExpression:
@@ -47,7 +56,7 @@ def compile_subquery(
             return {"$literal": bool(getattr(expression, "negated", False))}
         return {"$literal": []} if as_array else None
     pipeline = list(plan.pipeline)
-    if exists:
+    if exists and not _at_most_one_row(query):
         pipeline.extend([{"$limit": 1}, {"$project": {"_id": 1}}])
     if len(plan.readers) != 1 and not exists:
         raise NotSupportedError("a Subquery() used as a value must select exactly one column")

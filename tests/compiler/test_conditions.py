@@ -124,22 +124,62 @@ def test_conditions_as_values_are_null_when_unknown(library):
     ) == [
         {
             "$addFields": {
-                "__c1": {
-                    "$cond": [
-                        {"$and": [{"$eq": ["$name", {"$literal": "Bob"}]}]},
-                        True,
-                        {
-                            "$cond": [
-                                {"$or": [{"$not": [{"$eq": ["$name", {"$literal": "Bob"}]}]}]},
-                                False,
-                                None,
-                            ]
-                        },
-                    ]
-                },
+                "__c1": {"$eq": ["$name", {"$literal": "Bob"}]},
                 "__c0": "$name",
             }
         },
         {"$sort": {"__c0": 1}},
         {"$project": {"__c1": 1, "name": 1}},
     ]
+
+
+def test_null_guards_a_comparison_implies_are_dropped_and_shared_values_computed_once():
+    """A comparison of a computed value is guarded against NULL (UNKNOWN is neither TRUE nor
+    FALSE). ``x = 'ab'`` and ``x > 'ab'`` are already false on a null ``x`` (null sorts below
+    every value, manual "Comparison/Sort Order"), so TRUE needs no guard; ``x < 'b'`` would
+    be true on null and keeps it, and so does FALSE, which then reads ``x`` twice: it is bound
+    once (``$let``)."""
+    from django.db.models.functions import Lower
+
+    from tests.testapp.models import AllTypes
+
+    for char in (None, "Ab", "cd"):
+        AllTypes.objects.create(char=char)
+    rows = AllTypes.objects.annotate(low=Lower("char"))
+
+    def chars(queryset):
+        return sorted(queryset.values_list("char", flat=True), key=str)
+
+    assert chars(rows.filter(low="ab")) == ["Ab"]
+    assert chars(rows.filter(low__gt="ab")) == ["cd"]
+    assert chars(rows.filter(low__lt="b")) == ["Ab"]
+    assert chars(rows.exclude(low="ab")) == ["cd"]
+    low = {"$cond": [{"$lte": ["$char", None]}, None, {"$toLower": "$char"}]}
+    assert pipeline(rows.filter(low="ab").values("pk"))[0] == {
+        "$match": {"$expr": {"$eq": [low, {"$literal": "ab"}]}}
+    }
+    assert pipeline(rows.filter(low__lt="b").values("pk"))[0] == {
+        "$match": {
+            "$expr": {
+                "$let": {
+                    "vars": {"g0": low},
+                    "in": {"$and": [{"$gt": ["$$g0", None]}, {"$lt": ["$$g0", {"$literal": "b"}]}]},
+                }
+            }
+        }
+    }
+    assert pipeline(rows.exclude(low="ab").values("pk"))[0] == {
+        "$match": {
+            "$expr": {
+                "$let": {
+                    "vars": {"g0": low},
+                    "in": {
+                        "$and": [
+                            {"$gt": ["$$g0", None]},
+                            {"$not": [{"$eq": ["$$g0", {"$literal": "ab"}]}]},
+                        ]
+                    },
+                }
+            }
+        }
+    }

@@ -14,6 +14,7 @@ from django.db.models.functions import (
     Cast,
     Concat,
     JSONObject,
+    Length,
     Lower,
     Reverse,
     Upper,
@@ -53,12 +54,9 @@ def test_text_functions(library):
         {"$match": {"name": {"$eq": "Ann"}}},
         {
             "$addFields": {
-                "__c0": {
-                    "$cond": [{"$or": [{"$lte": ["$name", None]}]}, None, {"$toLower": "$name"}]
-                },
-                "__c1": {
-                    "$cond": [{"$or": [{"$lte": ["$name", None]}]}, None, {"$strLenCP": "$name"}]
-                },
+                # name is never null: LOWER/LENGTH need no NULL test.
+                "__c0": {"$toLower": "$name"},
+                "__c1": {"$strLenCP": "$name"},
                 "__c2": {
                     "$concat": [
                         {"$ifNull": ["$name", ""]},
@@ -74,6 +72,24 @@ def test_text_functions(library):
     ]
 
 
+def test_text_functions_of_a_nullable_column_are_null_for_null():
+    """``$toLower`` turns null into "" and ``$strLenCP`` refuses it; SQL gives NULL. The test
+    is on the column alone (one ``$lte``), and on no argument known never to be null."""
+    AllTypes.objects.create(char=None)
+    AllTypes.objects.create(char="Ab")
+    rows = AllTypes.objects.annotate(low=Lower("char"), size=Length("char"), tag=Lower(Value("X")))
+    assert sorted(rows.values_list("low", "size", "tag"), key=str) == [
+        ("ab", 2, "x"),
+        (None, None, "x"),
+    ]
+    assert pipeline(rows.values_list("low", "tag"))[0] == {
+        "$addFields": {
+            "__c0": {"$cond": [{"$lte": ["$char", None]}, None, {"$toLower": "$char"}]},
+            "__c1": {"$toLower": {"$literal": "X"}},
+        }
+    }
+
+
 def test_lower_and_upper_fold_ascii_letters_only(accents):
     """MongoDB's $toLower/$toUpper change ASCII letters only (manual: "$toLower only has a
     well-defined behavior for strings of ASCII characters"), as SQLite's lower()/upper():
@@ -85,12 +101,8 @@ def test_lower_and_upper_fold_ascii_letters_only(accents):
     ) == [
         {
             "$addFields": {
-                "__c0": {
-                    "$cond": [{"$or": [{"$lte": ["$name", None]}]}, None, {"$toLower": "$name"}]
-                },
-                "__c1": {
-                    "$cond": [{"$or": [{"$lte": ["$name", None]}]}, None, {"$toUpper": "$name"}]
-                },
+                "__c0": {"$toLower": "$name"},
+                "__c1": {"$toUpper": "$name"},
             }
         },
         {"$sort": {"name": 1}},
@@ -217,7 +229,7 @@ def test_math_and_text_functions(library):
             "$addFields": {
                 "__c0": {
                     "$cond": [
-                        {"$or": [{"$lte": ["$age", None]}, {"$lte": [{"$literal": -1}, None]}]},
+                        {"$lte": ["$age", None]},
                         None,
                         {"$round": ["$age", {"$literal": -1}]},
                     ]

@@ -50,66 +50,89 @@ def test_key_exact(documents):
     assert pipeline(Document.objects.filter(data__a=1)) == [
         {
             "$match": {
-                "$expr": {
-                    "$and": [
-                        {
-                            "$gt": [
-                                {
-                                    "$switch": {
-                                        "branches": [
-                                            {
-                                                "case": {"$eq": [{"$type": "$data"}, "object"]},
-                                                "then": {
-                                                    "$ifNull": [
-                                                        {
-                                                            "$getField": {
-                                                                "field": {"$literal": "a"},
-                                                                "input": "$data",
-                                                            }
-                                                        },
-                                                        None,
-                                                    ]
-                                                },
-                                            }
-                                        ],
-                                        "default": None,
-                                    }
-                                },
-                                None,
-                            ]
-                        },
-                        {
-                            "$eq": [
-                                {
-                                    "$switch": {
-                                        "branches": [
-                                            {
-                                                "case": {"$eq": [{"$type": "$data"}, "object"]},
-                                                "then": {
-                                                    "$ifNull": [
-                                                        {
-                                                            "$getField": {
-                                                                "field": {"$literal": "a"},
-                                                                "input": "$data",
-                                                            }
-                                                        },
-                                                        None,
-                                                    ]
-                                                },
-                                            }
-                                        ],
-                                        "default": None,
-                                    }
-                                },
-                                {"$literal": 1},
-                            ]
-                        },
-                    ]
-                }
+                "$and": [
+                    {"data": {"$not": {"$type": "array"}}},
+                    {"data.a": {"$eq": 1, "$not": {"$type": "array"}}},
+                ]
             }
         },
         {"$sort": {"name": 1}},
     ]
+
+
+def test_key_equal_to_a_scalar_is_a_query_operator_with_the_expression_s_answer():
+    """``data__a__b=v`` (a number, string or boolean) is ``{"data.a.b": {"$eq": v}}``, which
+    an index on ``data.a.b`` can answer, where no step of the path is an array: a dotted path
+    walks into arrays and equality matches an array holding the value (manual, "Query an
+    Array"; ``$type: "array"`` tests the field itself, 3.6+), where a key transform reads
+    NULL from an array (``data__a`` of ``[{"a": 1}]``) and compares an array as a whole.
+    Equality is type-bracketed (manual, "Comparison/Sort Order"): 1 = 1.0, never "1" or
+    true. The rows are those of the expression (FALSE and the other forms keep it)."""
+    rows = {
+        "int": {"a": 1},
+        "double": {"a": 1.0},
+        "text": {"a": "1"},
+        "true": {"a": True},
+        "array": {"a": [1, 2]},
+        "nested": {"a": [[1]]},
+        "object": {"a": {"b": 1}},
+        "null": {"a": None},
+        "absent": {"b": 1},
+        "in array": [{"a": 1}],
+        "deep": {"a": {"b": "x"}},
+        "deep in array": {"a": [{"b": "x"}]},
+        "top array": [{"a": {"b": "x"}}],
+        "scalar": 1,
+        "sql null": None,
+    }
+    for name, data in rows.items():
+        Document.objects.create(name=name, data=data)
+    assert names(Document.objects.filter(data__a=1)) == ["double", "int"]
+    assert names(Document.objects.filter(data__a=1.0)) == ["double", "int"]
+    assert names(Document.objects.filter(data__a="1")) == ["text"]
+    assert names(Document.objects.filter(data__a=True)) == ["true"]
+    assert names(Document.objects.filter(data__a__b="x")) == ["deep"]
+    assert names(Document.objects.filter(data__a__b=1)) == ["object"]
+    # The expression forms give the same rows: FALSE (exclude), an integer key, a list.
+    # exclude() is NOT (data -> a = 1) OR data IS NULL: a JSON null, an absent key and a
+    # non-object are NULL, neither TRUE nor FALSE.
+    assert names(Document.objects.exclude(data__a=1)) == [
+        "array",
+        "deep",
+        "deep in array",
+        "nested",
+        "object",
+        "sql null",
+        "text",
+        "true",
+    ]
+    assert names(Document.objects.filter(data__a__0=1)) == ["array"]
+    assert names(Document.objects.filter(data__a=[1, 2])) == ["array"]
+    assert pipeline(Document.objects.filter(data__a__b="x").order_by()) == [
+        {
+            "$match": {
+                "$and": [
+                    {"data": {"$not": {"$type": "array"}}},
+                    {"data.a": {"$not": {"$type": "array"}}},
+                    {"data.a.b": {"$eq": "x", "$not": {"$type": "array"}}},
+                ]
+            }
+        }
+    ]
+    # A key with spaces or punctuation stays an expression (it names the key as a $literal).
+    assert list(pipeline(Document.objects.filter(**{"data__a b": 1}).order_by())[0]["$match"]) == [
+        "$expr"
+    ]
+    excluded = pipeline(Document.objects.exclude(data__a=1).order_by())[0]["$match"]
+    (expression,) = (part["$expr"] for part in excluded["$or"] if "$expr" in part)
+    # FALSE needs the key's value twice (not null, not 1): it is computed once.
+    assert list(expression) == ["$let"]
+    assert expression["$let"]["in"] == {
+        "$and": [
+            {"$gt": ["$$g0", None]},
+            {"$not": [{"$eq": ["$$g0", {"$literal": 1}]}]},
+        ]
+    }
 
 
 def test_key_none_is_json_null_and_isnull_is_absence(documents):

@@ -68,8 +68,6 @@ def test_exists_subquery_and_outer_ref(library):
                     {"$addFields": {"__c0": {"$literal": 1}}},
                     {"$limit": 1},
                     {"$project": {"__c0": 1}},
-                    {"$limit": 1},
-                    {"$project": {"_id": 1}},
                 ],
                 "as": "__sq1_0",
                 "let": {"outer0": "$_id"},
@@ -113,3 +111,14 @@ def test_subquery_that_can_match_nothing_is_a_value_not_an_empty_result(library)
         {"$sort": {"__c0": 1}},
         {"$project": {"__c1": 1, "name": 1}},
     ]
+
+
+def test_exists_relies_on_the_slice_django_gives_its_query(library):
+    """``Exists`` slices its query to one row (``Query.exists()``); past an offset, too."""
+    books = Book.objects.filter(author=OuterRef("pk"))
+    second_title = Exists(books.values("title").distinct().order_by("title")[1:3])
+    assert list(Author.objects.filter(second_title).values_list("name", flat=True)) == ["Ann"]
+    lookup = pipeline(Author.objects.filter(second_title))[0]["$lookup"]
+    assert lookup["pipeline"][-2:] == [{"$skip": 1}, {"$limit": 1}]
+    lookup = pipeline(Author.objects.filter(Exists(books)))[0]["$lookup"]
+    assert lookup["pipeline"][-2:] == [{"$limit": 1}, {"$project": {"__c0": 1}}]

@@ -8,6 +8,12 @@ import datetime
 
 import pytest
 from django.db.models import Min
+from django.db.models.functions import (
+    ExtractDay,
+    ExtractMonth,
+    ExtractQuarter,
+    ExtractWeekDay,
+)
 
 from tests.compiler.golden import pipeline, titles
 from tests.testapp.models import Book
@@ -24,38 +30,39 @@ def test_dates_extract_and_trunc(library):
     assert titles(Book.objects.filter(published__month=5)) == ["Gamma"]
     assert titles(Book.objects.filter(published__year=2020)) == ["Alpha", "Gamma"]
     assert Book.objects.aggregate(first=Min("published"))["first"] == datetime.date(2020, 1, 31)
+    # $month is null for a null date (server: DateExpressionAcceptingTimeZone::evaluate
+    # returns null for a nullish date), so it needs no NULL test of its own; and a
+    # comparison with 5 is already false on null: the lookup needs no guard either.
     assert pipeline(Book.objects.filter(published__month=5).values_list("title", flat=True)) == [
-        {
-            "$match": {
-                "$expr": {
-                    "$and": [
-                        {
-                            "$gt": [
-                                {
-                                    "$cond": [
-                                        {"$or": [{"$lte": ["$published", None]}]},
-                                        None,
-                                        {"$month": "$published"},
-                                    ]
-                                },
-                                None,
-                            ]
-                        },
-                        {
-                            "$eq": [
-                                {
-                                    "$cond": [
-                                        {"$or": [{"$lte": ["$published", None]}]},
-                                        None,
-                                        {"$month": "$published"},
-                                    ]
-                                },
-                                {"$literal": 5},
-                            ]
-                        },
-                    ]
-                }
-            }
-        },
+        {"$match": {"$expr": {"$eq": [{"$month": "$published"}, {"$literal": 5}]}}},
         {"$project": {"title": 1}},
     ]
+    months = Book.objects.annotate(m=ExtractMonth("published"), q=ExtractQuarter("published"))
+    assert sorted(months.values_list("title", "m", "q")) == [
+        ("Alpha", 1, 1),
+        ("Delta", None, None),
+        ("Gamma", 5, 2),
+        ("beta", None, None),
+    ]
+    # Django's exclude() keeps NULL dates (NOT (month = 5 AND published IS NOT NULL)).
+    assert titles(Book.objects.exclude(published__month=5)) == ["Alpha", "Delta", "beta"]
+    assert titles(Book.objects.exclude(published__month__gt=1)) == ["Alpha", "Delta", "beta"]
+
+
+def test_extract_in_a_time_zone_is_null_for_a_null_datetime():
+    """The wall clock of a null datetime is null ($dateToParts and $dateFromParts give null for
+    a nullish input, server: ExpressionDateToParts / ExpressionDateFromParts::evaluate), and
+    so is every part extracted from it: no NULL test is added around them."""
+    from django.utils import timezone
+
+    from tests.testapp.models import AllTypes
+
+    AllTypes.objects.create(moment=None)
+    AllTypes.objects.create(moment=datetime.datetime(2020, 1, 1, 3, tzinfo=datetime.UTC))
+    with timezone.override("America/New_York"):
+        rows = AllTypes.objects.annotate(
+            d=ExtractDay("moment"), m=ExtractMonth("moment"), w=ExtractWeekDay("moment")
+        )
+        assert sorted(rows.values_list("d", "m", "w"), key=str) == [(31, 12, 3), (None,) * 3]
+        stage = pipeline(rows.values_list("d"))[0]["$addFields"]
+    assert list(stage["__c0"]) == ["$dayOfMonth"]
