@@ -193,3 +193,16 @@ def test_compound_group_key_missing_on_some_rows_and_null_on_others():
         "Book.objects.values('editor__mentor__age', 'publisher__country')"
         ".annotate(n=Count('pk')).order_by('editor__mentor__age', 'publisher__country')"
     )
+
+
+def test_replace_with_an_empty_search_string():
+    # SQLite: each name unchanged; MongoDB: '_A_n_n_' ($replaceAll with find "" inserts the
+    # replacement at every position).
+    assert_same(
+        "Author.objects.annotate(a0=Replace('name', Value(''), Value('_')))"
+        ".values_list('pk', 'a0').order_by('pk')"
+    )
+    assert_same(
+        "Book.objects.annotate(a0=Replace('publisher__name', Value(''), Value('_')))"
+        ".filter(pages__isnull=False).order_by('-a0', 'pk').values_list('pk', 'a0')"
+    )
