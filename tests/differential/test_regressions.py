@@ -206,3 +206,26 @@ def test_replace_with_an_empty_search_string():
         "Book.objects.annotate(a0=Replace('publisher__name', Value(''), Value('_')))"
         ".filter(pages__isnull=False).order_by('-a0', 'pk').values_list('pk', 'a0')"
     )
+
+
+def test_sliced_to_nothing_still_compiles_the_group_by():
+    # SQLite: FieldError (Coalesce of a TextField and a CharField, grouped on by exists());
+    # MongoDB: False, the query never compiled past its empty WHERE ([:1] gave True).
+    for limit in (0, 1):
+        assert_same(
+            "Book.objects.annotate(a0=Count('blurb')).annotate(a1=Coalesce('blurb', Value('')))"
+            f"[:{limit}].exists()"
+        )
+
+
+def test_sliced_to_nothing_still_compiles_the_joined_conditions():
+    # SQLite: ValueError('year -7 is out of range'); MongoDB: [] (the condition, on the
+    # grouped query's joined side, was left uncompiled).
+    assert_same(
+        "Publisher.objects.annotate(a0=ExtractYear('founded')).filter("
+        "Q(pk__in=Book.objects.filter(blurb__isnull=False).values('publisher'))"
+        " | Q(a0__exact=-7)).values('country').annotate(g0=Count('books__blurb'))"
+        ".order_by('country')[:0]"
+    )
+    # After a condition that matches nothing, Django compiles no further: no error.
+    assert_same("Book.objects.none().filter(publisher__founded__year=-7)")
