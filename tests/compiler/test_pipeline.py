@@ -15,6 +15,8 @@ from django.db import NotSupportedError, connection, transaction
 from django.db.models import (
     Count,
     F,
+    Func,
+    IntegerField,
     Value,
 )
 from django.db.models.functions import Coalesce
@@ -114,13 +116,17 @@ def test_count_exists_get(library):
 
 def test_a_query_that_matches_nothing_sends_no_command(library):
     """Sliced to nothing, none(), ``in []``: the result is known, no command is sent, not even
-    the non-correlated subquery a condition on a joined collection would run first."""
+    the non-correlated subquery a condition on a joined collection would run first, and what
+    the backend cannot translate (NotSupportedError) is not raised."""
     in_subquery = Book.objects.filter(author__name__in=Author.objects.values("name"))
     with CaptureQueriesContext(connection) as queries:
         assert list(in_subquery[:0]) == []
         assert list(in_subquery.filter(pk__in=[])) == []
         assert not Book.objects.annotate(n=Count("tags"))[:0].exists()
         assert list(Author.objects.none().filter(books__published__year=-7)) == []
+        # What the backend cannot translate does not matter when the result is known.
+        unknown = Func(Value(1), function="NO_SUCH_FUNCTION", output_field=IntegerField())
+        assert list(Author.objects.annotate(x=unknown)[:0]) == []
     assert queries.captured_queries == []
 
 
