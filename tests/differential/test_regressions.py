@@ -229,3 +229,17 @@ def test_sliced_to_nothing_still_compiles_the_joined_conditions():
     )
     # After a condition that matches nothing, Django compiles no further: no error.
     assert_same("Book.objects.none().filter(publisher__founded__year=-7)")
+
+
+def test_having_on_a_joined_column_gives_several_rows_per_pk():
+    # Not a backend bug: the OR of a joined column and an aggregate is a HAVING, which adds
+    # books.blurb to GROUP BY, so publisher 1 has two rows (a0 = 1 and 2) and order_by('pk')
+    # leaves them tied (SQLite: a0 1 then 2; the embedded server, shuffling ties: either).
+    # The generator now breaks ties on the annotations after pk.
+    source = (
+        "Publisher.objects.annotate(a0=Sum('pk'))"
+        ".filter(Q(books__blurb__isnull=False) | ~Q(a0__exact=-7))"
+    )
+    assert_same(source + ".order_by('pk')", ordered=False)
+    assert_same(source + ".order_by('pk', 'a0')")
+    assert_same(source + ".order_by('pk', 'a0').values_list('pk', 'a0')[:3]")
