@@ -243,3 +243,30 @@ def test_having_on_a_joined_column_gives_several_rows_per_pk():
     assert_same(source + ".order_by('pk')", ordered=False)
     assert_same(source + ".order_by('pk', 'a0')")
     assert_same(source + ".order_by('pk', 'a0').values_list('pk', 'a0')[:3]")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Django's SQLAggregateCompiler lets one aggregate's FILTER that matches nothing empty "
+    "the whole aggregate() over an annotated query on backends with FILTER clauses (SQLite: "
+    "x1 is 0); this backend, without them, answers as Django's CASE fallback does (x1 is 3)",
+)
+def test_empty_aggregate_filter_over_an_annotated_query():
+    assert_same(
+        "Author.objects.annotate(a0=Sum('pk')).aggregate(x0=Count('uid', filter=Q(name__in=[])),"
+        " x1=Count('mentor_id', distinct=True))"
+    )
+
+
+def test_empty_aggregate_filter_without_a_subquery():
+    # Without the subquery, Django's SQL compiler gives the empty aggregate its empty value
+    # and the others their values, as this backend does; so does the CASE form Django writes
+    # for backends without FILTER clauses, even over the subquery.
+    assert_same(
+        "Author.objects.aggregate(x0=Count('uid', filter=Q(name__in=[])),"
+        " x1=Count('mentor_id', distinct=True))"
+    )
+    assert_same(
+        "Author.objects.annotate(a0=Sum('pk')).aggregate("
+        "x0=Count(Case(When(Q(name__in=[]), then='uid'))), x1=Count('mentor_id', distinct=True))"
+    )
