@@ -270,3 +270,22 @@ def test_empty_aggregate_filter_without_a_subquery():
         "Author.objects.annotate(a0=Sum('pk')).aggregate("
         "x0=Count(Case(When(Q(name__in=[]), then='uid'))), x1=Count('mentor_id', distinct=True))"
     )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="SQLite's % casts both operands to INTEGER (3.33 % 3 is 0); $mod keeps the decimal "
+    "remainder (0.33), as PostgreSQL's numeric % does",
+)
+def test_remainder_of_a_decimal():
+    assert_same(
+        "Book.objects.annotate(a0=F('price') % Decimal('3')).values_list('pk', 'a0').order_by('pk')"
+    )
+
+
+def test_mod_of_a_decimal():
+    # Django's Mod() on SQLite is a Python function (math.fmod): the decimal remainder.
+    assert_same(
+        "Book.objects.annotate(a0=Mod('price', Value(Decimal('3')))).values_list('pk', 'a0')"
+        ".order_by('pk')"
+    )
