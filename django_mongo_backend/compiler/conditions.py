@@ -19,6 +19,9 @@ condition (or None to fall back to ``$expr``) so that an index can answer it.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
@@ -50,6 +53,20 @@ from .json_fields import as_mql_for, as_mql_match_for
 from .mql_types import AggregationExpression, Filter
 from .scopes import Scope
 from .subqueries import is_correlated
+
+#: Set while a query known to match nothing is compiled for its errors only (pipeline.py):
+#: the subqueries its conditions would run first are compiled, not run.
+_COMPILING_ONLY: ContextVar[bool] = ContextVar("compiling_only", default=False)
+
+
+@contextlib.contextmanager
+def compiling_only() -> Iterator[None]:
+    token = _COMPILING_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _COMPILING_ONLY.reset(token)
+
 
 NOTHING = object()
 EVERYTHING = object()
@@ -97,6 +114,9 @@ class ConditionCompiler:
         # every value in a condition compiles through it.
         self.expression_compiler = expression_compiler
         self.connection = expression_compiler.connection
+        #: The child of the last AND found to match nothing, where compiling stopped (as
+        #: Django's WhereNode.as_sql stops at it).
+        self.nothing_from: Any = None
 
     # -- query language -------------------------------------------------------------------
 
@@ -132,6 +152,8 @@ class ConditionCompiler:
         for child in node.children:
             part = self._match(child, positive)
             if part is (NOTHING if every else EVERYTHING):
+                if part is NOTHING:
+                    self.nothing_from = child
                 return part
             if isinstance(part, dict) and list(part) == [operator]:
                 parts.extend(part[operator])  # (a AND b) AND c is a AND b AND c
@@ -283,8 +305,13 @@ class ConditionCompiler:
         return params[0]
 
     def subquery_values(self, query: Any) -> list[Any]:
-        """Run a non-correlated subquery first and use its values (one extra round trip)."""
+        """Run a non-correlated subquery first and use its values (one extra round trip);
+        while ``compiling_only()``, compile it (for its errors) and run nothing."""
         compiler = query.get_compiler(connection=self.connection)
+        if _COMPILING_ONLY.get():
+            with contextlib.suppress(EmptyResultSet):
+                compiler.build_select()
+            return []
         return [row[0] for row in compiler.execute_raw_rows()]
 
     # -- aggregation expressions ----------------------------------------------------------

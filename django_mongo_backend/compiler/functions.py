@@ -102,9 +102,35 @@ def _strindex(expression_compiler, expression, args):
     return _null_if_any_null(args, {"$add": [{"$indexOfCP": args}, 1]})
 
 
+def _constant(arg):
+    """``(True, value)`` for a compiled constant (``{"$literal": value}``), else ``(False,
+    None)``."""
+    if isinstance(arg, dict) and len(arg) == 1 and "$literal" in arg:
+        return True, arg["$literal"]
+    if isinstance(arg, str) and not arg.startswith("$"):
+        return True, arg
+    return False, None
+
+
 def _replace(expression_compiler, expression, args):
+    """SQL's REPLACE returns its input unchanged when the search string is empty (SQLite's
+    replace(), PostgreSQL's replace()); MongoDB's ``$replaceAll`` inserts the replacement at
+    every position then (ExpressionReplaceAll::_doEval: "albatross", "", "one " gives
+    "one aone lone ...", and byte by byte, so it splits a multibyte UTF-8 character). With an
+    empty search, the replacement handed to ``$replaceAll`` is "": the input comes back as
+    it is, and NULL stays NULL (any NULL argument still gives NULL, as in PostgreSQL)."""
+    text, find = args[0], args[1]
     replacement = args[2] if len(args) > 2 else ""
-    return {"$replaceAll": {"input": args[0], "find": args[1], "replacement": replacement}}
+    find_known, find_value = _constant(find)
+    replacement_known, replacement_value = _constant(replacement)
+    if find_known and find_value == "" and replacement_known and replacement_value is not None:
+        return text
+    if not find_known or find_value == "":
+        empty = "" if replacement_known and replacement_value is not None else None
+        if empty is None:
+            empty = {"$cond": [{"$lte": [replacement, None]}, None, ""]}
+        replacement = {"$cond": [{"$eq": [find, ""]}, empty, replacement]}
+    return {"$replaceAll": {"input": text, "find": find, "replacement": replacement}}
 
 
 def _trim(side):

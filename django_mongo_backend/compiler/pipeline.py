@@ -10,6 +10,7 @@ server); grouped and distinct queries project every column to a flat key (``c0``
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -21,7 +22,7 @@ from django.db.models.sql.where import AND, WhereNode
 
 from .aggregates import compile_aggregate, group_stages
 from .combinators import combined_plan
-from .conditions import MATCH_NOTHING
+from .conditions import MATCH_NOTHING, compiling_only
 from .expressions import ExpressionCompiler
 from .joins import aliases_used, join_stages
 from .limits import check_sort
@@ -70,10 +71,23 @@ class SelectBuilder:
         before, after = self._split_where(compiler.where)
         match = self.conditions.match(before)
         if match == MATCH_NOTHING and not self._is_aggregate_only():
+            # What this backend cannot translate (NotSupportedError) is no error of the query:
+            # the result is known all the same.
+            with compiling_only(), contextlib.suppress(NotSupportedError):
+                self._build_rest([], self._compiled_before_nothing(after))
             raise EmptyResultSet
         if match:
             self._flush_prelude(pipeline)
             pipeline.append({"$match": match})
+        return self._build_rest(pipeline, after)
+
+    def _build_rest(self, pipeline: Pipeline, after: WhereNode | None) -> SelectPlan:
+        """The stages from the joins on. A query whose WHERE matches nothing sends no command,
+        yet Django compiles all of it first (``SQLCompiler.as_sql``: the select list, GROUP BY
+        and ORDER BY, then WHERE up to its first child that matches nothing), so an invalid
+        expression raises even then: ``build`` runs this for the errors only, and drops it."""
+        compiler = self.query_compiler
+        query = self.query
         pipeline.extend(join_stages(query, self.scope, self.expression_compiler))
         if after is not None:
             late_match = self.conditions.match(after)
@@ -103,6 +117,19 @@ class SelectBuilder:
         )
 
     # -- WHERE ----------------------------------------------------------------------------
+
+    def _compiled_before_nothing(self, after):
+        """The conditions of ``after`` (on joined collections) that Django's WHERE compiles
+        before the one that matches nothing (``conditions.nothing_from``, in ``before``)."""
+        if after is None:
+            return None
+        kept = []
+        for child in self.query_compiler.where.children:
+            if child is self.conditions.nothing_from:
+                break
+            if any(child is other for other in after.children):
+                kept.append(child)
+        return WhereNode(kept, AND) if kept else None
 
     def _split_where(self, where):
         """Conditions on the base collection run before the joins (smaller, indexable)."""
@@ -276,6 +303,10 @@ class SelectBuilder:
 
     def _grouped(self, pipeline, columns):
         keys = self._group_keys(columns)
+        for key in keys:
+            # Django formats every GROUP BY expression (select_format reads its output_field),
+            # selected or not (exists() clears the select list): mixed types raise FieldError.
+            _ = key.output_field
         accumulators = {}
         grouped = GroupedExpressionCompiler(self, keys, accumulators)
         projected = {

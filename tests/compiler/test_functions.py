@@ -16,6 +16,7 @@ from django.db.models.functions import (
     JSONObject,
     Length,
     Lower,
+    Replace,
     Reverse,
     Upper,
 )
@@ -145,6 +146,63 @@ def test_reverse_reverses_characters_and_gives_null_for_null():
                                 },
                             }
                         },
+                    }
+                }
+            }
+        },
+        {"$sort": {"name": 1}},
+        {"$project": {"__c0": 1}},
+    ]
+
+
+def test_replace_with_an_empty_search_string_returns_the_input():
+    """SQL's REPLACE(x, '', y) is x (SQLite, PostgreSQL); MongoDB's $replaceAll with
+    ``find: ""`` puts the replacement at every position ("albatross" -> "_a_l_b_..."). A
+    constant empty search compiles to the input itself; a search read from the row hands
+    $replaceAll an empty replacement when it is empty. NULL in any argument stays NULL."""
+    for char, text in (("Zoë", ""), ("abcb", "b"), (None, ""), ("ab", None)):
+        AllTypes.objects.create(char=char, text=text)
+    rows = AllTypes.objects.annotate(
+        constant=Replace("char", Value("")),
+        constant_to=Replace("char", Value(""), Value("_")),
+        column=Replace("char", "text", Value("_"), output_field=CharField()),
+        null_replacement=Replace("char", "text", Value(None), output_field=CharField()),
+    ).values_list("char", "constant", "constant_to", "column", "null_replacement")
+    assert sorted(rows, key=str) == [
+        ("Zoë", "Zoë", "Zoë", "Zoë", None),
+        ("ab", "ab", "ab", None, None),
+        ("abcb", "abcb", "abcb", "a_c_", None),
+        (None, None, None, None, None),
+    ]
+    assert pipeline(
+        AllTypes.objects.annotate(
+            constant=Replace("char", Value(""), Value("_")),
+            column=Replace("char", "text", Value("_"), output_field=CharField()),
+        ).values_list("constant", "column")
+    ) == [
+        {
+            "$addFields": {
+                "__c0": "$char",
+                "__c1": {
+                    "$replaceAll": {
+                        "input": "$char",
+                        "find": "$text",
+                        "replacement": {"$cond": [{"$eq": ["$text", ""]}, "", {"$literal": "_"}]},
+                    }
+                },
+            }
+        },
+        {"$project": {"__c0": 1, "__c1": 1}},
+    ]
+    # A non-empty constant search is $replaceAll as it is.
+    assert pipeline(Author.objects.annotate(r=Replace("name", Value("n"))).values("r")) == [
+        {
+            "$addFields": {
+                "__c0": {
+                    "$replaceAll": {
+                        "input": "$name",
+                        "find": {"$literal": "n"},
+                        "replacement": {"$literal": ""},
                     }
                 }
             }

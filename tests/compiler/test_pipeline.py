@@ -10,11 +10,17 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.core.exceptions import FieldError
 from django.db import NotSupportedError, connection, transaction
 from django.db.models import (
     Count,
     F,
+    Func,
+    IntegerField,
+    Value,
 )
+from django.db.models.functions import Coalesce
+from django.test.utils import CaptureQueriesContext
 
 from tests.compiler.golden import joined, pipeline
 from tests.testapp.models import Author, Book
@@ -106,6 +112,37 @@ def test_count_exists_get(library):
         {"$match": {"title": {"$eq": "Alpha"}}},
         {"$limit": 1},
     ]
+
+
+def test_a_query_that_matches_nothing_sends_no_command(library):
+    """Sliced to nothing, none(), ``in []``: the result is known, no command is sent, not even
+    the non-correlated subquery a condition on a joined collection would run first, and what
+    the backend cannot translate (NotSupportedError) is not raised."""
+    in_subquery = Book.objects.filter(author__name__in=Author.objects.values("name"))
+    with CaptureQueriesContext(connection) as queries:
+        assert list(in_subquery[:0]) == []
+        assert list(in_subquery.filter(pk__in=[])) == []
+        assert not Book.objects.annotate(n=Count("tags"))[:0].exists()
+        assert list(Author.objects.none().filter(books__published__year=-7)) == []
+        # What the backend cannot translate does not matter when the result is known.
+        unknown = Func(Value(1), function="NO_SUCH_FUNCTION", output_field=IntegerField())
+        assert list(Author.objects.annotate(x=unknown)[:0]) == []
+    assert queries.captured_queries == []
+
+
+def test_a_query_that_matches_nothing_still_raises_what_django_raises(library):
+    """Django compiles a whole query before it finds its WHERE empty (SQLCompiler.as_sql:
+    select list, GROUP BY, ORDER BY, then WHERE up to the child that matches nothing), so an
+    invalid expression raises whatever the slice; a condition after that child is not
+    compiled (none() first, then the invalid year: no error)."""
+    mixed = Book.objects.annotate(n=Count("tags")).annotate(c=Coalesce("pages", Value("")))
+    for queryset in (mixed[:1], mixed[:0]):
+        with pytest.raises(FieldError, match="mixed types"):
+            queryset.exists()  # GROUP BY c, though exists() selects nothing of it
+    year = Author.objects.filter(books__published__year=-7)
+    for queryset in (year, year[:0], year.filter(pk__in=[])):
+        with pytest.raises(ValueError, match="year -7 is out of range"):
+            list(queryset)
 
 
 def test_distinct(library):

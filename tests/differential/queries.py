@@ -6,8 +6,10 @@ that :func:`run` evaluates against one database alias. Generating text is cheap 
 objects are built until the string is evaluated), and a shrunk failure prints as a line that
 can be pasted into ``test_regressions.py``.
 
-Every ordered result is totally ordered (``pk`` breaks the ties), so lists are compared as
-lists; results without a total order are compared as multisets.
+Every ordered result is totally ordered (``pk`` breaks the ties, then the annotations: a filter
+mixing a multi-valued column with an aggregate is a HAVING that adds the column to GROUP BY,
+and one pk then has several rows, which differ only in their aggregates), so lists are compared
+as lists; results without a total order are compared as multisets.
 """
 
 from __future__ import annotations
@@ -468,6 +470,12 @@ def slice_source(draw):
     return ""
 
 
+def _tie_breakers(names):
+    """The last keys of a total order: ``pk``, then the annotations (several rows of one pk, see
+    the module's docstring, differ only in them)."""
+    return ["'pk'", *(repr(name) for name, _kind in names)]
+
+
 @st.composite
 def row_querysets(draw):
     """Model instances (maybe select_related), totally ordered and maybe sliced."""
@@ -480,7 +488,7 @@ def row_querysets(draw):
     if draw(st.integers(0, 3)) == 0:
         # No ordering at all: a multiset.
         return Spec(chain, ordered=False)
-    keys = [*draw(order_keys(model, names)), "'pk'"]
+    keys = [*draw(order_keys(model, names)), *_tie_breakers(names)]
     chain += f".order_by({', '.join(keys)})"
     if draw(st.booleans()):
         chain += ".distinct()"
@@ -513,7 +521,7 @@ def values_querysets(draw):
         chain += f".distinct().order_by({', '.join(repr(k) for k in keys)})"
         return Spec(chain + draw(slice_source()), ordered=True)
     if not multi and draw(st.booleans()):
-        keys = [*draw(order_keys(model, names)), "'pk'"]
+        keys = [*draw(order_keys(model, names)), *_tie_breakers(names)]
         chain += f".order_by({', '.join(keys)})"
         return Spec(chain + draw(slice_source()), ordered=True)
     return Spec(chain, ordered=False)

@@ -359,3 +359,32 @@ def test_date_part_operator_takes_an_expression_object(mongo_db):
     assert project(mongo_db.c, expression, d=moment) == 3
     matched = mongo_db.c.aggregate([{"$match": {"$expr": {"$eq": [expression, 3]}}}])
     assert len(list(matched)) == 1
+
+
+@pytest.mark.parametrize(
+    ("arguments", "replace_all", "replace_one"),
+    [
+        (("albatross", "ross", "rachel"), "albatrachel", "albatrachel"),
+        (
+            ("albatross", "", "one "),
+            "one aone lone bone aone tone rone oone sone sone ",
+            "one albatross",
+        ),
+        (("albatross", "", ""), "albatross", "albatross"),
+        (("", "", "foo"), "foo", "foo"),
+        (("an antelope is an animal", "an", ""), " telope is  imal", " antelope is an animal"),
+        (("a", "", None), None, None),
+        ((None, "", "x"), None, None),
+    ],
+    ids=safe_ids,
+)
+def test_replace_with_an_empty_search_string(mongo_db, arguments, replace_all, replace_one):
+    """An empty ``find`` matches at every position: ``$replaceAll`` puts the replacement before
+    each character and at the end, ``$replaceOne`` once at the start; a null argument gives null
+    (jstests/aggregation/expressions/replace_all.js and replace_one.js). Not SQL's REPLACE,
+    which returns the input: the compiler does not hand MongoDB an empty search."""
+    text, find, replacement = arguments
+    document = {"input": text, "find": find, "replacement": replacement}
+    expression = {"input": "$input", "find": "$find", "replacement": "$replacement"}
+    assert project(mongo_db.c, {"$replaceAll": expression}, **document) == replace_all
+    assert project(mongo_db.c, {"$replaceOne": expression}, **document) == replace_one

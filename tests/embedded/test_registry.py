@@ -40,6 +40,7 @@ REGISTERED_MODULES = (
     "corrections.index_identity",
     "corrections.error_codes",
     "server.replica_set",
+    "corrections.ttl_monitor",
 )
 #: Modules whose patches another module's install() applies.
 INSTALLED_BY_OPERATORS = ("corrections.strings", "corrections.missing", "corrections.regex")

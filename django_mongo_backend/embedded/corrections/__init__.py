@@ -7,7 +7,8 @@ Two ways in:
 - patches of mongoeco's functions, methods and tables, all made through ``registry`` with
   ``kind="correction"``: ``operators`` (with ``strings``, ``missing`` and ``regex``),
   ``comparisons``, ``updates``, ``catalog``, ``limits``, ``storage_rules``, ``index_identity``,
-  ``error_codes``, ``nonfinite``, ``nul_strings``, ``distinct``;
+  ``error_codes``, ``nonfinite``, ``nul_strings``, ``distinct``, ``ttl_monitor`` (whose
+  background pass the wire server also runs);
 - corrections at the command level, which the wire server (``server.wire``) applies around
   mongoeco's executor without patching it: ``rewrites`` (the command document before mongoeco
   sees it), ``commands`` (commands answered in full), ``server_stages`` (``$out``, ``$merge``...),
@@ -32,6 +33,7 @@ def install():
         nul_strings,
         operators,
         storage_rules,
+        ttl_monitor,
         updates,
     )
 
@@ -46,3 +48,4 @@ def install():
     nonfinite.install()  # after comparisons: it wraps the engine's sort and filter checks
     nul_strings.install()
     distinct.install()
+    ttl_monitor.install()

@@ -27,7 +27,8 @@ Server parameters: the limits above that mongod takes from server parameters can
 (or raised) as mongod's ``--setParameter NAME=VALUE`` does, so that tests reach them with small
 data: set ``DJANGO_MONGO_EMBEDDED_PARAMETERS`` (``NAME=VALUE`` pairs separated by commas, e.g.
 ``internalQueryMaxPushBytes=100``) in the environment of the server process; a server the
-launcher starts inherits it. Names are those of ``DEFAULT_PARAMETERS``.
+launcher starts inherits it. Names are those of ``DEFAULT_PARAMETERS``, which also holds the
+period of the TTL monitor (``ttlMonitorSleepSecs``, read by ``ttl_monitor``).
 
 ``install()`` applies every check; the server calls it once at import time.
 """
@@ -57,6 +58,8 @@ DEFAULT_PARAMETERS = {
     "internalQueryMaxPushBytes": 100 * 1024 * 1024,
     "internalQueryMaxAddToSetBytes": 100 * 1024 * 1024,
     "internalQueryFacetMaxOutputDocSizeBytes": 100 * 1024 * 1024,
+    # Not a limit: the period of the TTL monitor's passes (ttl_monitor.py).
+    "ttlMonitorSleepSecs": 60,
 }
 
 #: The server's current parameters (``set_parameters`` changes them).
@@ -90,6 +93,9 @@ def set_parameters(assignments):
         if name == "maxBSONDepth" and not 5 <= number <= 1000:
             # BSONDepth::kBSONDepthParameterFloor and ...Ceiling: mongod refuses to start.
             raise ValueError("maxBSONDepth must be between 5 and 1000")
+        if name == "ttlMonitorSleepSecs" and number <= 0:
+            # ttl.idl's validator (gt: 0): mongod refuses to start.
+            raise ValueError("ttlMonitorSleepSecs must be greater than 0")
         if number < 0:
             raise ValueError(f"{name} must not be negative")
         PARAMETERS[name] = number

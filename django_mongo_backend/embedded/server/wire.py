@@ -21,7 +21,7 @@ from mongoeco.wire import AsyncMongoEcoProxyServer
 from mongoeco.wire.executor import WireCommandExecutor
 
 from .. import corrections, performance, server
-from ..corrections import commands, errors, rewrites, views
+from ..corrections import commands, errors, rewrites, ttl_monitor, views
 from . import replica_set, transactions
 from .auth import HELLO_COMMANDS, ScramAuthService
 
@@ -139,6 +139,7 @@ class EmbeddedServer(AsyncMongoEcoProxyServer):
             server=self,
         )
         attach(self)
+        ttl_monitor.attach(self, engine)
 
     async def _dispatch_wire_request(self, header, payload, *, connection):
         response = await super()._dispatch_wire_request(header, payload, connection=connection)
