@@ -105,6 +105,13 @@ def _write_result(count: int, result_type: str | None) -> Any:
     return None
 
 
+def all_documents(cursor: Any) -> list[Document]:
+    """Every document of a read, fetched batch by batch: a pymongo cursor's ``to_list()``
+    moves each batch into the list at once, where iterating it costs several calls per
+    document. A read already held in full (a combined read, the async path's) is a list."""
+    return cursor if isinstance(cursor, list) else cursor.to_list()
+
+
 class SQLCompiler(sql.SQLCompiler):
     order_by_expressions: Sequence[tuple[Any, bool]] = ()
     #: Compile as the query runs outside a transaction (``mql()``, ``explain()``): a combined
@@ -204,7 +211,7 @@ class SQLCompiler(sql.SQLCompiler):
             return self._chunks(cursor, plan, chunk_size)
         read_row = plan.row_reader()
         with self.connection.wrap_mongo_errors():
-            return [[read_row(document) for document in cursor]]
+            return [[read_row(document) for document in all_documents(cursor)]]
 
     def _execute_for_update(self, plan, result_type):
         """Read the rows and claim their documents (row_locks.py); all rows are read first."""
