@@ -268,6 +268,8 @@ class DatabaseWrapper(BaseDatabaseWrapper):
     def __init__(self, settings_dict, alias="default"):
         super().__init__(settings_dict, alias)
         configure_logging(settings_dict.get("LOGGING"))
+        #: Compiled plain reads by shape (compiler/read_shapes.py).
+        self.read_shapes = {}
 
     # -- settings -------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ A new module goes in this list.
 - translation tables: timezones, functions, aggregates, lookups, json_fields
 - expressions and conditions: subqueries, conditions, expressions
 - clauses: joins, combinators, constraints
-- the pipeline builder: pipeline
+- the pipeline builder: pipeline, read_shapes
 - the Django compilers: row_locks, __init__
 
 Expressions and conditions reach each other through the instance handed in
@@ -57,6 +57,7 @@ from .joins import aliases_used
 from .mql_types import AggregationExpression, Document, Filter, Pipeline
 from .pipeline import SelectBuilder
 from .plans import SelectPlan
+from .read_shapes import plan_for
 from .scopes import FlatScope, Scope
 
 #: SQL columns convert what is assigned to them; a document stores what it is given. A
@@ -118,9 +119,18 @@ class SQLCompiler(sql.SQLCompiler):
     #: query then shows its ``$unionWith`` pipeline. Set before ``build_select()``; the
     #: compilers of a combined query's parts and of an aggregate's inner query inherit it.
     outside_transaction = False
+    #: The cached shape this read was compiled from or into (read_shapes.py): its result
+    #: converters are already known.
+    read_shape = None
 
     def compile(self, node: Any) -> tuple[str, tuple[()]]:
         return "", ()
+
+    def get_converters(self, expressions: list[Any]) -> dict[int, tuple[list[Any], Any]]:
+        shape = self.read_shape
+        if shape is not None and shape.same_columns(expressions):
+            return shape.converters
+        return super().get_converters(expressions)
 
     def pre_sql_setup(
         self, with_col_aliases: bool = False
@@ -189,7 +199,7 @@ class SQLCompiler(sql.SQLCompiler):
     ) -> Any:
         result_type = result_type or NO_RESULTS
         try:
-            plan = self.build_select()
+            plan = plan_for(self)
         except EmptyResultSet:
             return iter([]) if result_type == MULTI else None
         if self.query.select_for_update:

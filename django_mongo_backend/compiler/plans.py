@@ -33,6 +33,8 @@ class SelectPlan:
     # A subquery's plan: the outer query's columns it reads, as the ``let`` of the $lookup
     # that runs it (name -> the outer expression; filled while the plan is built).
     outer_variables: dict[str, Any] = field(default_factory=dict)
+    #: ``row_reader()``'s result, once made (a cached read shape hands its own in).
+    reader: Callable[[Document], list[Any]] | None = None
 
     def command(self, **options: Any) -> MongoCommand:
         """The command that reads this plan's rows."""
@@ -44,6 +46,11 @@ class SelectPlan:
         """``read_row``, or a faster equivalent when every column is a top-level key: a
         document holding them all is read with one list comprehension; one that lacks some
         takes ``read_row`` (ENFORCE_SCHEMA's MigrationError, or None)."""
+        if self.reader is None:
+            self.reader = self._make_reader()
+        return self.reader
+
+    def _make_reader(self) -> Callable[[Document], list[Any]]:
         if any(len(path) != 1 for path, _required in self.readers):
             return self.read_row
         keys = [path[0] for path, _required in self.readers]
