@@ -43,26 +43,47 @@ class SelectPlan:
         return MongoCommand(self.collection, "aggregate", self.pipeline, **options)
 
     def row_reader(self) -> Callable[[Document], list[Any]]:
-        """``read_row``, or a faster equivalent when every column is a top-level key: a
-        document holding them all is read with one list comprehension; one that lacks some
-        takes ``read_row`` (ENFORCE_SCHEMA's MigrationError, or None)."""
+        """``read_row``, or a faster equivalent: the columns are read in runs of the same
+        parent (the document itself, then each joined document), each run with one list
+        comprehension when its document is a dict holding all its keys. A row that does
+        not (a column missing: ENFORCE_SCHEMA's MigrationError or None; no joined document
+        after an outer join) takes ``read_row``."""
         if self.reader is None:
             self.reader = self._make_reader()
         return self.reader
 
     def _make_reader(self) -> Callable[[Document], list[Any]]:
-        if any(len(path) != 1 for path, _required in self.readers):
-            return self.read_row
-        keys = [path[0] for path, _required in self.readers]
-        needed = frozenset(keys)
+        runs: list[tuple[tuple[str, ...], list[str], frozenset[str]]] = []
+        for path, _required in self.readers:
+            parent, key = path[:-1], path[-1]
+            if runs and runs[-1][0] == parent:
+                runs[-1][1].append(key)
+            else:
+                runs.append((parent, [key], frozenset()))
+        runs = [(parent, keys, frozenset(keys)) for parent, keys, _needed in runs]
         slow = self.read_row
+        if len(runs) == 1 and not runs[0][0]:
+            _parent, keys, needed = runs[0]
 
-        def read(document):
-            if document.keys() >= needed:
-                return [document[key] for key in keys]
-            return slow(document)
+            def read(document):
+                if document.keys() >= needed:
+                    return [document[key] for key in keys]
+                return slow(document)
 
-        return read
+            return read
+
+        def read_runs(document):
+            row = []
+            for parent, keys, needed in runs:
+                inner = document
+                for key in parent:
+                    inner = inner.get(key) if type(inner) is dict else None
+                if type(inner) is not dict or not inner.keys() >= needed:
+                    return slow(document)
+                row += [inner[key] for key in keys]
+            return row
+
+        return read_runs
 
     def read_row(self, document: Document) -> list[Any]:
         row = []
