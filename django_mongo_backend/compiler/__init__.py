@@ -56,7 +56,7 @@ from .field_types import INTEGER_TYPES
 from .joins import aliases_used
 from .mql_types import AggregationExpression, Document, Filter, Pipeline
 from .pipeline import SelectBuilder
-from .plans import SelectPlan
+from .plans import SelectPlan, find_arguments
 from .read_shapes import plan_for
 from .scopes import FlatScope, Scope
 
@@ -109,7 +109,8 @@ def _write_result(count: int, result_type: str | None) -> Any:
 def all_documents(cursor: Any) -> list[Document]:
     """Every document of a read, fetched batch by batch: a pymongo cursor's ``to_list()``
     moves each batch into the list at once, where iterating it costs several calls per
-    document. A read already held in full (a combined read, the async path's) is a list."""
+    document. A read already held in full (a find run with ``fetch_all``, a combined read,
+    the async path's) is a list."""
     return cursor if isinstance(cursor, list) else cursor.to_list()
 
 
@@ -185,11 +186,11 @@ class SQLCompiler(sql.SQLCompiler):
 
     # -- running --------------------------------------------------------------------------
 
-    def _run(self, plan, batch_size=None):
+    def _run(self, plan, batch_size=None, fetch_all=False):
         options = dict(plan.options)
         if batch_size:
             options["batchSize"] = batch_size
-        return self.connection.execute_command(plan.command(**options))
+        return self.connection.execute_command(plan.command(fetch_all=fetch_all, **options))
 
     def execute_sql(
         self,
@@ -216,9 +217,9 @@ class SQLCompiler(sql.SQLCompiler):
             return None
         if result_type != MULTI:
             raise NotSupportedError(f"result type {result_type!r} for a read")
-        cursor = self._run(plan, batch_size=chunk_size if chunked_fetch else None)
         if chunked_fetch:
-            return self._chunks(cursor, plan, chunk_size)
+            return self._chunks(self._run(plan, batch_size=chunk_size), plan, chunk_size)
+        cursor = self._run(plan, fetch_all=True)
         read_row = plan.row_reader()
         with self.connection.wrap_mongo_errors():
             return [[read_row(document) for document in all_documents(cursor)]]
@@ -268,8 +269,8 @@ class SQLCompiler(sql.SQLCompiler):
         return self.execute_sql(SINGLE) is not None
 
     def explain_query(self) -> Iterator[str]:
-        """MongoDB's explain output for the pipeline, as JSON (``explain(verbosity=...)``
-        takes MongoDB's verbosity modes).
+        """MongoDB's explain output for the command the read is sent as (``find`` or
+        ``aggregate``), as JSON (``explain(verbosity=...)`` takes MongoDB's verbosity modes).
 
         MongoDB refuses ``explain`` inside a multi-document transaction (manual,
         "Transactions and Operations"), so it runs outside the open one, if any, on the
@@ -285,11 +286,13 @@ class SQLCompiler(sql.SQLCompiler):
             yield "<empty result: no command is sent>"
             return
         verbosity = info.options.get("verbosity", "queryPlanner")
-        command: dict[str, Any] = {
-            "aggregate": plan.collection or 1,
-            "pipeline": plan.pipeline,
-            "cursor": {},
-        }
+        # The command the read is sent as: find for a plain pipeline (SelectPlan.command).
+        find = find_arguments(plan.pipeline) if plan.collection is not None else None
+        command: dict[str, Any] = (
+            {"find": plan.collection, **find}
+            if find is not None
+            else {"aggregate": plan.collection or 1, "pipeline": plan.pipeline, "cursor": {}}
+        )
         result = self.connection.execute_command(
             MongoCommand(None, "command", "explain", command, verbosity=verbosity),
             transactional=False,

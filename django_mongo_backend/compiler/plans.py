@@ -12,10 +12,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import MigrationError
-from ..mongo_command import MongoCommand
+from ..mongo_command import FindCommand, MongoCommand
 from .mql_types import Document, Pipeline, Stage
 
 MISSING = object()
+
+#: The stages a ``find`` command also has, in the order it applies them, with its argument.
+FIND_STAGES = {
+    "$match": "filter",
+    "$sort": "sort",
+    "$skip": "skip",
+    "$limit": "limit",
+    "$project": "projection",
+}
+#: aggregate's options find takes, with find()'s name for them.
+FIND_OPTIONS = {"batchSize": "batch_size"}
 
 
 @dataclass
@@ -36,11 +47,18 @@ class SelectPlan:
     #: ``row_reader()``'s result, once made (a cached read shape hands its own in).
     reader: Callable[[Document], list[Any]] | None = None
 
-    def command(self, **options: Any) -> MongoCommand:
-        """The command that reads this plan's rows."""
+    def command(self, *, fetch_all: bool = False, **options: Any) -> MongoCommand:
+        """The command that reads this plan's rows: ``find`` when the pipeline says nothing
+        find cannot (``find_arguments``), else ``aggregate``. ``options`` are aggregate's
+        (``batchSize``); ``fetch_all``: the caller reads every row (FindCommand)."""
         if self.combination is not None:
             return self.combination.command(self.collection)
-        return MongoCommand(self.collection, "aggregate", self.pipeline, **options)
+        find = find_arguments(self.pipeline) if self.collection is not None else None
+        if find is None or not FIND_OPTIONS.keys() >= options.keys():
+            return MongoCommand(self.collection, "aggregate", self.pipeline, **options)
+        for name, value in options.items():
+            find[FIND_OPTIONS[name]] = value
+        return FindCommand(self.collection, fetch_all=fetch_all, **find)
 
     def row_reader(self) -> Callable[[Document], list[Any]]:
         """``read_row``, or a faster equivalent: the columns are read in runs of the same
@@ -117,3 +135,40 @@ def slice_stages(query: Any) -> list[Stage]:
     if high is not None:
         stages.append({"$limit": high - low})
     return stages
+
+
+def find_arguments(pipeline: Pipeline) -> dict[str, Any] | None:
+    """``find()``'s arguments for a pipeline that means the same as a find command: at most
+    one each of ``$match``, ``$sort``, ``$skip``, ``$limit``, ``$project`` in that order (the
+    order find applies its filter, sort, skip, limit and projection), the sort on fields, a
+    positive limit and a projection that only includes fields. None for any other pipeline.
+
+    A plain read then runs as a find (the server's cheapest read path) with the same result.
+    """
+    names = list(FIND_STAGES)
+    arguments: dict[str, Any] = {}
+    position = 0
+    for stage in pipeline:
+        if len(stage) != 1:
+            return None
+        ((name, value),) = stage.items()
+        try:
+            position = names.index(name, position) + 1
+        except ValueError:
+            return None
+        arguments[FIND_STAGES[name]] = value
+    sort = arguments.get("sort")
+    limit = arguments.get("limit")
+    projection = arguments.get("projection")
+    if (
+        (sort is not None and not all(type(v) is int and v in (1, -1) for v in sort.values()))
+        or (limit is not None and not (type(limit) is int and limit > 0))
+        or (
+            projection is not None
+            and not all(type(v) is int and v == 1 for v in projection.values())
+        )
+        or ("skip" in arguments and not (type(arguments["skip"]) is int and arguments["skip"] >= 0))
+    ):
+        return None
+    arguments.setdefault("filter", {})
+    return arguments
