@@ -133,6 +133,12 @@ class SQLCompiler(sql.SQLCompiler):
             return shape.converters
         return super().get_converters(expressions)
 
+    def has_composite_fields(self, expressions: list[Any]) -> bool:
+        shape = self.read_shape
+        if shape is not None and shape.same_columns(expressions):
+            return shape.composite
+        return super().has_composite_fields(expressions)
+
     def pre_sql_setup(
         self, with_col_aliases: bool = False
     ) -> tuple[list[Any], Sequence[tuple[Any, bool]], list[Any]]:

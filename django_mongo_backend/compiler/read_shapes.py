@@ -30,6 +30,7 @@ the compile reads besides the WHERE and the slice, emptied when a setting change
 
 from __future__ import annotations
 
+from operator import is_
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -97,6 +98,7 @@ class Shape:
     __slots__ = (
         "collection",
         "columns",
+        "composite",
         "converters",
         "enforce_collection",
         "fields",
@@ -120,10 +122,11 @@ class Shape:
         # The columns Django converts (results_iter): the first col_count of the select.
         self.columns = [column for column, _sql, _alias in compiler.select[: compiler.col_count]]
         self.converters = compiler.get_converters(self.columns)
+        self.composite = compiler.has_composite_fields(self.columns)
 
     def same_columns(self, expressions: list[Any]) -> bool:
         columns = self.columns
-        return len(expressions) == len(columns) and all(map(_is, expressions, columns))
+        return len(expressions) == len(columns) and all(map(is_, expressions, columns))
 
     def bind(self, compiler: Any) -> SelectPlan | None:
         """The plan of ``compiler``'s query (this shape, its own values); None if its WHERE
@@ -131,7 +134,7 @@ class Shape:
         query = compiler.query
         compiler.__dict__.update(self.state)
         compiler.where, compiler.having, compiler.qualify = query.where, None, None
-        base_alias = query.get_meta().db_table
+        base_alias = query.model._meta.db_table
         expression_compiler = ExpressionCompiler(compiler, scope_for(query, base_alias))
         match = expression_compiler.conditions.match(query.where)
         if expression_compiler.prelude or expression_compiler.scope.let:
@@ -152,10 +155,6 @@ class Shape:
         )
 
 
-def _is(a: Any, b: Any) -> bool:
-    return a is b
-
-
 def plan_for(compiler: Any) -> SelectPlan:
     """``compiler.build_select()``, from the connection's cached shape when there is one."""
     key = shape_key(compiler)
@@ -163,7 +162,7 @@ def plan_for(compiler: Any) -> SelectPlan:
         return compiler.build_select()
     cache = compiler.connection.read_shapes
     shape = cache.get(key)
-    if shape is not None and shape.fields is compiler.query.get_meta().concrete_fields:
+    if shape is not None and shape.fields is compiler.query.model._meta.concrete_fields:
         plan = shape.bind(compiler)
         if plan is not None:
             return plan
@@ -196,8 +195,7 @@ def shape_key(compiler: Any) -> tuple[Any, ...] | None:
         or not query.alias_cols
     ):
         return None
-    refcount = query.alias_refcount
-    if all(refcount[alias] == 0 for alias in query.alias_map):
+    if not any(query.alias_refcount.values()):
         query.get_initial_alias()  # as Django's setup_query does
     if _joins_in_use(query):
         return None
@@ -220,10 +218,13 @@ def shape_key(compiler: Any) -> tuple[Any, ...] | None:
 
 def _joins_in_use(query: Any) -> bool:
     """Whether a table other than the model's own is used (or the model's is not the base)."""
-    table = query.get_meta().db_table
+    table = query.model._meta.db_table
     alias_map = query.alias_map
-    if table not in alias_map or alias_map[table].table_name != table:
+    base = alias_map.get(table)
+    if base is None or base.table_name != table:
         return True
+    if len(alias_map) == 1:
+        return False
     refcount = query.alias_refcount
     return any(refcount[alias] for alias in alias_map if alias != table)
 
