@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ..errors import MigrationError
@@ -79,7 +80,9 @@ class SelectPlan:
             else:
                 runs.append((parent, [key], frozenset()))
         runs = [(parent, keys, frozenset(keys)) for parent, keys, _needed in runs]
-        slow = self.read_row
+        # Not the bound method: the plan keeps the reader, which must not keep the plan (a
+        # reference cycle left for the garbage collector on every read).
+        slow = partial(read_document, self.readers, self.enforce_collection)
         if len(runs) == 1 and not runs[0][0]:
             _parent, keys, needed = runs[0]
 
@@ -104,26 +107,32 @@ class SelectPlan:
         return read_runs
 
     def read_row(self, document: Document) -> list[Any]:
-        row = []
-        for path, required in self.readers:
-            value: Any = document
-            for key in path:
-                if value is None:
-                    break
-                if isinstance(value, dict):
-                    value = value.get(key, MISSING)
-                    if value is MISSING:
-                        if required is not None and len(path) == 1:
-                            raise MigrationError(
-                                self.enforce_collection, document.get("_id"), required
-                            )
-                        value = None
-                        break
-                else:
+        return read_document(self.readers, self.enforce_collection, document)
+
+
+def read_document(
+    readers: list[tuple[tuple[str, ...], Any]], enforce_collection: str | None, document: Document
+) -> list[Any]:
+    """The row of ``document``, column by column (SelectPlan.readers): None for a missing
+    value, MigrationError for a missing required column (ENFORCE_SCHEMA)."""
+    row = []
+    for path, required in readers:
+        value: Any = document
+        for key in path:
+            if value is None:
+                break
+            if isinstance(value, dict):
+                value = value.get(key, MISSING)
+                if value is MISSING:
+                    if required is not None and len(path) == 1:
+                        raise MigrationError(enforce_collection, document.get("_id"), required)
                     value = None
                     break
-            row.append(value)
-        return row
+            else:
+                value = None
+                break
+        row.append(value)
+    return row
 
 
 def slice_stages(query: Any) -> list[Stage]:

@@ -169,3 +169,31 @@ def test_a_plain_read_finds_what_its_pipeline_aggregates(library, make):
     aggregated, found = _documents(make())
     assert found == aggregated
     assert found  # every read above matches something
+
+
+@pytest.mark.django_db
+def test_reading_leaves_no_reference_cycle(library):
+    """As Django's select_related test_select_related_memory_leak: a read must free what it
+    made by reference counting alone (a plan holding its reader held itself)."""
+    import gc
+
+    reads = [
+        lambda: list(Book.objects.select_related("author")),
+        lambda: list(Book.objects.filter(pages__gte=10)),
+        lambda: Book.objects.get(pk=library["books"][0].pk),
+        lambda: list(Book.objects.order_by("pk").iterator(chunk_size=2)),
+    ]
+    for read in reads:
+        read()  # shapes cached, lazy imports done
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for read in reads:
+            read()
+        gc.collect()
+        assert gc.garbage == []
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
