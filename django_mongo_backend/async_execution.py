@@ -31,7 +31,7 @@ from asgiref.sync import AsyncToSync
 from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperation
 from django.db import NotSupportedError
 
-from .mongo_command import READ_METHODS, MongoCommand
+from .mongo_command import READ_METHODS, Documents, MongoCommand
 from .sequences import SCHEMA_COLLECTION
 
 # A run that only sent READ_METHODS commands may still fall back to the thread pool.
@@ -54,13 +54,6 @@ class _CommandNeeded(BaseException):
         super().__init__(command)
         self.wrapper = wrapper
         self.command = command
-
-
-class Documents(list):
-    """A cursor's documents, read in full by the async client: iterated and closed like one."""
-
-    def close(self):
-        pass
 
 
 class _Replay:

@@ -44,7 +44,9 @@ class MongoQuerySet(models.QuerySet):
     # -- the compiled command -------------------------------------------------------------
 
     def mql(self):
-        """``{"aggregate": <collection>, "pipeline": [...]}``: what this queryset runs.
+        """``{"aggregate": <collection>, "pipeline": [...]}``: the pipeline this queryset
+        compiles to (a plain one is sent as the ``find`` that means the same; ``str(qs.query)``
+        shows the command sent).
 
         None when Django knows no document can match (then no command is sent at all).
         """
