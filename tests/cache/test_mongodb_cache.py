@@ -126,8 +126,8 @@ def test_the_first_write_creates_the_ttl_index(cache, raw):
 def test_an_expired_entry_is_never_returned_while_it_waits_for_the_ttl_monitor(cache, raw):
     cache.set_many({"gone": 41, "other": "x"}, 300)
     # MongoDB's TTL monitor removes expired documents about once a minute (the embedded server
-    # may remove them sooner). Without the index nothing removes them: that stands for the
-    # minute the entries wait for the monitor.
+    # too: ttlMonitorSleepSecs). Without the index nothing removes them, whatever the timing of
+    # the monitor's pass: that stands for the minute the entries wait for it.
     raw.drop_index("expires_ttl")
     past = datetime.datetime.now(UTC) - datetime.timedelta(seconds=1)
     raw.update_many({}, {"$set": {"expires": past}})  # as if 300 s had passed
