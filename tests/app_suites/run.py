@@ -130,16 +130,11 @@ def sqlite_cache_file(cache, app, extra):
 
 
 def run_sqlite(app, cache, args, common):
-    cache_file = sqlite_cache_file(cache, app, args.extra)
-    if cache_file.is_file() and not args.rerun_sqlite:
-        summary = json.loads(cache_file.read_text())
-        summary["cached"] = str(cache_file)
-        return summary
-    summary = run_app(app, "sqlite", **common)
-    if summary["status"] in {"ok", "failed"}:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        cache_file.write_text(json.dumps(summary, default=str))
-    return summary
+    return suite.cached_sqlite_run(
+        sqlite_cache_file(cache, app, args.extra),
+        args.rerun_sqlite,
+        lambda: run_app(app, "sqlite", **common),
+    )
 
 
 def parse_args(argv):
