@@ -3,6 +3,7 @@ comprehensions must give what the per-column walk, ``read_row``, gives, for ever
 
 from __future__ import annotations
 
+import django
 import pytest
 from bson.son import SON
 from django.db import connection
@@ -178,11 +179,12 @@ def test_reading_leaves_no_reference_cycle(library):
     import gc
 
     reads = [
-        lambda: list(Book.objects.select_related("author")),
         lambda: list(Book.objects.filter(pages__gte=10)),
         lambda: Book.objects.get(pk=library["books"][0].pk),
         lambda: list(Book.objects.order_by("pk").iterator(chunk_size=2)),
     ]
+    if django.VERSION >= (6, 0):  # Django 5.2's get_select() makes a cycle of its own here
+        reads.append(lambda: list(Book.objects.select_related("author")))
     for read in reads:
         read()  # shapes cached, lazy imports done
     gc.collect()
