@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Lower
 from django.test.utils import CaptureQueriesContext, override_settings
 
@@ -156,6 +156,9 @@ def test_a_value_matching_nothing_sends_nothing(library):
         lambda: Book.objects.distinct(),
         lambda: Book.objects.filter(author__in=Author.objects.filter(age__gte=40)),
         lambda: Book.objects.filter(Exists(Author.objects.filter(pk=OuterRef("editor")))),
+        lambda: Book.objects.filter(
+            author__in=Subquery(Author.objects.filter(pk=OuterRef("editor")).values("pk"))
+        ),
     ],
     ids=[
         "F",
@@ -169,6 +172,7 @@ def test_a_value_matching_nothing_sends_nothing(library):
         "distinct",
         "subquery",
         "exists",
+        "correlated in",
     ],
 )
 def test_other_reads_are_compiled_in_full_every_time(library, builds, make):
