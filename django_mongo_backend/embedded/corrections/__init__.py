@@ -27,6 +27,7 @@ def install():
         comparisons,
         distinct,
         error_codes,
+        explain,
         index_identity,
         limits,
         nonfinite,
@@ -49,3 +50,4 @@ def install():
     nul_strings.install()
     distinct.install()
     ttl_monitor.install()
+    explain.install()
