@@ -55,7 +55,7 @@ from mongoeco.wire import _executor_validation
 from .. import registry
 from . import explain_plans as plans
 from .errors import server_error
-from .limits import PARAMETERS
+from .server_parameters import PARAMETERS
 
 _TESTS = "tests/embedded/test_explain.py"
 
