@@ -270,6 +270,21 @@ def test_explain_never_runs_a_writing_stage(collection, stage):
     assert collection.database["target"].count_documents({}) == 0
 
 
+def test_a_read_of_a_view_explains_the_aggregation_on_its_source(collection):
+    """A read of a view runs the view's pipeline on its source (manual, "Views"), and explain
+    describes that: the source's namespace, the view's filter with the read's."""
+    database = collection.database
+    database.create_collection("recent", viewOn="c", pipeline=[{"$match": {"a": {"$gte": 20}}}])
+    explained = explain(database["recent"], {"find": "recent", "filter": {"b": 1}})
+    planner = explained["queryPlanner"]
+    assert planner["namespace"] == f"{database.name}.c"
+    assert planner["parsedQuery"] == {"$and": [{"b": {"$eq": 1}}, {"a": {"$gte": 20}}]}
+    assert explained["executionStats"]["nReturned"] == 3  # 22, 25, 28
+    update = {"q": {}, "u": {"$set": {"x": 1}}}
+    error = refused(database, {"explain": {"update": "recent", "updates": [update]}})
+    assert error.code == 166
+
+
 # -- the engine's side -------------------------------------------------------------------------
 
 
