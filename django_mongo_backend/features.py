@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.backends.base.features import BaseDatabaseFeatures
 from django.utils.functional import cached_property
 
+from .deployment import transactions_known
 from .suite_skips import SKIPS
 
 
@@ -139,7 +140,13 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     @cached_property
     def supports_transactions(self):
         """Multi-document transactions: replica set members (the embedded server is the primary
-        of a one-member set) and mongos; a standalone mongod has none."""
+        of a one-member set) and mongos; a standalone mongod has none.
+
+        Known from the settings when they admit no other kind of server (``embedded://``, a
+        ``replicaSet`` name, ``loadBalanced``: deployment.py), without a round trip, so it can
+        be read at import time; otherwise the server's ``hello`` says."""
+        if transactions_known(self.connection.settings_dict):
+            return True
         connection = self.connection
         with connection.temporary_connection():
             hello = connection.connection.client.admin.command("hello")
