@@ -35,7 +35,9 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     has_bulk_insert = True
     supports_unspecified_pk = False
     supports_forward_references = True
-    supports_ignore_conflicts = False
+    # bulk_create(ignore_conflicts=True): documents colliding on a unique index are left out
+    # before the insert (compiler/ignore_conflicts.py).
+    supports_ignore_conflicts = True
     supports_update_conflicts = False
     supports_update_conflicts_with_target = False
     supports_default_keyword_in_insert = False
