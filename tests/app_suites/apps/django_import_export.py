@@ -3,8 +3,8 @@
 ./tests/manage.py test core``, coverage left out), ``DJANGO_SETTINGS_MODULE`` defaulting to
 ``settings`` (``tests/settings.py``, found next to the script, as tox's ``PYTHONPATH`` also
 puts it). Its settings pick MySQL or PostgreSQL from ``$IMPORT_EXPORT_TEST_TYPE``, SQLite
-otherwise: the SQLite run sets nothing; the MongoDB run sets the variable to
-``appsuite_settings``, which wraps ``settings`` and replaces DATABASES."""
+otherwise. Both runs set the variable to ``appsuite_settings``, which wraps ``settings``
+(its ``TEST_RUNNER`` records the outcomes) and, on the MongoDB run, replaces DATABASES."""
 
 from ..app import AppSuite
 
@@ -25,10 +25,8 @@ APP = AppSuite(
         "2",
     ),
     env={
-        "mongo": {
-            "DJANGO_SETTINGS_MODULE": "appsuite_settings",
-            "APP_SUITES_SETTINGS": "settings",
-        },
+        backend: {"DJANGO_SETTINGS_MODULE": "appsuite_settings", "APP_SUITES_SETTINGS": "settings"}
+        for backend in ("mongo", "sqlite")
     },
     # pyproject.toml's "tests" extra, less the MySQL and coverage tools (psycopg stays:
     # django.contrib.postgres is in INSTALLED_APPS and imports it).
