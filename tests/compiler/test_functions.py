@@ -13,12 +13,12 @@ from django.db.models import (
 from django.db.models.functions import (
     Cast,
     Concat,
-    TruncDate,
     JSONObject,
     Length,
     Lower,
     Replace,
     Reverse,
+    TruncDate,
     Upper,
 )
 
