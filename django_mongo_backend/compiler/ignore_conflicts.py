@@ -84,7 +84,9 @@ class UniqueKey:
         clause = {}
         for key in self.keys:
             value = document.get(key)
-            clause[key] = {"$in": value} if isinstance(value, list) and value else value
+            # $eq / $in keep a stored value data: a document such as {"$gt": ""} held in a
+            # unique JSONField would otherwise be read as an operator.
+            clause[key] = {"$in": value} if isinstance(value, list) and value else {"$eq": value}
         return clause
 
 

@@ -170,3 +170,10 @@ def test_values_an_index_holds_different_are_different_keys(one, other):
 
 def test_an_array_is_a_key_per_element_as_in_a_multikey_index():
     assert keys_of({"f": [1, 2]}, Field("f")) == [(("number", 1),), (("number", 2),)]
+
+
+def test_a_stored_value_that_looks_like_an_operator_stays_data():
+    """The read of colliding keys compares with $eq: {"$gt": ""} would match every string."""
+    clause = ignore_conflicts.UniqueKey([Field("f")]).clause({"f": {"$gt": ""}})
+    assert clause == {"f": {"$eq": {"$gt": ""}}}
+    assert ignore_conflicts.UniqueKey([Field("f")]).clause({"f": [1, 2]}) == {"f": {"$in": [1, 2]}}
