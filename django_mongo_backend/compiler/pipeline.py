@@ -160,27 +160,29 @@ class SelectBuilder:
         self.expression_compiler.prelude.clear()
 
     def _has_joins(self):
+        # Loops rather than any(<generator>) here and in _is_grouped: every compile runs
+        # them, mostly over a handful of items, where the generator costs more than the test.
         refcount = self.query.alias_refcount
-        return any(
-            refcount.get(alias) for alias in self.query.alias_map if alias != self.base_alias
-        )
+        base_alias = self.base_alias
+        for alias in self.query.alias_map:  # noqa: SIM110 (see above)
+            if alias != base_alias and refcount.get(alias):
+                return True
+        return False
 
     # -- plain reads ----------------------------------------------------------------------
 
     def _plain(self, pipeline, columns):
         """The readers of a plain read, and the stages that go after its slice."""
         enforce = self.connection.enforce_schema
+        path, base_alias = self.scope.path, self.base_alias
         readers, computed, roots = [], {}, set()
         for index, (expression, _sql, _alias) in enumerate(columns):
             if isinstance(expression, Col):
-                path = self.scope.path(expression.alias, expression.target)
-                required = (
-                    expression.target.column
-                    if enforce and expression.alias == self.base_alias
-                    else None
-                )
-                readers.append((tuple(path.split(".")), required))
-                roots.add(path.split(".")[0])
+                alias, target = expression.alias, expression.target
+                parts = tuple(path(alias, target).split("."))
+                required = target.column if enforce and alias == base_alias else None
+                readers.append((parts, required))
+                roots.add(parts[0])
             else:
                 key = f"__c{index}"
                 computed[key] = self.expression_compiler.compile(expression)
@@ -200,17 +202,19 @@ class SelectBuilder:
         """The ORDER BY as a Sort; keys it needs computed are added to ``computed`` (the
         stage computing them comes before ``Sort.stages()``)."""
         sort = Sort()
+        ordering = (
+            self._group_ordering()
+            if post_group is not None
+            else self.query_compiler.order_by_expressions
+        )
+        if not ordering:
+            return sort  # most queries: no need to index the select list's aliases
         select_keys = {}
         for index, (_expression, _sql, alias) in enumerate(columns):
             key = f"c{index}" if flat else None
             if alias:
                 select_keys[alias] = key or f"__c{index}"
         compiler = post_group or self.expression_compiler
-        ordering = (
-            self._group_ordering()
-            if post_group is not None
-            else self.query_compiler.order_by_expressions
-        )
         for index, (order, _is_ref) in enumerate(ordering):
             expression = order.expression
             if isinstance(expression, Ref) and expression.refs in select_keys and not post_group:
@@ -259,9 +263,12 @@ class SelectBuilder:
         )
 
     def _is_grouped(self, columns):
-        return self.query.group_by is not None or any(
-            expression.contains_aggregate for expression, _sql, _alias in columns
-        )
+        if self.query.group_by is not None:
+            return True
+        for expression, _sql, _alias in columns:  # noqa: SIM110 (see _has_joins)
+            if expression.contains_aggregate:
+                return True
+        return False
 
     def _group_keys(self, columns):
         group_by = self.query.group_by
