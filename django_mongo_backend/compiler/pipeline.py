@@ -208,17 +208,23 @@ class SelectBuilder:
             else self.query_compiler.order_by_expressions
         )
         if not ordering:
-            return sort  # most queries: no need to index the select list's aliases
-        select_keys = {}
-        for index, (_expression, _sql, alias) in enumerate(columns):
-            key = f"c{index}" if flat else None
-            if alias:
-                select_keys[alias] = key or f"__c{index}"
+            return sort
         compiler = post_group or self.expression_compiler
+        # Selected alias -> its column's key, indexed only when a term names one (a Ref):
+        # most ORDER BY terms are columns.
+        select_keys = None
         for index, (order, _is_ref) in enumerate(ordering):
             expression = order.expression
-            if isinstance(expression, Ref) and expression.refs in select_keys and not post_group:
-                key = select_keys[expression.refs]
+            key = None
+            if isinstance(expression, Ref) and not post_group:
+                if select_keys is None:
+                    select_keys = {
+                        alias: f"c{i}" if flat else f"__c{i}"
+                        for i, (_expression, _sql, alias) in enumerate(columns)
+                        if alias
+                    }
+                key = select_keys.get(expression.refs)
+            if key is not None:
                 if key not in computed and not flat:
                     computed[key] = self.expression_compiler.compile(expression.source)
             elif isinstance(expression, Col) and not flat and post_group is None:
