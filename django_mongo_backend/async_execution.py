@@ -31,7 +31,7 @@ from asgiref.sync import AsyncToSync
 from django.core.exceptions import ImproperlyConfigured, SynchronousOnlyOperation
 from django.db import NotSupportedError
 
-from .mongo_command import READ_METHODS, MongoCommand
+from .mongo_command import READ_METHODS, Documents, MongoCommand
 from .sequences import SCHEMA_COLLECTION
 
 # A run that only sent READ_METHODS commands may still fall back to the thread pool.
@@ -54,13 +54,6 @@ class _CommandNeeded(BaseException):
         super().__init__(command)
         self.wrapper = wrapper
         self.command = command
-
-
-class Documents(list):
-    """A cursor's documents, read in full by the async client: iterated and closed like one."""
-
-    def close(self):
-        pass
 
 
 class _Replay:
@@ -107,6 +100,82 @@ class _Replay:
             )
 
 
+class _Stream(_Replay):
+    """A replay that answers one read, the streamed one, with the batch of documents being
+    read (``batch``), and any other command as ``_Replay`` does."""
+
+    def __init__(self, wrapper, command):
+        super().__init__()
+        self.wrapper = wrapper
+        self.command = command
+        self.batch = None
+
+    def __call__(self, wrapper, command, transactional=True):
+        if (
+            self.batch is not None
+            and wrapper.alias == self.wrapper.alias
+            and command == self.command
+        ):
+            return Documents(self.batch)
+        return super().__call__(wrapper, command, transactional)
+
+
+async def stream_natively(prepare, rows, batch_size):
+    """What ``aiterator()`` yields, read batch by batch on the async client: lists of items.
+
+    ``prepare()`` (synchronous, run natively) compiles the queryset and returns ``(wrapper,
+    command)``: the read sent with ``batchSize``, None when nothing can match, or
+    ``(wrapper, None)`` when the read cannot be streamed (a combined query's rows are
+    combined on the client): ``rows()`` then runs natively once. Otherwise the read is opened
+    as a cursor, and for each batch of at most ``batch_size`` documents ``rows()`` (the
+    queryset's iterable, synchronous) runs again with that batch as the read's result: the
+    items of those documents. Other commands it sends (a subquery's values) are awaited
+    once and answered from their results after that.
+    """
+    replay = _Replay()
+    prepared = await run_natively(prepare, replay)
+    if prepared is None:
+        return
+    wrapper, command = prepared
+    if command is None:
+        yield await run_natively(rows, replay)
+        return
+    stream = _Stream(wrapper, command)
+    stream.recorded = replay.recorded
+    cursor, batch = await _open_cursor(wrapper, command, batch_size)
+    try:
+        while batch:
+            stream.batch = batch
+            yield await run_natively(rows, stream)
+            if len(batch) < batch_size:
+                return
+            batch = await _next_batch(wrapper, cursor, batch_size)
+    finally:
+        await cursor.close()
+
+
+async def _open_cursor(wrapper, command, batch_size):
+    """The read's async cursor and its first batch (read inside ``recording``, as one
+    command of ``connection.queries``)."""
+    database = async_database(wrapper)
+    target = database[command.collection]
+    with wrapper.recording(command, path=", async"):
+        if command.method == "find":
+            cursor = target.find(*command.args, session=None, **command.kwargs)
+        else:
+            cursor = await target.aggregate(*command.args, session=None, **command.kwargs)
+        return cursor, await cursor.to_list(batch_size)
+
+
+async def _next_batch(wrapper, cursor, batch_size):
+    from .base import MONGO_ERRORS
+
+    try:
+        return await cursor.to_list(batch_size)
+    except MONGO_ERRORS as error:
+        raise wrapper._translate(error) from error
+
+
 def _documents_without_id(command):
     """insert_many gives the documents that lack an ``_id`` one (it adds the key to them)."""
     if command.method != "insert_many":
@@ -144,11 +213,12 @@ def called_from_sync_code():
     return getattr(AsyncToSync.executors, "current", None) is not None
 
 
-async def run_natively(func):
-    """Run ``func()`` (synchronous ORM code) with its commands sent by the async client."""
+async def run_natively(func, replay=None):
+    """Run ``func()`` (synchronous ORM code) with its commands sent by the async client
+    (answered first from ``replay``'s results, if given)."""
     from .base import COMMAND_INTERCEPTOR
 
-    replay = _Replay()
+    replay = _Replay() if replay is None else replay
     while True:
         replay.used = set()
         token = COMMAND_INTERCEPTOR.set(replay)

@@ -17,7 +17,6 @@ Settings (all Djongo-compatible, plus Django's usual keys):
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import logging
 import logging.config
@@ -32,6 +31,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import utils as django_errors
 from django.db.backends.base.base import BaseDatabaseWrapper
 from pymongo import errors as mongo_errors
+from pymongo.database import Database as PyMongoDatabase
 
 from . import errors, sequences
 from .checks import DatabaseValidation
@@ -155,13 +155,28 @@ class MongoCursor:
     description = None
 
 
+class _Database(PyMongoDatabase):
+    """The database handle, keeping one ``Collection`` per name: pymongo builds a new one for
+    every ``database[name]`` (its options copied from the database), which every command did."""
+
+    def __init__(self, client, name):
+        super().__init__(client, name)
+        self._collections = {}
+
+    def __getitem__(self, name):
+        collection = self._collections.get(name)
+        if collection is None:
+            collection = self._collections[name] = super().__getitem__(name)
+        return collection
+
+
 class MongoConnection:
     """The "DB-API connection" Django keeps per thread: a database handle, a session, and the
     log of the open transaction's writes (``savepoints.TransactionLog``)."""
 
     def __init__(self, client, database_name):
         self.client = client
-        self.database = client[database_name]
+        self.database = _Database(client, database_name)
         self.session = None
         self.log = TransactionLog()
 
@@ -273,6 +288,8 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         #: DEBUG says: how a tool (the debug toolbar's panel) sees the commands themselves, not
         #: just the text ``connection.queries`` keeps. A tuple, replaced rather than mutated.
         self.command_observers = ()
+        #: Compiled plain reads by shape (compiler/read_shapes.py).
+        self.read_shapes = {}
 
     # -- settings -------------------------------------------------------------------------
 
@@ -564,7 +581,12 @@ class DatabaseWrapper(BaseDatabaseWrapper):
             return intercept(self, command, transactional)
         self.ensure_connection()
         self.validate_no_broken_transaction()
-        session = self._session() if transactional else None
+        # _session(), without get_autocommit()'s second ensure_connection().
+        session = (
+            self.connection.transaction_session()
+            if transactional and not self.autocommit and self.features.supports_transactions
+            else None
+        )
         if session is None:
             with self.recording(command):
                 return command.run(self.connection.database, None)
@@ -620,25 +642,10 @@ class DatabaseWrapper(BaseDatabaseWrapper):
         ):
             self.connection.log.server_aborted = True
 
-    @contextlib.contextmanager
     def recording(self, command, *, path=""):
         """Around one command, on the sync or the async path (``path`` says which in the log):
         time it into ``connection.queries``, log it, turn pymongo's errors into Django's."""
-        logged = self.queries_logged
-        observers = self.command_observers
-        started = time.monotonic() if logged or observers else 0.0
-        try:
-            yield
-        except MONGO_ERRORS as error:
-            raise self._translate(error, collection=command.collection) from error
-        finally:
-            duration = time.monotonic() - started if logged or observers else 0.0
-            if logged:
-                self.queries_log.append({"sql": str(command), "time": f"{duration:.3f}"})
-            for observe in observers:
-                observe(self, command, duration)
-            if logger.isEnabledFor(logging.DEBUG):
-                logger.debug("%s (%s%s)", command, self.alias, path)
+        return _Recording(self, command, path)
 
     def wrap_mongo_errors(self):
         """A context manager translating errors raised while iterating a cursor."""
@@ -668,6 +675,39 @@ def _shorten(command, limit=300):
 
 def _host_port(host, port):
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class _Recording:
+    """``DatabaseWrapper.recording()``: a class rather than a generator-based context manager,
+    since every command goes through it."""
+
+    __slots__ = ("command", "path", "started", "wrapper")
+
+    def __init__(self, wrapper, command, path):
+        self.wrapper = wrapper
+        self.command = command
+        self.path = path
+        self.started = None
+
+    def __enter__(self):
+        wrapper = self.wrapper
+        if wrapper.queries_logged or wrapper.command_observers:
+            self.started = time.monotonic()
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        wrapper, command = self.wrapper, self.command
+        if self.started is not None:
+            duration = time.monotonic() - self.started
+            if wrapper.queries_logged:
+                wrapper.queries_log.append({"sql": str(command), "time": f"{duration:.3f}"})
+            for observe in wrapper.command_observers:
+                observe(wrapper, command, duration)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s (%s%s)", command, wrapper.alias, self.path)
+        if exc_type is not None and issubclass(exc_type, MONGO_ERRORS):
+            raise wrapper._translate(exc_value, collection=command.collection) from exc_value
+        return False
 
 
 class _TranslateErrors:

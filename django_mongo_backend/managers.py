@@ -27,6 +27,7 @@ from django.db.models.deletion import Collector
 from django.db.models.fields import AutoFieldMixin
 
 from . import async_execution
+from .compiler.read_shapes import plan_for
 from .mongo_command import MongoCommand
 from .operations import document_key
 
@@ -44,7 +45,9 @@ class MongoQuerySet(models.QuerySet):
     # -- the compiled command -------------------------------------------------------------
 
     def mql(self):
-        """``{"aggregate": <collection>, "pipeline": [...]}``: what this queryset runs.
+        """``{"aggregate": <collection>, "pipeline": [...]}``: the pipeline this queryset
+        compiles to (a plain one is sent as the ``find`` that means the same; ``str(qs.query)``
+        shows the command sent).
 
         None when Django knows no document can match (then no command is sent at all).
         """
@@ -151,6 +154,56 @@ class MongoQuerySet(models.QuerySet):
                 yield item
 
         return documents()
+
+    async def aiterator(self, chunk_size=2000):
+        """Streams on the async client: a cursor read ``chunk_size`` documents at a time, each
+        batch turned into instances by Django's iterable (``async_execution.stream_natively``).
+        Django's thread-pool implementation where that cannot be done (``prefetch_related``,
+        ``DISABLE_SERVER_SIDE_CURSORS``, ``select_for_update``, inside ``async_to_sync``)."""
+        if chunk_size <= 0:
+            raise ValueError("Chunk size must be strictly positive.")
+        native = (
+            not self._prefetch_related_lookups
+            and not self.query.select_for_update
+            and not connections[self.db].settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
+            and self._native_possible()
+        )
+        if native:
+            started = False
+            try:
+                async for items in async_execution.stream_natively(
+                    partial(self._streamed_read, chunk_size),
+                    self._chunk_items(chunk_size),
+                    chunk_size,
+                ):
+                    started = True
+                    for item in items:
+                        yield item
+                return
+            except async_execution.NativeUnavailable:
+                if started:  # the same code ran natively for the batches before
+                    raise
+                # Compiling needed a synchronous connection: Django's way, from the start.
+        async for item in super().aiterator(chunk_size=chunk_size):
+            yield item
+
+    def _streamed_read(self, chunk_size):
+        """``(connection, the command the iterable sends)`` (see stream_natively)."""
+        connection = connections[self.db]
+        compiler = self.query.get_compiler(self.db)
+        try:
+            plan = plan_for(compiler)
+        except EmptyResultSet:
+            return None
+        if plan.combination is not None:
+            return connection, None
+        return connection, plan.command(batchSize=chunk_size)
+
+    def _chunk_items(self, chunk_size):
+        def items():
+            return list(self._iterable_class(self, chunked_fetch=True, chunk_size=chunk_size))
+
+        return items
 
     async def aget(self, *args, **kwargs):
         return await self._native(

@@ -75,3 +75,63 @@ class MongoCommand:
         ) == (other.collection, other.method, other.args, other.kwargs)
 
     __hash__ = None
+
+
+class Documents(list):
+    """A read's documents, held in full: iterated and closed like a cursor."""
+
+    def close(self):
+        pass
+
+
+class FindCommand(MongoCommand):
+    """``find``, sent when it is run: pymongo's ``find()`` only sends its command when the
+    cursor is first read, so ``run()`` reads it there, inside ``execute_command``, as an
+    ``aggregate`` is (errors translated, the time in ``connection.queries``, a transaction
+    the server ended resumed and the read run again).
+
+    ``fetch_all``: the whole result is read then (every batch), and returned as
+    ``Documents``; otherwise the first batch, and the rest as the cursor is iterated. It is
+    how the command is run, not what is sent: commands equal without it.
+    """
+
+    __slots__ = ("fetch_all",)
+
+    def __init__(self, collection, filter, projection=None, *, fetch_all=False, **kwargs):
+        args = (filter,) if projection is None else (filter, projection)
+        super().__init__(collection, "find", *args, **kwargs)
+        self.fetch_all = fetch_all
+
+    def run(self, database, session):
+        cursor = database[self.collection].find(*self.args, session=session, **self.kwargs)
+        if self.fetch_all:
+            return Documents(cursor.to_list())
+        return StartedCursor(cursor)
+
+    async def run_async(self, database, session):
+        cursor = database[self.collection].find(*self.args, session=session, **self.kwargs)
+        return Documents(await cursor.to_list())
+
+
+class StartedCursor:
+    """A find cursor whose first batch has been read: its first document is held here, the
+    rest of the batch in the cursor."""
+
+    __slots__ = ("cursor", "head")
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+        self.head = cursor.to_list(1)
+
+    def __iter__(self):
+        head, self.head = self.head, []
+        yield from head
+        yield from self.cursor
+
+    def to_list(self):
+        head, self.head = self.head, []
+        return head + self.cursor.to_list()
+
+    def close(self):
+        self.head = []
+        self.cursor.close()

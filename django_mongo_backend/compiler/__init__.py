@@ -15,7 +15,7 @@ A new module goes in this list.
 - translation tables: timezones, functions, aggregates, lookups, json_fields
 - expressions and conditions: subqueries, conditions, expressions
 - clauses: joins, combinators, constraints
-- the pipeline builder: pipeline
+- the pipeline builder: pipeline, read_shapes
 - the Django compilers: row_locks, __init__
 
 Expressions and conditions reach each other through the instance handed in
@@ -56,7 +56,8 @@ from .field_types import INTEGER_TYPES
 from .joins import aliases_used
 from .mql_types import AggregationExpression, Document, Filter, Pipeline
 from .pipeline import SelectBuilder
-from .plans import SelectPlan
+from .plans import SelectPlan, find_arguments
+from .read_shapes import plan_for
 from .scopes import FlatScope, Scope
 from .stored_as_is import as_is_types
 
@@ -106,15 +107,38 @@ def _write_result(count: int, result_type: str | None) -> Any:
     return None
 
 
+def all_documents(cursor: Any) -> list[Document]:
+    """Every document of a read, fetched batch by batch: a pymongo cursor's ``to_list()``
+    moves each batch into the list at once, where iterating it costs several calls per
+    document. A read already held in full (a find run with ``fetch_all``, a combined read,
+    the async path's) is a list."""
+    return cursor if isinstance(cursor, list) else cursor.to_list()
+
+
 class SQLCompiler(sql.SQLCompiler):
     order_by_expressions: Sequence[tuple[Any, bool]] = ()
     #: Compile as the query runs outside a transaction (``mql()``, ``explain()``): a combined
     #: query then shows its ``$unionWith`` pipeline. Set before ``build_select()``; the
     #: compilers of a combined query's parts and of an aggregate's inner query inherit it.
     outside_transaction = False
+    #: The cached shape this read was compiled from or into (read_shapes.py): its result
+    #: converters are already known.
+    read_shape = None
 
     def compile(self, node: Any) -> tuple[str, tuple[()]]:
         return "", ()
+
+    def get_converters(self, expressions: list[Any]) -> dict[int, tuple[list[Any], Any]]:
+        shape = self.read_shape
+        if shape is not None and shape.same_columns(expressions):
+            return shape.converters
+        return super().get_converters(expressions)
+
+    def has_composite_fields(self, expressions: list[Any]) -> bool:
+        shape = self.read_shape
+        if shape is not None and shape.same_columns(expressions):
+            return shape.composite
+        return super().has_composite_fields(expressions)
 
     def pre_sql_setup(
         self, with_col_aliases: bool = False
@@ -180,11 +204,11 @@ class SQLCompiler(sql.SQLCompiler):
 
     # -- running --------------------------------------------------------------------------
 
-    def _run(self, plan, batch_size=None):
+    def _run(self, plan, batch_size=None, fetch_all=False):
         options = dict(plan.options)
         if batch_size:
             options["batchSize"] = batch_size
-        return self.connection.execute_command(plan.command(**options))
+        return self.connection.execute_command(plan.command(fetch_all=fetch_all, **options))
 
     def execute_sql(
         self,
@@ -194,7 +218,7 @@ class SQLCompiler(sql.SQLCompiler):
     ) -> Any:
         result_type = result_type or NO_RESULTS
         try:
-            plan = self.build_select()
+            plan = plan_for(self)
         except EmptyResultSet:
             return iter([]) if result_type == MULTI else None
         if self.query.select_for_update:
@@ -211,12 +235,12 @@ class SQLCompiler(sql.SQLCompiler):
             return None
         if result_type != MULTI:
             raise NotSupportedError(f"result type {result_type!r} for a read")
-        cursor = self._run(plan, batch_size=chunk_size if chunked_fetch else None)
         if chunked_fetch:
-            return self._chunks(cursor, plan, chunk_size)
+            return self._chunks(self._run(plan, batch_size=chunk_size), plan, chunk_size)
+        cursor = self._run(plan, fetch_all=True)
         read_row = plan.row_reader()
         with self.connection.wrap_mongo_errors():
-            return [[read_row(document) for document in cursor]]
+            return [[read_row(document) for document in all_documents(cursor)]]
 
     def _execute_for_update(self, plan, result_type):
         """Read the rows and claim their documents (row_locks.py); all rows are read first."""
@@ -267,8 +291,8 @@ class SQLCompiler(sql.SQLCompiler):
         return self.execute_sql(SINGLE) is not None
 
     def explain_query(self) -> Iterator[str]:
-        """MongoDB's explain output for the pipeline, as JSON (``explain(verbosity=...)``
-        takes MongoDB's verbosity modes).
+        """MongoDB's explain output for the command the read is sent as (``find`` or
+        ``aggregate``), as JSON (``explain(verbosity=...)`` takes MongoDB's verbosity modes).
 
         MongoDB refuses ``explain`` inside a multi-document transaction (manual,
         "Transactions and Operations"), so it runs outside the open one, if any, on the
@@ -284,11 +308,13 @@ class SQLCompiler(sql.SQLCompiler):
             yield "<empty result: no command is sent>"
             return
         verbosity = info.options.get("verbosity", "queryPlanner")
-        command: dict[str, Any] = {
-            "aggregate": plan.collection or 1,
-            "pipeline": plan.pipeline,
-            "cursor": {},
-        }
+        # The command the read is sent as: find for a plain pipeline (SelectPlan.command).
+        find = find_arguments(plan.pipeline) if plan.collection is not None else None
+        command: dict[str, Any] = (
+            {"find": plan.collection, **find}
+            if find is not None
+            else {"aggregate": plan.collection or 1, "pipeline": plan.pipeline, "cursor": {}}
+        )
         result = self.connection.execute_command(
             MongoCommand(None, "command", "explain", command, verbosity=verbosity),
             transactional=False,

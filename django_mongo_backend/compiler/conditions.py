@@ -52,7 +52,7 @@ from .field_types import NUMERIC_TYPES, internal_type
 from .json_fields import as_mql_for, as_mql_match_for
 from .mql_types import AggregationExpression, Filter
 from .scopes import Scope
-from .subqueries import is_correlated
+from .subqueries import in_subquery_as_query, is_correlated
 
 #: Set while a query known to match nothing is compiled for its errors only (pipeline.py):
 #: the subqueries its conditions would run first are compiled, not run.
@@ -166,6 +166,7 @@ class ConditionCompiler:
         return {operator: parts}
 
     def _match_lookup(self, lookup, positive):
+        lookup = in_subquery_as_query(lookup)
         if isinstance(lookup.lhs, ColPairs):
             return self._match_columns(lookup, positive)
         if not is_table_lookup(lookup):
@@ -344,6 +345,7 @@ class ConditionCompiler:
         return {"$eq": [{"$mod": [count, 2]}, 1 if positive else 0]}
 
     def lookup_expression(self, lookup: Any, positive: bool = True) -> AggregationExpression:
+        lookup = in_subquery_as_query(lookup)
         if not is_table_lookup(lookup):
             as_mql = getattr(lookup, "as_mql", None) or as_mql_for(lookup)
             if as_mql is not None:

@@ -53,6 +53,10 @@ class SelectBuilder:
         self.scope = scope_for(self.query, self.base_alias, outer=outer_scope)
         self.expression_compiler = ExpressionCompiler(query_compiler, self.scope)
         self.conditions = self.expression_compiler.conditions
+        #: For a plain read whose WHERE is one ``$match`` on the base collection (or none),
+        #: where its stages end, where the slice starts and where the stages after it start
+        #: (``read_shapes`` reuses the rest for the next read of the same shape).
+        self.layout: tuple[int, int, int] | None = None
 
     # -- entry point ----------------------------------------------------------------------
 
@@ -79,15 +83,19 @@ class SelectBuilder:
         if match:
             self._flush_prelude(pipeline)
             pipeline.append({"$match": match})
-        return self._build_rest(pipeline, after)
+        return self._build_rest(pipeline, after, matched=bool(match))
 
-    def _build_rest(self, pipeline: Pipeline, after: WhereNode | None) -> SelectPlan:
+    def _build_rest(
+        self, pipeline: Pipeline, after: WhereNode | None, *, matched: bool = False
+    ) -> SelectPlan:
         """The stages from the joins on. A query whose WHERE matches nothing sends no command,
         yet Django compiles all of it first (``SQLCompiler.as_sql``: the select list, GROUP BY
         and ORDER BY, then WHERE up to its first child that matches nothing), so an invalid
-        expression raises even then: ``build`` runs this for the errors only, and drops it."""
+        expression raises even then: ``build`` runs this for the errors only, and drops it.
+        ``matched``: ``pipeline`` holds the base collection's ``$match`` (for ``layout``)."""
         compiler = self.query_compiler
         query = self.query
+        where_end = len(pipeline)
         pipeline.extend(join_stages(query, self.scope, self.expression_compiler))
         if after is not None:
             late_match = self.conditions.match(after)
@@ -106,7 +114,11 @@ class SelectBuilder:
         else:
             readers, final_stages = self._plain(pipeline, columns)
             enforce = self.collection
+        slice_start = len(pipeline)
         pipeline.extend(slice_stages(query))
+        plain = enforce is not None  # neither grouped nor distinct, on a collection
+        if plain and after is None and where_end == (1 if matched else 0):
+            self.layout = (where_end, slice_start, len(pipeline))
         pipeline.extend(final_stages)
         return SelectPlan(
             collection=self.collection,

@@ -15,13 +15,34 @@ the inner query recurses through its own compiler's ``build_select(outer_scope=.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import NotSupportedError
-from django.db.models.expressions import Exists
+from django.db.models.expressions import Exists, Subquery
 
 from .mql_types import AggregationExpression
+
+
+def in_subquery_as_query(lookup: Any) -> Any:
+    """``x__in=Subquery(qs)`` as ``x__in=qs``: set membership, not the subquery's first value.
+
+    Django 6 resolves a plain ``Subquery()`` to its ``Query`` (``Subquery.resolve_expression``:
+    the wrapper is a shim), so the ``in`` lookup sees the query; Django 5.2 keeps the wrapper,
+    which would otherwise compile as a scalar subquery. SQL means the same by both:
+    ``x IN (SELECT ...)``. As Django's ``In`` does with a query, its default ordering is
+    dropped unless it is sliced. The lookup and query are copied, never changed in place.
+    """
+    rhs = lookup.rhs
+    if type(rhs) is not Subquery or lookup.lookup_name != "in":
+        return lookup
+    if rhs.template != Subquery.template:
+        return lookup
+    lookup = copy.copy(lookup)
+    lookup.rhs = query = rhs.query.clone()
+    query.clear_ordering(force=False, clear_default=True)
+    return lookup
 
 
 def is_correlated(query: Any) -> bool:

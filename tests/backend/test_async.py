@@ -65,7 +65,8 @@ def test_afirst_acount_aexists(authors, native):
     (first, count, exists), thread = run(go())
     assert (first.name, count, exists) == ("Ann", 2, False)
     assert type(first) is MongoAuthor
-    assert_on_loop(native, thread, "aggregate", "aggregate", "aggregate")
+    # A plain read is sent as find; count() groups and exists() computes a column.
+    assert_on_loop(native, thread, "find", "aggregate", "aggregate")
 
 
 def test_aget_and_its_errors(authors, native):
@@ -79,7 +80,7 @@ def test_aget_and_its_errors(authors, native):
 
     bob, thread = run(go())
     assert bob.pk == authors["bob"].pk and bob.age is None
-    assert_on_loop(native, thread, "aggregate", "aggregate", "aggregate")
+    assert_on_loop(native, thread, "find", "find", "find")
 
 
 def test_async_for_fills_the_result_cache(authors, native):
@@ -103,7 +104,7 @@ def test_prefetch_related_runs_natively_too(authors, native):
 
     rows, thread = run(go())
     assert rows == [("Ann", ["Alpha", "Beta"]), ("Bob", ["Gamma"]), ("Cy", [])]
-    assert_on_loop(native, thread, "aggregate", "aggregate")
+    assert_on_loop(native, thread, "find", "find")
 
 
 def test_other_reads(authors, native):
@@ -129,7 +130,78 @@ def test_other_reads(authors, native):
     assert contained is True
     assert earliest.name == "Ann" and latest.name == "Cy"
     assert age == 30
-    assert_on_loop(native, thread, *["aggregate"] * 7)
+    assert_on_loop(native, thread, "find", "aggregate", "find", "aggregate", "find", "find", "find")
+
+
+def test_aiterator_streams_batches_on_the_loop(authors, native):
+    """aiterator() opens one cursor and reads chunk_size documents at a time: a find and
+    its getMores, each batch made into instances as it arrives."""
+
+    async def go():
+        queryset = MongoAuthor.objects.order_by("name")
+        return [author.name async for author in queryset.aiterator(chunk_size=2)]
+
+    names, thread = run(go())
+    assert names == ["Ann", "Bob", "Cy"]
+    assert_on_loop(native, thread, "find", "getMore")
+
+
+def test_aiterator_of_joins_values_and_empty_reads(authors, native):
+    async def go():
+        books = MongoBook.objects.select_related("author").order_by("title")
+        joined = [(b.title, b.author.name) async for b in books.aiterator(chunk_size=2)]
+        ages = MongoAuthor.objects.order_by("name").values_list("age", flat=True)
+        values = [age async for age in ages.aiterator(chunk_size=5)]
+        nothing = [a async for a in MongoAuthor.objects.filter(pk__in=[]).aiterator()]
+        return joined, values, nothing
+
+    (joined, values, nothing), thread = run(go())
+    assert joined == [("Alpha", "Ann"), ("Beta", "Ann"), ("Gamma", "Bob")]
+    assert values == [30, None, 45]
+    assert nothing == []
+    # The join is an aggregate; values() a find of one batch; an empty IN sends nothing.
+    assert_on_loop(native, thread, "aggregate", "getMore", "find")
+
+
+def test_aiterator_of_a_filter_with_a_subquery(authors, native):
+    async def go():
+        inner = Author.objects.filter(age__gte=30).values("pk")
+        books = MongoBook.objects.filter(author__in=inner).order_by("title")
+        return [book.title async for book in books.aiterator(chunk_size=1)]
+
+    titles, thread = run(go())
+    assert titles == ["Alpha", "Beta"]
+    # The subquery's values are read once, then answered again for every batch.
+    assert_on_loop(native, thread, "find", "find", "getMore")
+
+
+def test_aiterator_of_a_union_streams_its_unionwith_pipeline(authors, native):
+    async def go():
+        ages = MongoAuthor.objects.values_list("age", flat=True)
+        union = ages.filter(age=30).union(ages.filter(age=45)).order_by()
+        return sorted([age async for age in union.aiterator(chunk_size=1)])
+
+    ages, thread = run(go())
+    assert ages == [30, 45]
+    assert_on_loop(native, thread, "aggregate", "getMore")
+
+
+def test_aiterator_with_prefetch_related_keeps_djangos_path(authors, listener):
+    async def go():
+        queryset = MongoAuthor.objects.prefetch_related("books").order_by("name")
+        return [(a.name, len(a.books.all())) async for a in queryset.aiterator(chunk_size=2)]
+
+    rows, _ = run(go())
+    assert rows == [("Ann", 2), ("Bob", 1), ("Cy", 0)]
+    assert listener.names == []  # the thread pool's synchronous client ran it
+
+
+def test_aiterator_refuses_a_chunk_size_below_one(authors):
+    async def go():
+        return [a async for a in MongoAuthor.objects.aiterator(chunk_size=0)]
+
+    with pytest.raises(ValueError, match="strictly positive"):
+        run(go())
 
 
 def test_aexplain_is_mongodb_explain_output(authors, native):
@@ -151,7 +223,7 @@ def test_filter_with_a_subquery_sends_both_commands_natively(authors, native):
     titles, thread = run(go())
     assert titles == []
     names = native.names
-    assert names and set(names) == {"aggregate"}
+    assert names and set(names) == {"find"}
     assert {t for _n, t in native.events} == {thread}
 
 
@@ -167,7 +239,7 @@ def test_native_commands_show_in_connection_queries(authors, native):
 
     queries, _ = run(go())
     assert len(queries) == 1
-    assert queries[0]["sql"].startswith("db.testapp_author.aggregate(")
+    assert queries[0]["sql"].startswith("db.testapp_author.find(")
 
 
 def test_errors_are_djangos(committed, native):

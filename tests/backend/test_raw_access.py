@@ -100,9 +100,20 @@ def test_mql_is_the_compiled_command(books):
     assert MongoBook.objects.filter(pk__in=[]).mql() is None  # nothing is sent
 
 
+def _winning_plans(explained):
+    """The winning plans of an explain result: MongoDB's ``queryPlanner`` at the top, or in
+    the ``$cursor`` of an aggregate's first stage (manual, "Explain Results")."""
+    if "queryPlanner" in explained:
+        return [explained["queryPlanner"]["winningPlan"]]
+    return [stage["$cursor"]["queryPlanner"]["winningPlan"] for stage in explained["stages"][:1]]
+
+
 def test_explain_is_mongodbs_explain_output(books):
     output = json.loads(MongoBook.objects.filter(title="Alpha").explain())
-    assert isinstance(output, dict) and output
+    assert output["explainVersion"] == "1"
+    (plan,) = _winning_plans(output)
+    assert isinstance(plan["stage"], str)
+    assert "executionStats" not in json.dumps(output)  # verbosity queryPlanner by default
     with CaptureQueriesContext(connection) as captured:
         MongoBook.objects.filter(title="Alpha").explain()
     assert captured[0]["sql"].startswith(connection.ops.explain_prefix)
@@ -111,7 +122,8 @@ def test_explain_is_mongodbs_explain_output(books):
 def test_explain_takes_json_format_and_mongodb_verbosity(books):
     queryset = MongoBook.objects.filter(title="Alpha")
     assert json.loads(queryset.explain(format="json"))
-    assert json.loads(queryset.explain(verbosity="executionStats"))
+    executed = json.loads(queryset.explain(verbosity="executionStats"))
+    assert "executionStats" in json.dumps(executed)
     with pytest.raises(ValueError, match="XML is not a recognized format"):
         queryset.explain(format="xml")
     with pytest.raises(ValueError, match="Unknown options: analyze"):

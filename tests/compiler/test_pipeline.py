@@ -28,10 +28,13 @@ from tests.testapp.models import Author, Book
 pytestmark = pytest.mark.django_db
 
 
-def test_str_of_query_is_the_pipeline(library):
+def test_str_of_query_is_the_command_sent(library):
+    """A plain read is sent as find (plans.find_arguments), any other as aggregate."""
     assert Author.objects.filter(name="Ann").order_by().get().age == 30
     text = str(Author.objects.filter(name="Ann").order_by().query)
-    assert text == 'db.testapp_author.aggregate([{"$match": {"name": {"$eq": "Ann"}}}])'
+    assert text == 'db.testapp_author.find({"name": {"$eq": "Ann"}})'
+    grouped = Author.objects.filter(name="Ann").values("age").annotate(n=Count("id"))
+    assert str(grouped.query).startswith('db.testapp_author.aggregate([{"$match": ')
 
 
 def test_order_slice_and_projection(library):

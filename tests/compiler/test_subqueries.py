@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import pytest
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 
 from tests.compiler.golden import pipeline, titles
 from tests.testapp.models import Author, Book, Tag
@@ -122,3 +122,22 @@ def test_exists_relies_on_the_slice_django_gives_its_query(library):
     assert lookup["pipeline"][-2:] == [{"$skip": 1}, {"$limit": 1}]
     lookup = pipeline(Author.objects.filter(Exists(books)))[0]["$lookup"]
     assert lookup["pipeline"][-2:] == [{"$limit": 1}, {"$project": {"__c0": 1}}]
+
+
+def test_in_a_subquery_is_set_membership_on_every_django_version(library):
+    """``x__in=Subquery(qs)`` is SQL's ``x IN (SELECT ...)``, as ``x__in=qs``: every row of the
+    subquery counts, not its first. Django 6 resolves a plain ``Subquery()`` to its query;
+    Django 5.2 keeps the wrapper, which compiled as a scalar subquery (only the first
+    author matched)."""
+    over_25 = Author.objects.filter(age__gte=25).order_by("name").values("pk")
+    assert titles(Book.objects.filter(author__in=Subquery(over_25))) == titles(
+        Book.objects.filter(author__in=over_25)
+    )
+    assert titles(Book.objects.filter(author__in=Subquery(over_25))) == ["Alpha", "Delta", "beta"]
+    assert titles(Book.objects.exclude(author__in=Subquery(over_25))) == ["Gamma"]
+    # Correlated: books whose author is younger than the book has pages (Ann 30, Cy 45, Bob
+    # NULL; Gamma has 10 pages). The subquery's first row is Ann for every book, so the
+    # scalar reading lost Delta (Cy's).
+    younger = Author.objects.filter(age__lt=OuterRef("pages")).order_by("name").values("pk")
+    assert titles(Book.objects.filter(author__in=Subquery(younger))) == ["Alpha", "Delta", "beta"]
+    assert titles(Book.objects.exclude(author__in=Subquery(younger))) == ["Gamma"]

@@ -41,6 +41,7 @@ REGISTERED_MODULES = (
     "corrections.error_codes",
     "server.replica_set",
     "corrections.ttl_monitor",
+    "corrections.explain",
 )
 #: Modules whose patches another module's install() applies.
 INSTALLED_BY_OPERATORS = ("corrections.strings", "corrections.missing", "corrections.regex")

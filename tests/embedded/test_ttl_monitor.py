@@ -49,7 +49,7 @@ def server(tmp_path, monkeypatch):
     yield start
     for client, dbpath in started:
         if dbpath is None:
-            client.admin.command("setParameter", 1, ttlMonitorSleepSecs=60)
+            client.admin.command("setParameter", 1, ttlMonitorSleepSecs=60, ttlMonitorEnabled=True)
         client.close()
         if dbpath is not None:
             launcher.stop_server(dbpath)
@@ -91,6 +91,36 @@ def test_the_pass_deletes_the_expired_documents(server):
     while collection.count_documents({}) > 2 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert sorted(document["_id"] for document in collection.find()) == [3, 4]
+
+
+def _until(collection, remaining):
+    deadline = time.monotonic() + 60  # a bound for a loaded machine, not a measured speed
+    while collection.count_documents({}) > remaining and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return sorted(document["_id"] for document in collection.find())
+
+
+def test_a_shorter_period_set_at_runtime_ends_the_sleep_under_way(server):
+    """``TTLMonitor::run`` (``ttl.cpp``): a sleep ends at its start plus the current
+    ``ttlMonitorSleepSecs``, recomputed when ``setParameter`` changes it
+    (``onUpdateTTLMonitorSleepSeconds``): a monitor asleep for an hour runs its pass soon after
+    the period becomes one second."""
+    client = server(3600)
+    collection = _expiring(client)
+    assert client.admin.command("setParameter", 1, ttlMonitorSleepSecs=1)["was"] == 3600
+    assert _until(collection, 2) == [3, 4]
+
+
+def test_a_disabled_monitor_skips_its_passes(server):
+    """``ttlMonitorEnabled`` false: the monitor wakes up every period and skips its pass
+    (``TTLMonitor::run``); enabled again, the next pass deletes."""
+    client = server(1)
+    assert client.admin.command("setParameter", 1, ttlMonitorEnabled=False)["was"] is True
+    collection = _expiring(client)
+    time.sleep(3)  # passes come and go meanwhile, and delete nothing
+    assert collection.count_documents({}) == 4
+    client.admin.command("setParameter", 1, ttlMonitorEnabled=True)
+    assert _until(collection, 2) == [3, 4]
 
 
 def test_the_period_must_be_positive():

@@ -169,10 +169,13 @@ def test_explain_runs_explain_on_the_read(client, authors, index):
     assert response.status_code == 200
     content = response.json()["content"]
     assert "MongoDB explain (executionStats)" in content
-    # The server's answer is shown as it came (its layout is the server's own: MongoDB's has
-    # queryPlanner/executionStats, the embedded server's differs; commands.plan_stages reads
-    # MongoDB's, tests/toolbar/test_commands.py).
+    # The server's answer is shown as it came, and its winning plan summed up: the embedded
+    # server answers in MongoDB's layout too (corrections/explain.py), which
+    # commands.plan_stages reads (tests/toolbar/test_commands.py).
     assert "&quot;ok&quot;: 1" in content
+    assert "&quot;winningPlan&quot;" in content
+    assert 'class="djdt-mongodb-plan"' in content
+    assert "COLLSCAN" in content or "IXSCAN" in content
     assert "refused the explain" not in content
 
 

@@ -8,12 +8,15 @@ Two ways in:
   ``kind="correction"``: ``operators`` (with ``strings``, ``missing`` and ``regex``),
   ``comparisons``, ``updates``, ``catalog``, ``limits``, ``storage_rules``, ``index_identity``,
   ``error_codes``, ``nonfinite``, ``nul_strings``, ``distinct``, ``ttl_monitor`` (whose
-  background pass the wire server also runs);
+  background pass the wire server also runs), ``explain`` (MongoDB's explain layout, with
+  ``explain_plans``);
 - corrections at the command level, which the wire server (``server.wire``) applies around
   mongoeco's executor without patching it: ``rewrites`` (the command document before mongoeco
-  sees it), ``commands`` (commands answered in full), ``server_stages`` (``$out``, ``$merge``...),
-  ``search_indexes``, ``views`` (commands on views), ``errors`` (mongoeco's errors as MongoDB
-  reports them) and ``engine_options`` (the engine constructed without mongoeco's document budget).
+  sees it), ``commands`` (commands answered in full: ``getParameter`` and ``setParameter`` from
+  ``server_parameters``, which declares the server's parameters), ``server_stages`` (``$out``,
+  ``$merge``...), ``search_indexes``, ``views`` (commands on views), ``errors`` (mongoeco's
+  errors as MongoDB reports them) and ``engine_options`` (the engine constructed without
+  mongoeco's document budget).
 
 When an upgrade of mongoeco follows one of these rules itself, the correction goes away.
 """
@@ -27,6 +30,7 @@ def install():
         comparisons,
         distinct,
         error_codes,
+        explain,
         index_identity,
         limits,
         nonfinite,
@@ -49,3 +53,4 @@ def install():
     nul_strings.install()
     distinct.install()
     ttl_monitor.install()
+    explain.install()

@@ -17,6 +17,7 @@ from . import index_identity
 from .catalog import load_collection_options, to_stored
 from .errors import server_error
 from .search_indexes import COMMANDS as SEARCH_INDEX_COMMANDS
+from .server_parameters import COMMANDS as SERVER_PARAMETER_COMMANDS
 
 
 async def delegate(executor, context):
@@ -238,6 +239,7 @@ OWN_COMMANDS = {
     "buildInfo": build_info,
     "buildinfo": build_info,
     **SEARCH_INDEX_COMMANDS,
+    **SERVER_PARAMETER_COMMANDS,
     "collMod": coll_mod,
     "renameCollection": rename_collection,
     "getMore": get_more,

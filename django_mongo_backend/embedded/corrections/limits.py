@@ -26,9 +26,9 @@ for the two memory limits: close, not byte-exact.
 Server parameters: the limits above that mongod takes from server parameters can be lowered
 (or raised) as mongod's ``--setParameter NAME=VALUE`` does, so that tests reach them with small
 data: set ``DJANGO_MONGO_EMBEDDED_PARAMETERS`` (``NAME=VALUE`` pairs separated by commas, e.g.
-``internalQueryMaxPushBytes=100``) in the environment of the server process; a server the
-launcher starts inherits it. Names are those of ``DEFAULT_PARAMETERS``, which also holds the
-period of the TTL monitor (``ttlMonitorSleepSecs``, read by ``ttl_monitor``).
+``internalQueryMaxPushBytes=100``) in the environment of the server process (a server the
+launcher starts inherits it), or send ``setParameter`` (``server_parameters``, which declares
+them all, the TTL monitor's too).
 
 ``install()`` applies every check; the server calls it once at import time.
 """
@@ -38,7 +38,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import decimal
-import os
 import uuid
 
 from mongoeco.core.aggregation import accumulators, grouping_stages
@@ -52,21 +51,14 @@ from mongoeco.wire.cursors import WireCursorStore
 from .. import registry
 from .errors import server_error
 
-#: mongod's server parameters these checks read -> their defaults in MongoDB 7.0.
-DEFAULT_PARAMETERS = {
-    "maxBSONDepth": 200,
-    "internalQueryMaxPushBytes": 100 * 1024 * 1024,
-    "internalQueryMaxAddToSetBytes": 100 * 1024 * 1024,
-    "internalQueryFacetMaxOutputDocSizeBytes": 100 * 1024 * 1024,
-    # Not a limit: the period of the TTL monitor's passes (ttl_monitor.py).
-    "ttlMonitorSleepSecs": 60,
-}
-
-#: The server's current parameters (``set_parameters`` changes them).
-PARAMETERS = dict(DEFAULT_PARAMETERS)
-
-#: The environment variable holding ``NAME=VALUE,...`` parameters for the server process.
-ENVIRONMENT_VARIABLE = "DJANGO_MONGO_EMBEDDED_PARAMETERS"
+# The server parameters these checks read (kept importable from here).
+from .server_parameters import (  # noqa: F401
+    DEFAULT_PARAMETERS,
+    ENVIRONMENT_VARIABLE,
+    PARAMETERS,
+    parameters_from_environment,
+    set_parameters,
+)
 
 #: ``BSONDepth::kExtraSystemDepthLevels``: storage allows this many levels fewer than commands.
 EXTRA_SYSTEM_DEPTH_LEVELS = 20
@@ -79,32 +71,6 @@ MAX_INTERNAL_SIZE = MAX_USER_SIZE + 16 * 1024
 
 #: ``Ordering::make`` takes at most this many keys (a sort pattern, an index key pattern).
 MAX_SORT_KEYS = 32
-
-
-def set_parameters(assignments):
-    """Apply ``NAME=VALUE`` strings (``--setParameter``); unknown names raise ValueError."""
-    for assignment in assignments:
-        name, separator, value = assignment.partition("=")
-        name = name.strip()
-        if not separator or name not in DEFAULT_PARAMETERS:
-            known = ", ".join(DEFAULT_PARAMETERS)
-            raise ValueError(f"unknown server parameter {assignment!r} (known: {known})")
-        number = int(value)
-        if name == "maxBSONDepth" and not 5 <= number <= 1000:
-            # BSONDepth::kBSONDepthParameterFloor and ...Ceiling: mongod refuses to start.
-            raise ValueError("maxBSONDepth must be between 5 and 1000")
-        if name == "ttlMonitorSleepSecs" and number <= 0:
-            # ttl.idl's validator (gt: 0): mongod refuses to start.
-            raise ValueError("ttlMonitorSleepSecs must be greater than 0")
-        if number < 0:
-            raise ValueError(f"{name} must not be negative")
-        PARAMETERS[name] = number
-
-
-def parameters_from_environment(environ=os.environ):
-    """The ``NAME=VALUE`` assignments in ``DJANGO_MONGO_EMBEDDED_PARAMETERS``."""
-    raw = environ.get(ENVIRONMENT_VARIABLE, "")
-    return [part.strip() for part in raw.split(",") if part.strip()]
 
 
 # --- measuring -------------------------------------------------------------------------------
@@ -508,7 +474,3 @@ def install():
     for owner, name, wrapper, rule, test in _WRAPPED:
         registry.replace(owner, name, wrap=wrapper, rule=rule, test=f"{_TESTS}::{test}")
     _wrap_facet_stage()
-
-
-# The server process's environment sets the parameters first; --setParameter then overrides them.
-set_parameters(parameters_from_environment())

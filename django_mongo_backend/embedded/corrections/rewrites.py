@@ -18,6 +18,13 @@ def rewrite_command(body):
     if isinstance(command_name, str) and command_name not in KNOWN_COMMANDS:
         # mongoeco answers "unsupported wire command" without a code; drivers key on 59.
         raise server_error(59, "CommandNotFound", f"no such command: '{command_name}'")
+    return rewrite_arguments(body)
+
+
+def rewrite_arguments(body):
+    """``body`` with its ``let`` evaluated and its pipeline rewritten: what mongoeco should run
+    for a command, or for the command an ``explain`` explains (``corrections.explain``)."""
+    command_name = next(iter(body), None)
     if command_name in LET_COMMANDS and isinstance(body.get("let"), dict):
         body = {**body, "let": evaluate_let(body["let"])}
     if command_name == "aggregate" and isinstance(body.get("pipeline"), list):

@@ -14,9 +14,12 @@ monitor, an asyncio task of the wire server, calls it every ``ttlMonitorSleepSec
 collection that has a TTL index. Its deletes are writes outside any transaction: a document an
 open transaction wrote is waited for, as any such write waits (``server/engine.py``).
 
-``ttlMonitorSleepSecs`` is one of the server parameters of ``limits.PARAMETERS``: set it with
-``DJANGO_MONGO_EMBEDDED_PARAMETERS=ttlMonitorSleepSecs=1`` in the server's environment. Each
-pass reads it anew (MongoDB 7.0 does too: SERVER-70055).
+``ttlMonitorSleepSecs`` and ``ttlMonitorEnabled`` are server parameters
+(``server_parameters``): set them with ``DJANGO_MONGO_EMBEDDED_PARAMETERS=ttlMonitorSleepSecs=1``
+in the server's environment, or at runtime with ``setParameter``. As in ``TTLMonitor::run``
+(``src/mongo/db/ttl.cpp``), a change of the period moves the end of the sleep under way (its
+start plus the new period: a shorter period may end it at once), and a monitor disabled wakes up
+and skips its pass.
 """
 
 from __future__ import annotations
@@ -29,11 +32,15 @@ import logging
 from mongoeco.engines.sqlite import SQLiteEngine
 
 from .. import registry
-from .limits import PARAMETERS
+from .server_parameters import ON_UPDATE, PARAMETERS
 
 logger = logging.getLogger("django_mongo_backend.embedded")
 
 PARAMETER = "ttlMonitorSleepSecs"
+ENABLED = "ttlMonitorEnabled"
+
+#: The sleeping monitors: (their event loop, the event that wakes them).
+_sleepers: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
 
 #: The collections that have a TTL index (mongoeco's catalog table of indexes).
 _TTL_NAMESPACES = (
@@ -104,9 +111,37 @@ async def run_pass(engine):
     return removed
 
 
+async def _sleep():
+    """Sleep ``ttlMonitorSleepSecs`` from now, the end moving with the parameter."""
+    loop = asyncio.get_running_loop()
+    changed = asyncio.Event()
+    sleeper = (loop, changed)
+    _sleepers.add(sleeper)
+    started = loop.time()
+    try:
+        while (remaining := started + PARAMETERS[PARAMETER] - loop.time()) > 0:
+            changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), remaining)
+    finally:
+        _sleepers.discard(sleeper)
+
+
+def period_changed(_value=None):
+    """Wake the sleeping monitors to read ``ttlMonitorSleepSecs`` again (its ``on_update``,
+    ``TTLMonitor::updateSleepSeconds``); safe from any thread."""
+    for loop, changed in list(_sleepers):
+        loop.call_soon_threadsafe(changed.set)
+
+
+ON_UPDATE[PARAMETER] = period_changed
+
+
 async def _monitor(engine):
     while True:
-        await asyncio.sleep(PARAMETERS[PARAMETER])
+        await _sleep()
+        if not PARAMETERS[ENABLED]:
+            continue
         try:
             await run_pass(engine)
         except Exception:

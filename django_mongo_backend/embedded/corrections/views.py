@@ -6,7 +6,8 @@ with ``viewOn`` and ``pipeline`` defines a read-only view. ``listCollections`` r
 ``aggregate``, ``count`` and ``distinct`` on it run the view's pipeline on its source (a view
 on a view resolves down to a collection): ``find`` as the aggregation ``asAggregationCommand``
 (``query/query_request_helper.cpp``) builds, refusing the find options aggregation lacks with
-InvalidPipelineOperator (168); writes to it fail with CommandNotSupportedOnView (166,
+InvalidPipelineOperator (168), and ``explain`` of such a read explains that aggregation; writes
+to it fail with CommandNotSupportedOnView (166,
 "Namespace <db>.<view> is a view, not a collection"; "Cannot create indexes on a view" for
 ``createIndexes``).
 
@@ -115,6 +116,8 @@ async def execute(executor, context, run):
             return await run(context)
         finally:  # after the change (a read meanwhile may have cached the catalog before it)
             _invalidate(executor, context)
+    if command_name == "explain":
+        return await _explain(executor, context, run)
     handler = HANDLERS.get(command_name)
     if handler is None or not isinstance(context.db_name, str):
         return await run(context)
@@ -219,30 +222,79 @@ def _first_batch(reply):
     return cursor.get("firstBatch") or []
 
 
-async def _count(executor, context, views):
-    command = context.command_document
+def _count_stages(command):
     stages = [{"$match": command["query"]}] if command.get("query") else []
     if command.get("skip"):
         stages.append({"$skip": command["skip"]})
     if command.get("limit"):
         stages.append({"$limit": abs(command["limit"])})
     stages.append({"$group": {"_id": None, "n": {"$sum": 1}}})
+    return stages
+
+
+async def _count(executor, context, views):
+    stages = _count_stages(context.command_document)
     batch = _first_batch(await _aggregate_on_source(executor, context, views, stages))
     return {"n": batch[0]["n"] if batch else 0, "ok": 1.0}
 
 
-async def _distinct(executor, context, views):
-    command = context.command_document
+def _distinct_stages(command):
     key = command.get("key")
     stages = [{"$match": command["query"]}] if command.get("query") else []
     # parsed_distinct.cpp: unwind one level (keeping nulls), then collect each value once.
-    stages += [
+    return [
+        *stages,
         {"$match": {key: {"$exists": True}}},
         {"$unwind": {"path": f"${key}", "preserveNullAndEmptyArrays": True}},
         {"$group": {"_id": None, "values": {"$addToSet": f"${key}"}}},
     ]
+
+
+async def _distinct(executor, context, views):
+    stages = _distinct_stages(context.command_document)
     batch = _first_batch(await _aggregate_on_source(executor, context, views, stages))
     return {"values": batch[0]["values"] if batch else [], "ok": 1.0}
+
+
+#: The reads of a view, as the stages they add to its pipeline (for ``explain``).
+_READ_STAGES = {
+    "find": _find_stages,
+    "aggregate": lambda command: list(command.get("pipeline") or []),
+    "count": _count_stages,
+    "distinct": _distinct_stages,
+}
+
+
+async def _explain(executor, context, run):
+    """``explain`` of a read of a view explains the aggregation run on its source, as MongoDB
+    resolves it (``ResolvedView::asExpandedViewAggregation``); a write to a view is refused."""
+    explained = context.command_document.get("explain")
+    name = next(iter(explained), None) if isinstance(explained, dict) else None
+    view = explained.get(name) if name else None
+    if not isinstance(view, str) or not isinstance(context.db_name, str):
+        return await run(context)
+    views = await views_of(executor, context.db_name)
+    if view not in views:
+        return await run(context)
+    read_stages = _READ_STAGES.get(name)
+    if read_stages is None:
+        if name in WRITE_COMMANDS or name in ("findAndModify", "findandmodify"):
+            raise not_a_collection(context.db_name, view)
+        return await run(context)
+    source, view_pipeline = resolve(views, view)
+    passed = {key: value for key, value in explained.items() if key not in _NOT_PASSED}
+    aggregate = {
+        "aggregate": source,
+        "pipeline": [*view_pipeline, *read_stages(explained)],
+        "cursor": {},
+        **passed,
+    }
+    prepared = dataclasses.replace(
+        context,
+        command_document={**context.command_document, "explain": aggregate},
+        raw_body={**context.raw_body, "explain": aggregate},
+    )
+    return await run(prepared)
 
 
 # -- writes ------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from mongoeco.wire import AsyncMongoEcoProxyServer
 from mongoeco.wire.executor import WireCommandExecutor
 
 from .. import corrections, performance, server
-from ..corrections import commands, errors, rewrites, ttl_monitor, views
+from ..corrections import commands, errors, explain, rewrites, ttl_monitor, views
 from . import replica_set, transactions
 from .auth import HELLO_COMMANDS, ScramAuthService
 
@@ -140,6 +140,7 @@ class EmbeddedServer(AsyncMongoEcoProxyServer):
         )
         attach(self)
         ttl_monitor.attach(self, engine)
+        explain.attach(self)
 
     async def _dispatch_wire_request(self, header, payload, *, connection):
         response = await super()._dispatch_wire_request(header, payload, connection=connection)
