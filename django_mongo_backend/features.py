@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.backends.base.features import BaseDatabaseFeatures
 from django.utils.functional import cached_property
 
+from .deployment import transactions_known
 from .suite_skips import SKIPS
 
 
@@ -34,7 +35,9 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     has_bulk_insert = True
     supports_unspecified_pk = False
     supports_forward_references = True
-    supports_ignore_conflicts = False
+    # bulk_create(ignore_conflicts=True): documents colliding on a unique index are left out
+    # before the insert (compiler/ignore_conflicts.py).
+    supports_ignore_conflicts = True
     supports_update_conflicts = False
     supports_update_conflicts_with_target = False
     supports_default_keyword_in_insert = False
@@ -139,7 +142,13 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     @cached_property
     def supports_transactions(self):
         """Multi-document transactions: replica set members (the embedded server is the primary
-        of a one-member set) and mongos; a standalone mongod has none."""
+        of a one-member set) and mongos; a standalone mongod has none.
+
+        Known from the settings when they admit no other kind of server (``embedded://``, a
+        ``replicaSet`` name, ``loadBalanced``: deployment.py), without a round trip, so it can
+        be read at import time; otherwise the server's ``hello`` says."""
+        if transactions_known(self.connection.settings_dict):
+            return True
         connection = self.connection
         with connection.temporary_connection():
             hello = connection.connection.client.admin.command("hello")

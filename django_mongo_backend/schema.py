@@ -11,6 +11,8 @@ otherwise count null (and missing) as one value.
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import FieldError
 from django.db import NotSupportedError
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
@@ -25,6 +27,8 @@ from .compiler.constraints import check_clause
 from .compiler.float_text import double_text
 from .mongo_command import MongoCommand, to_json
 from .operations import document_key
+
+logger = logging.getLogger("django_mongo_backend")
 
 #: ``connection.data_types`` value -> the BSON types a stored value may have (None: any).
 #: Python ints are sent as int32 when they fit and int64 otherwise, so integer fields take both.
@@ -615,16 +619,28 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
             (model._meta.get_field(field_name), -1 if order == "DESC" else 1)
             for field_name, order in index.fields_orders
         ]
+        expression_keys = [self._expression_key(model, index, e) for e in index.expressions]
+        if None in expression_keys:
+            # Django's rule for a backend without expression indexes (BaseDatabaseSchemaEditor
+            # .add_index; system check models.W043 says "An index won't be created").
+            logger.warning(
+                "Index %r on %s is not created: MongoDB indexes take stored keys (fields, or "
+                "keys of embedded documents such as F('address__city')), not %s.",
+                index.name,
+                _label(model),
+                ", ".join(repr(e) for e in index.expressions),
+            )
+            return
         options = {"name": index.name}
         if index.condition is not None:
             options["partialFilterExpression"] = self._filter(model, index.condition, index.name)
         keys = [(document_key(field), direction) for field, direction in keyed_fields]
-        keys += [self._expression_key(model, index, e) for e in index.expressions]
+        keys += expression_keys
         self.execute(MongoCommand(model._meta.db_table, "create_index", keys, **options))
 
     def _expression_key(self, model, index, expression):
         """An index expression naming a stored key (``F("address__city")``, optionally
-        ``.desc()``) -> ``("address.city", direction)``; other expressions are refused."""
+        ``.desc()``) -> ``("address.city", direction)``; None for any other expression."""
         from django.db.models.expressions import OrderBy
         from django.db.models.sql import Query
 
@@ -638,16 +654,17 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
         query = Query(model, alias_cols=False)
         resolved = expression.resolve_expression(query, allow_joins=False)
         compiler = query.get_compiler(connection=self.connection)
-        path = ExpressionCompiler(compiler, Scope(None)).compile(resolved)
+        try:
+            path = ExpressionCompiler(compiler, Scope(None)).compile(resolved)
+        except NotSupportedError:
+            return None
         if not isinstance(path, str) or not path.startswith("$") or path.startswith("$$"):
-            raise NotSupportedError(
-                f"Index {index.name!r} on {_label(model)}: MongoDB indexes take stored keys "
-                f"(fields, or keys of embedded documents such as F('address__city')), not "
-                f"{expression!r}."
-            )
+            return None
         return path[1:], direction
 
     def remove_index(self, model, index):
+        if None in (self._expression_key(model, index, e) for e in index.expressions):
+            return  # never created (add_index)
         self.execute(MongoCommand(model._meta.db_table, "drop_index", index.name))
 
     def add_constraint(self, model, constraint):

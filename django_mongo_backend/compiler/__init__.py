@@ -32,6 +32,7 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db import NotSupportedError
 from django.db.models import Value
+from django.db.models.constants import OnConflict
 from django.db.models.expressions import Col, DatabaseDefault, OrderBy
 from django.db.models.functions import Now
 from django.db.models.sql import compiler as sql
@@ -48,7 +49,7 @@ from django.utils import timezone
 from .. import sequences
 from ..mongo_command import MongoCommand, to_json
 from ..operations import document_key
-from . import row_locks
+from . import ignore_conflicts, row_locks
 from .aggregates import compile_aggregate, group_stages
 from .conditions import MATCH_NOTHING
 from .expressions import ExpressionCompiler
@@ -410,6 +411,15 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         if not documents:
             return []
         self.compute_values(documents, computed)
+        if self.query.on_conflict == OnConflict.IGNORE:
+            # Ids reserved below are new; ids the objects carry may collide.
+            pk_given = given or auto_field is None
+            unique = ignore_conflicts.unique_keys(opts.concrete_model, pk_given=pk_given)
+            documents[:] = ignore_conflicts.without_conflicts(
+                self.connection, opts.db_table, documents, unique
+            )
+            if not documents:
+                return []
         if auto_field is not None and not given:
             first = sequences.reserve(
                 self.connection, opts.db_table, len(documents), [auto_field.column]

@@ -167,6 +167,10 @@ def _cast(expression_compiler, expression, args):
     if operator == "$toString" and _source_type(expression) == "FloatField":
         # $toString keeps six digits of a double ("%g"): SQL's text keeps them all.
         return float_text.double_text(args[0])
+    if operator == "$toString" and _source_type(expression) == "DateField":
+        # A date is stored as a BSON date at midnight UTC, which $toString writes as an ISO
+        # datetime ("2020-05-01T00:00:00.000Z"); SQL's text of a date is "2020-05-01".
+        return {"$dateToString": {"date": args[0], "format": "%Y-%m-%d"}}
     if operator == "$toString" and _source_type(expression) == "UUIDField":
         # A UUIDField is binData (subtype 4), and MongoDB 7.0's $convert has no binData ->
         # string conversion ($toString of a UUID is new in 8.0): ConversionFailure on any row.

@@ -13,7 +13,7 @@ class AppSuite:
     #: from the same pin, see noxfile.APP_SUITE_REQUIREMENTS) the code under test.
     version: str
     #: The app's import package, left out of the unpacked sdist so the tests import the
-    #: installed release rather than a copy next to them.
+    #: installed release rather than a copy next to them (unless ``tests_in_package``).
     package: str
     #: How the app's own runner is started, from the unpacked sdist's top folder, with this
     #: interpreter (``python`` + these arguments). pytest runs get
@@ -26,6 +26,11 @@ class AppSuite:
     requirements: tuple[str, ...] = ()
     #: Where the app's project says how its tests are run (for the docs).
     how: str = ""
+    #: The tests live inside the package (``guardian/testapp/tests``): the package is then
+    #: kept in the unpacked sdist, and the runner, started there as the maintainers start it
+    #: from a checkout, imports that copy of the release instead of the installed one (the
+    #: same files; pytest puts the sdist's folder first on ``sys.path``).
+    tests_in_package: bool = False
 
     @property
     def pin(self):
@@ -34,4 +39,6 @@ class AppSuite:
     def wanted(self, path):
         """Members of the sdist unpacked: everything but the package and build metadata."""
         top = path.split("/")[0]
-        return top != self.package and not top.endswith(".egg-info")
+        if top.endswith(".egg-info"):
+            return False
+        return self.tests_in_package or top != self.package

@@ -52,6 +52,22 @@ from tests.django_suite import run as suite  # noqa: E402
 DBPATH_ENV = "APP_SUITES_MONGO_DBPATH"
 
 
+def backend_path(run_dir):
+    """A directory holding only this repository's ``django_mongo_backend`` (a symbolic link),
+    for the child's PYTHONPATH. The repository itself would bring its ``tests`` package
+    along, and a regular package wins over the namespace package an app's ``tests/`` folder
+    without ``__init__.py`` is (django-import-export imports ``tests.core``), wherever each
+    sits on sys.path."""
+    target = run_dir / "backend"
+    link = target / "django_mongo_backend"
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        link.symlink_to(REPO_ROOT / "django_mongo_backend", target_is_directory=True)
+    except OSError:  # no symbolic links here: the repository, as before
+        return REPO_ROOT
+    return target
+
+
 def cache_root():
     return sdists.cache_root("APP_SUITES_CACHE", "app-suites")
 
@@ -121,6 +137,8 @@ def sqlite_cache_file(cache, app, extra):
             "extra": extra,
             "command": app.command,
             "env": app.env.get("sqlite"),
+            # What the tests import decides what runs (DRF's conftest adds django-guardian).
+            "requirements": app.requirements,
             "python": sys.version_info[:2],
             "django": django.__version__,
         }
@@ -173,9 +191,12 @@ def main(argv=None):
 
     dbpath = Path(tempfile.mkdtemp(prefix="app-suites-mongo-"))
     # child/ for the plugin and settings module, the Django suite harness's directory for its
-    # recorder, the repository for the backend. The app's own directory comes first on the
-    # child's sys.path (its runner's cwd), so its ``tests`` package wins over ours.
-    pythonpath = [str(HERE / "child"), str(REPO_ROOT / "tests" / "django_suite"), str(REPO_ROOT)]
+    # recorder, and this repository's backend package (alone: see backend_path).
+    pythonpath = [
+        str(HERE / "child"),
+        str(REPO_ROOT / "tests" / "django_suite"),
+        str(backend_path(run_dir)),
+    ]
     if os.environ.get("PYTHONPATH"):
         pythonpath.append(os.environ["PYTHONPATH"])
     env = {

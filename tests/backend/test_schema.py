@@ -563,6 +563,32 @@ def test_check_constraints_with_decimal_and_date_values(mongo_connection):
     assert manager.count() == 1
 
 
+def test_an_index_on_a_computed_expression_is_not_created_as_django_does(
+    mongo_connection, thing, caplog
+):
+    """Django's rule where ``supports_expression_indexes`` is False (its system check W043:
+    "An index won't be created"): add_index and remove_index do nothing, so a migration adding
+    one and a later one removing it both run (django-allauth's account 0005 and 0007 do)."""
+    upper = models.Index(models.functions.Upper("name"), name="thing_upper")
+    with (
+        caplog.at_level("WARNING", logger="django_mongo_backend"),
+        mongo_connection.schema_editor() as editor,
+    ):
+        editor.add_index(thing, upper)
+    assert "thing_upper" not in index_keys(mongo_connection, "schema_thing")
+    assert any("thing_upper" in record.getMessage() for record in caplog.records)
+    with mongo_connection.schema_editor() as editor:
+        editor.remove_index(thing, upper)
+    # A key expression is an index, created and dropped.
+    named = models.Index(models.F("name").desc(), name="thing_name_desc")
+    with mongo_connection.schema_editor() as editor:
+        editor.add_index(thing, named)
+    assert index_keys(mongo_connection, "schema_thing")["thing_name_desc"][0] == [("name", -1)]
+    with mongo_connection.schema_editor() as editor:
+        editor.remove_index(thing, named)
+    assert "thing_name_desc" not in index_keys(mongo_connection, "schema_thing")
+
+
 def test_unique_constraint_given_as_field_expressions(mongo_connection, thing):
     with mongo_connection.schema_editor() as editor:
         editor.add_constraint(thing, models.UniqueConstraint("name", name="name_once"))

@@ -18,6 +18,7 @@ from django.db.models.functions import (
     Lower,
     Replace,
     Reverse,
+    TruncDate,
     Upper,
 )
 
@@ -235,6 +236,27 @@ def test_concat_turns_null_into_an_empty_string():
             }
         },
         {"$sort": {"name": 1}},
+        {"$project": {"__c0": 1}},
+    ]
+
+
+def test_cast_of_a_date_to_text_is_the_date_as_sql_writes_it(library):
+    """A date is a BSON date at midnight: its text is "YYYY-MM-DD" (SQL's), not $toString's ISO
+    datetime; NULL stays NULL. django-import-export exports Cast(TruncDate(...), CharField())."""
+    queryset = Book.objects.order_by("title").annotate(
+        day=Cast("published", CharField()),
+        truncated=Cast(TruncDate("published"), CharField()),
+    )
+    rows = {
+        title: (day, truncated)
+        for title, day, truncated in queryset.values_list("title", "day", "truncated")
+    }
+    assert rows["Gamma"] == ("2020-05-01", "2020-05-01")
+    assert rows["Alpha"] == (None, None)
+    assert pipeline(
+        Book.objects.annotate(day=Cast("published", CharField())).values_list("day", flat=True)
+    ) == [
+        {"$addFields": {"__c0": {"$dateToString": {"date": "$published", "format": "%Y-%m-%d"}}}},
         {"$project": {"__c0": 1}},
     ]
 

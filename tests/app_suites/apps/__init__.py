@@ -4,6 +4,21 @@ Each module defines ``APP``, an ``app.AppSuite``; ``APPS`` lists them in the ord
 runs them by default (smallest first).
 """
 
-from . import django_filter, djangorestframework, model_utils
+from . import (
+    django_filter,
+    django_guardian,
+    django_import_export,
+    djangorestframework,
+    model_utils,
+)
 
-APPS = {module.APP.name: module.APP for module in (model_utils, django_filter, djangorestframework)}
+APPS = {
+    module.APP.name: module.APP
+    for module in (
+        model_utils,
+        django_guardian,
+        django_filter,
+        django_import_export,
+        djangorestframework,
+    )
+}

@@ -12,11 +12,13 @@ APP = AppSuite(
     package="rest_framework",
     command=("-m", "pytest", "-p", "appsuite_pytest", "--continue-on-collection-errors"),
     env={"mongo": {"DATABASE_URL": "appsuite-mongo:///rest_framework"}},
-    # pyproject.toml's "test" and "optional" dependency groups, less PostgreSQL's driver and
-    # django-guardian (its conftest adds guardian's app and backend when it is importable).
+    # pyproject.toml's "test" and "optional" dependency groups, less PostgreSQL's driver.
+    # django-guardian is among them: its conftest adds guardian's app and backend when it is
+    # importable, and the object-permission filter's tests then run.
     requirements=(
         "dj-database-url>=3.1.0",
         "django-filter",
+        "django-guardian>=2.4.0,<3.6",
         "inflection==0.5.1",
         "legacy-cgi",
         "markdown>=3.3.7",
