@@ -11,7 +11,7 @@ module level or inside a function; tests/compiler/test_layers.py reads this list
 A new module goes in this list.
 
 - helpers: mql_types, nulls, field_types, patterns, dispatch, float_text, uuid_text,
-  bson_order, limits, ordering, scopes, plans, stored_as_is
+  bson_order, limits, ordering, scopes, plans, stored_as_is, ignore_conflicts
 - translation tables: timezones, functions, aggregates, lookups, json_fields
 - expressions and conditions: subqueries, conditions, expressions
 - clauses: joins, combinators, constraints
