@@ -155,7 +155,7 @@ class ConditionCompiler:
                 if part is NOTHING:
                     self.nothing_from = child
                 return part
-            if isinstance(part, dict) and list(part) == [operator]:
+            if isinstance(part, dict) and len(part) == 1 and operator in part:
                 parts.extend(part[operator])  # (a AND b) AND c is a AND b AND c
             elif part is not (EVERYTHING if every else NOTHING):
                 parts.append(part)
@@ -169,14 +169,15 @@ class ConditionCompiler:
         lookup = in_subquery_as_query(lookup)
         if isinstance(lookup.lhs, ColPairs):
             return self._match_columns(lookup, positive)
-        as_mql_match = getattr(lookup, "as_mql_match", None) or as_mql_match_for(lookup)
-        if as_mql_match is not None:
-            condition = as_mql_match(self, positive)
-            if condition is not None:
-                return condition
-        if compiles_itself(lookup):
-            return {"$expr": self.lookup_expression(lookup, positive)}
-        check_supported(lookup)
+        if not is_table_lookup(lookup):
+            as_mql_match = getattr(lookup, "as_mql_match", None) or as_mql_match_for(lookup)
+            if as_mql_match is not None:
+                condition = as_mql_match(self, positive)
+                if condition is not None:
+                    return condition
+            if compiles_itself(lookup):
+                return {"$expr": self.lookup_expression(lookup, positive)}
+            check_supported(lookup)
         if not can_use_query_operator(lookup, self.expression_compiler.scope):
             return {"$expr": self.lookup_expression(lookup, positive)}
         if isinstance(lookup, YearLookup):
@@ -345,11 +346,12 @@ class ConditionCompiler:
 
     def lookup_expression(self, lookup: Any, positive: bool = True) -> AggregationExpression:
         lookup = in_subquery_as_query(lookup)
-        as_mql = getattr(lookup, "as_mql", None) or as_mql_for(lookup)
-        if as_mql is not None:
-            test, guards = as_mql(self.expression_compiler)
-            return self._guarded(test, guards, positive)
-        check_supported(lookup)
+        if not is_table_lookup(lookup):
+            as_mql = getattr(lookup, "as_mql", None) or as_mql_for(lookup)
+            if as_mql is not None:
+                test, guards = as_mql(self.expression_compiler)
+                return self._guarded(test, guards, positive)
+            check_supported(lookup)
         name = lookup.lookup_name
         if name == "exact" and isinstance(lookup.rhs, bool) and is_never_null(lookup.lhs):
             # filter(Exists(...)) and friends arrive as "<condition> = True". (A boolean
@@ -546,14 +548,38 @@ def can_use_query_operator(lookup: Any, scope: Scope) -> bool:
             return False
         column = lhs.lhs
         return isinstance(column, Col) and scope.is_local(column.alias)
-    return (
-        name in lookups.FILTERS
-        and isinstance(lhs, Col)
-        and scope.is_local(lhs.alias)
-        and not (name in lookups.TEXT_LOOKUPS and internal_type(lhs) in NUMERIC_TYPES)
-        and (is_direct_value(rhs) or (isinstance(rhs, Query) and not is_correlated(rhs)))
-        and not (name == "range" and is_direct_value(rhs) and None in rhs)
-    )
+    if name not in lookups.FILTERS or not isinstance(lhs, Col) or not scope.is_local(lhs.alias):
+        return False
+    if is_direct_value(rhs):
+        if name == "range" and None in rhs:
+            return False
+    elif not isinstance(rhs, Query) or is_correlated(rhs):
+        return False
+    return not (name in lookups.TEXT_LOOKUPS and internal_type(lhs) in NUMERIC_TYPES)
+
+
+#: Lookup class -> whether lookups.py's tables compile its lookups (``is_table_lookup``).
+_TABLE_LOOKUP_CLASSES: dict[type, bool] = {}
+
+
+def is_table_lookup(lookup: Any) -> bool:
+    """Whether ``lookup`` is one of Django's lookups with no translation of its own, which
+    ``lookups.FILTERS``/``EXPRESSIONS`` compile: no ``as_mql``/``as_mql_match`` of its own
+    nor from JSONField (json_fields.py), and of a class ``check_supported`` accepts.
+
+    Every lookup of every compile asks, and all but the first two depend on the class only:
+    they are kept per class (json_fields' tables are complete once imported)."""
+    if hasattr(lookup, "as_mql_match") or hasattr(lookup, "as_mql"):
+        return False
+    klass = type(lookup)
+    known = _TABLE_LOOKUP_CLASSES.get(klass)
+    if known is None:
+        known = _TABLE_LOOKUP_CLASSES[klass] = (
+            as_mql_match_for(lookup) is None
+            and as_mql_for(lookup) is None
+            and is_supported_class(klass)
+        )
+    return known
 
 
 def compiles_itself(lookup: Any) -> bool:
@@ -561,12 +587,15 @@ def compiles_itself(lookup: Any) -> bool:
     return hasattr(lookup, "as_mql") or as_mql_for(lookup) is not None
 
 
+def is_supported_class(klass: type) -> bool:
+    """Whether lookups of ``klass`` are Django's own that the lookup tables implement."""
+    return (
+        klass.__module__ in SUPPORTED_LOOKUP_MODULES or klass.__name__ in SUPPORTED_LOOKUP_CLASSES
+    )
+
+
 def check_supported(lookup: Any) -> None:
-    klass = type(lookup)
-    if (
-        klass.__module__ not in SUPPORTED_LOOKUP_MODULES
-        and klass.__name__ not in SUPPORTED_LOOKUP_CLASSES
-    ):
+    if not is_supported_class(type(lookup)):
         raise NotSupportedError(
             f"the {lookup.lookup_name!r} lookup of {type(lookup).__name__} "
             f"({type(lookup).__module__}) is not supported by the MongoDB backend yet"

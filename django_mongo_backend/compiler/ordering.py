@@ -9,8 +9,6 @@ transaction) build their order here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from .nulls import is_not_null
 
 
@@ -19,26 +17,31 @@ def moves_nulls(descending, nulls_first, nulls_last):
     return bool((nulls_first and descending) or (nulls_last and not descending))
 
 
-@dataclass
 class Sort:
-    """A ``$sort`` document (``keys``) and the null flags it sorts on (``null_flags``)."""
+    """A ``$sort`` document (``keys``) and the null flags it sorts on (``null_flags``).
 
-    keys: dict = field(default_factory=dict)
-    null_flags: dict = field(default_factory=dict)
+    A plain class, not a dataclass: every compile makes one, most of them empty, and a
+    dataclass's ``default_factory`` fields cost more to set up than these two dicts."""
+
+    __slots__ = ("keys", "null_flags")
+
+    def __init__(self):
+        self.keys = {}
+        self.null_flags = {}
 
     def add(self, key, flag, *, descending, nulls_first=False, nulls_last=False):
         """Sort on the document key ``key``; ``flag`` names its null flag if it needs one. A
         key already sorted on keeps its first direction (``$sort`` holds a key once)."""
-        if moves_nulls(descending, nulls_first, nulls_last):
+        if (nulls_first or nulls_last) and moves_nulls(descending, nulls_first, nulls_last):
             self.null_flags[flag] = {"$cond": [is_not_null(f"${key}"), 1, 0]}
             self.keys[flag] = 1 if nulls_first else -1
         self.keys.setdefault(key, -1 if descending else 1)
 
     def stages(self):
-        """The stages that sort: the null flags first (they read the keys), then ``$sort``."""
-        stages = []
+        """The stages that sort: the null flags first (they read the keys), then ``$sort``
+        (a null flag is always a key too)."""
+        if not self.keys:
+            return ()
         if self.null_flags:
-            stages.append({"$addFields": self.null_flags})
-        if self.keys:
-            stages.append({"$sort": self.keys})
-        return stages
+            return ({"$addFields": self.null_flags}, {"$sort": self.keys})
+        return ({"$sort": self.keys},)

@@ -22,7 +22,7 @@ from django.db.models.sql.where import AND, WhereNode
 
 from .aggregates import compile_aggregate, group_stages
 from .combinators import combined_plan
-from .conditions import MATCH_NOTHING, compiling_only
+from .conditions import MATCH_NOTHING, ConditionCompiler, compiling_only
 from .expressions import ExpressionCompiler
 from .joins import aliases_used, join_stages
 from .limits import check_sort
@@ -52,7 +52,9 @@ class SelectBuilder:
             self.collection = self.query.alias_map[self.base_alias].table_name
         self.scope = scope_for(self.query, self.base_alias, outer=outer_scope)
         self.expression_compiler = ExpressionCompiler(query_compiler, self.scope)
-        self.conditions = self.expression_compiler.conditions
+        # The ConditionCompiler ExpressionCompiler.conditions makes, without the property's
+        # call: every compile makes one.
+        self.conditions = ConditionCompiler(self.expression_compiler)
         #: For a plain read whose WHERE is one ``$match`` on the base collection (or none),
         #: where its stages end, where the slice starts and where the stages after it start
         #: (``read_shapes`` reuses the rest for the next read of the same shape).
@@ -172,61 +174,72 @@ class SelectBuilder:
         self.expression_compiler.prelude.clear()
 
     def _has_joins(self):
+        # Loops rather than any(<generator>) here and in _is_grouped: every compile runs
+        # them, mostly over a handful of items, where the generator costs more than the test.
         refcount = self.query.alias_refcount
-        return any(
-            refcount.get(alias) for alias in self.query.alias_map if alias != self.base_alias
-        )
+        base_alias = self.base_alias
+        for alias in self.query.alias_map:  # noqa: SIM110 (see above)
+            if alias != base_alias and refcount.get(alias):
+                return True
+        return False
 
     # -- plain reads ----------------------------------------------------------------------
 
     def _plain(self, pipeline, columns):
         """The readers of a plain read, and the stages that go after its slice."""
         enforce = self.connection.enforce_schema
+        path, base_alias = self.scope.path, self.base_alias
         readers, computed, roots = [], {}, set()
         for index, (expression, _sql, _alias) in enumerate(columns):
             if isinstance(expression, Col):
-                path = self.scope.path(expression.alias, expression.target)
-                required = (
-                    expression.target.column
-                    if enforce and expression.alias == self.base_alias
-                    else None
-                )
-                readers.append((tuple(path.split(".")), required))
-                roots.add(path.split(".")[0])
+                alias, target = expression.alias, expression.target
+                parts = tuple(path(alias, target).split("."))
+                required = target.column if enforce and alias == base_alias else None
+                readers.append((parts, required))
+                roots.add(parts[0])
             else:
                 key = f"__c{index}"
                 computed[key] = self.expression_compiler.compile(expression)
                 readers.append(((key,), None))
                 roots.add(key)
-        sort = self._sort(computed, columns)
+        sort_stages = self._sort_stages(computed, columns)
         if computed:
             self._flush_prelude(pipeline)
             pipeline.append({"$addFields": computed})
-        pipeline.extend(sort.stages())
+        pipeline.extend(sort_stages)
         default_columns = self.query.default_cols and not self.query.select_related
         if not default_columns or self._has_joins():
             return readers, [{"$project": dict.fromkeys(sorted(roots), 1)}]
         return readers, []
 
-    def _sort(self, computed, columns, *, flat=False, post_group=None):
-        """The ORDER BY as a Sort; keys it needs computed are added to ``computed`` (the
-        stage computing them comes before ``Sort.stages()``)."""
-        sort = Sort()
-        select_keys = {}
-        for index, (_expression, _sql, alias) in enumerate(columns):
-            key = f"c{index}" if flat else None
-            if alias:
-                select_keys[alias] = key or f"__c{index}"
-        compiler = post_group or self.expression_compiler
+    def _sort_stages(self, computed, columns, *, flat=False, post_group=None):
+        """The stages of the ORDER BY (``Sort.stages()``, none for an unordered query, which
+        makes no Sort); keys it needs computed are added to ``computed`` (the stage computing
+        them comes before these)."""
         ordering = (
             self._group_ordering()
             if post_group is not None
             else self.query_compiler.order_by_expressions
         )
+        if not ordering:
+            return ()
+        sort = Sort()
+        compiler = post_group or self.expression_compiler
+        # Selected alias -> its column's key, indexed only when a term names one (a Ref):
+        # most ORDER BY terms are columns.
+        select_keys = None
         for index, (order, _is_ref) in enumerate(ordering):
             expression = order.expression
-            if isinstance(expression, Ref) and expression.refs in select_keys and not post_group:
-                key = select_keys[expression.refs]
+            key = None
+            if isinstance(expression, Ref) and not post_group:
+                if select_keys is None:
+                    select_keys = {
+                        alias: f"c{i}" if flat else f"__c{i}"
+                        for i, (_expression, _sql, alias) in enumerate(columns)
+                        if alias
+                    }
+                key = select_keys.get(expression.refs)
+            if key is not None:
                 if key not in computed and not flat:
                     computed[key] = self.expression_compiler.compile(expression.source)
             elif isinstance(expression, Col) and not flat and post_group is None:
@@ -242,7 +255,7 @@ class SelectBuilder:
                 nulls_last=order.nulls_last,
             )
         check_sort(sort.keys, ordering)
-        return sort
+        return sort.stages()
 
     # -- DISTINCT -------------------------------------------------------------------------
 
@@ -252,12 +265,12 @@ class SelectBuilder:
             keys[f"c{index}"] = null_if_missing(self.expression_compiler.compile(expression))
             readers.append(((f"c{index}",), None))
         computed = {}
-        sort = self._sort(computed, columns, flat=True)
+        sort_stages = self._sort_stages(computed, columns, flat=True)
         keys.update({key: null_if_missing(value) for key, value in computed.items()})
         self._flush_prelude(pipeline)
         pipeline.append({"$group": {"_id": keys}})
         pipeline.append({"$replaceRoot": {"newRoot": "$_id"}})
-        pipeline.extend(sort.stages())
+        pipeline.extend(sort_stages)
         return readers
 
     # -- GROUP BY -------------------------------------------------------------------------
@@ -271,9 +284,12 @@ class SelectBuilder:
         )
 
     def _is_grouped(self, columns):
-        return self.query.group_by is not None or any(
-            expression.contains_aggregate for expression, _sql, _alias in columns
-        )
+        if self.query.group_by is not None:
+            return True
+        for expression, _sql, _alias in columns:  # noqa: SIM110 (see _has_joins)
+            if expression.contains_aggregate:
+                return True
+        return False
 
     def _group_keys(self, columns):
         group_by = self.query.group_by
@@ -329,7 +345,7 @@ class SelectBuilder:
         if self.query_compiler.having is not None:
             having = grouped.condition(self.query_compiler.having)
         computed = {}
-        sort = self._sort(computed, columns, flat=True, post_group=grouped)
+        sort_stages = self._sort_stages(computed, columns, flat=True, post_group=grouped)
         group_id = {
             f"k{i}": null_if_missing(self.expression_compiler.compile(key))
             for i, key in enumerate(keys)
@@ -350,7 +366,7 @@ class SelectBuilder:
         if self.query.distinct:
             pipeline.append({"$group": {"_id": "$$ROOT"}})
             pipeline.append({"$replaceRoot": {"newRoot": "$_id"}})
-        pipeline.extend(sort.stages())
+        pipeline.extend(sort_stages)
         return [((f"c{index}",), None) for index in range(len(columns))]
 
 

@@ -5,10 +5,12 @@
 from __future__ import annotations
 
 import pytest
-from django.db.models import F, Q
+from django.db import NotSupportedError
+from django.db.models import Case, CharField, F, Lookup, Q, Value, When
 
+from django_mongo_backend.compiler.conditions import is_table_lookup
 from tests.compiler.golden import pipeline, titles
-from tests.testapp.models import Author, Book
+from tests.testapp.models import AllTypes, Author, Book
 
 pytestmark = pytest.mark.django_db
 
@@ -183,3 +185,43 @@ def test_null_guards_a_comparison_implies_are_dropped_and_shared_values_computed
             }
         }
     }
+
+
+class Shout(Lookup):
+    """A lookup defined outside Django that does not compile itself (no ``as_mql``)."""
+
+    lookup_name = "shout"
+
+
+@pytest.fixture
+def shout():
+    CharField.register_lookup(Shout)
+    yield
+    CharField._unregister_lookup(Shout)
+
+
+def only_condition(queryset):
+    (condition,) = queryset.query.where.children
+    return condition
+
+
+def test_table_lookups_are_djangos_own_without_a_translation_of_their_own(shout):
+    exact = only_condition(Author.objects.filter(name="Ann"))
+    assert is_table_lookup(exact)
+    assert not is_table_lookup(only_condition(AllTypes.objects.filter(data__a=1)))  # JSONField's
+    assert not is_table_lookup(only_condition(Author.objects.filter(name__shout="x")))
+    # The answer is kept per class, but a lookup that translates itself is still asked first.
+    exact.as_mql = lambda compiler: ({"$literal": True}, [])
+    assert not is_table_lookup(exact)
+    assert is_table_lookup(only_condition(Author.objects.filter(name="Bob")))
+
+
+def test_a_lookup_of_no_translation_is_refused_every_time(shout):
+    # The class's answer is kept after the first compile: the second is refused all the same,
+    # as a query condition and as a value (a CASE's WHEN).
+    when = Case(When(name__shout="x", then=Value(1)), default=Value(0))
+    for _ in range(2):
+        with pytest.raises(NotSupportedError, match="'shout' lookup of Shout"):
+            pipeline(Author.objects.filter(name__shout="x"))
+        with pytest.raises(NotSupportedError, match="'shout' lookup of Shout"):
+            pipeline(Author.objects.annotate(shouted=when))

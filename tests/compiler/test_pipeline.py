@@ -86,6 +86,47 @@ def test_nulls_sort_first_ascending_and_can_be_moved(library):
     ]
 
 
+def test_order_by_terms_are_resolved_as_django_resolves_them():
+    # resolve_ordering keeps a term found by a field's name as Django's find_ordering_name
+    # made it (resolved already) and resolves the others: the terms equal Django's own.
+    querysets = [
+        Book.objects.order_by("title", "-pages", "author__name", "-pk"),
+        Author.objects.all(),  # Meta.ordering
+        Author.objects.reverse(),
+        Book.objects.order_by(F("pages").desc(nulls_last=True), "title"),
+        Book.objects.annotate(twice=F("pages") * 2).order_by("-twice", "title", "title"),
+        Book.objects.order_by("author"),  # the related model's Meta.ordering
+    ]
+
+    def described(terms):
+        # Expression equality is loose (OrderBy(F("pages")) == OrderBy(Col(..., pages))): each
+        # term is compared by what it is made of.
+        return [
+            (
+                type(term),
+                type(term.expression),
+                repr(term.expression),
+                term.descending,
+                term.nulls_first,
+                term.nulls_last,
+                is_ref,
+            )
+            for term, is_ref in terms
+        ]
+
+    for queryset in querysets:
+        compiler = queryset.query.get_compiler("default")
+        compiler.setup_query()
+        expected, seen = [], set()
+        for term, is_ref in compiler._order_by_pairs():
+            term = term.resolve_expression(queryset.query, allow_joins=True, reuse=None)
+            if (term.expression, term.descending) not in seen:
+                seen.add((term.expression, term.descending))
+                expected.append((term, is_ref))
+        assert described(compiler.resolve_ordering()) == described(expected)
+        assert expected  # every queryset above is ordered
+
+
 def test_values_only_defer(library):
     row = Book.objects.filter(title="Alpha").values("title", "author__name").get()
     assert row == {"title": "Alpha", "author__name": "Ann"}
