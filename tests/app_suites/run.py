@@ -187,8 +187,6 @@ def main(argv=None):
     run_dir.mkdir(parents=True, exist_ok=True)
     json_path = args.json or cache / "results" / f"results-{stamp}.json"
 
-    from django_mongo_backend.embedded import launcher
-
     dbpath = Path(tempfile.mkdtemp(prefix="app-suites-mongo-"))
     # child/ for the plugin and settings module, the Django suite harness's directory for its
     # recorder, and this repository's backend package (alone: see backend_path).
@@ -236,12 +234,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("\ninterrupted: reporting what finished")
     finally:
-        if not os.environ.get("MONGODB_URI"):
-            launcher.stop_server(dbpath)
-            server_log = dbpath / "server.log"
-            if server_log.is_file():
-                shutil.copy(server_log, run_dir / "embedded-server.log")
-            shutil.rmtree(dbpath, ignore_errors=True)
+        suite.discard_server(dbpath, run_dir)
     print()
     suite.print_table(results, labels, not args.no_sqlite)
     suite.print_reasons(results, labels, args.top)

@@ -626,9 +626,7 @@ def main(argv=None):
         try:
             return run_together(labels, args, common, json_path)
         finally:
-            if not os.environ.get("MONGODB_URI"):
-                launcher.stop_server(dbpath)
-                shutil.rmtree(dbpath, ignore_errors=True)
+            discard_server(dbpath)
     results = {}
     started = time.monotonic()
     try:
@@ -650,12 +648,7 @@ def main(argv=None):
         labels = [label for label in labels if "mongo" in results.get(label, {})]
         labels = [label for label in labels if args.no_sqlite or "sqlite" in results[label]]
     finally:
-        if not os.environ.get("MONGODB_URI"):
-            launcher.stop_server(dbpath)
-            server_log = dbpath / "server.log"
-            if server_log.is_file():
-                shutil.copy(server_log, run_dir / "embedded-server.log")
-            shutil.rmtree(dbpath, ignore_errors=True)
+        discard_server(dbpath, run_dir)
     print()
     totals = print_table(results, labels, not args.no_sqlite)
     print_reasons(results, labels, args.top)
@@ -685,6 +678,20 @@ def main(argv=None):
             print(f"\n--strict: not every test passed on MongoDB in: {', '.join(broken)}")
             return 1
     return 0
+
+
+def discard_server(dbpath, run_dir=None):
+    """Stop the embedded server a run started in ``dbpath`` (none when ``MONGODB_URI`` names
+    the server), keep its log in ``run_dir`` when given, and delete its data."""
+    if os.environ.get("MONGODB_URI"):
+        return
+    from django_mongo_backend.embedded import launcher
+
+    launcher.stop_server(dbpath)
+    server_log = dbpath / "server.log"
+    if run_dir is not None and server_log.is_file():
+        shutil.copy(server_log, run_dir / "embedded-server.log")
+    shutil.rmtree(dbpath, ignore_errors=True)
 
 
 def run_together(labels, args, common, json_path):

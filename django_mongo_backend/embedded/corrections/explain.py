@@ -55,6 +55,7 @@ from mongoeco.wire import _executor_validation
 from .. import registry
 from . import explain_plans as plans
 from .errors import server_error
+from .generic_arguments import is_generic_argument
 from .server_parameters import PARAMETERS
 
 _TESTS = "tests/embedded/test_explain.py"
@@ -62,18 +63,6 @@ _TESTS = "tests/embedded/test_explain.py"
 VERBOSITIES = ("queryPlanner", "executionStats", "allPlansExecution")
 #: ``explain.idl``: ``verbosity`` defaults to ``kExecAllPlans``.
 DEFAULT_VERBOSITY = "allPlansExecution"
-
-#: Arguments every command accepts (``src/mongo/idl/generic_argument.idl``); fields whose name
-#: starts with ``$`` are the wire protocol's ($db, $clusterTime, $readPreference...).
-GENERIC_ARGUMENTS = frozenset(
-    {
-        "apiVersion", "apiStrict", "apiDeprecationErrors", "maxTimeMS", "readConcern",
-        "writeConcern", "lsid", "clientOperationKey", "txnNumber", "autocommit",
-        "startTransaction", "stmtId", "comment", "allowImplicitCollectionCreation",
-        "databaseVersion", "shardVersion", "tracking_info", "coordinator", "maxTimeMSOpOnly",
-        "txnRetryCounter", "mayBypassWriteBlocking", "expectPrefix",
-    }
-)  # fmt: skip
 
 #: BSON type names, as the IDL parser's TypeMismatch message gives them.
 _TYPE_NAMES = {
@@ -122,7 +111,7 @@ def validate_explain(_body, command_document):
                     "value."
                 )
                 raise server_error(2, "BadValue", message)
-        elif not name.startswith("$") and name not in GENERIC_ARGUMENTS:
+        elif not is_generic_argument(name):
             raise server_error(
                 40415, "Location40415", f"BSON field 'explain.{name}' is an unknown field."
             )

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from bson import Int64
 
 from .errors import server_error
+from .generic_arguments import is_generic_argument
 
 #: The environment variable holding ``NAME=VALUE,...`` parameters for the server process.
 ENVIRONMENT_VARIABLE = "DJANGO_MONGO_EMBEDDED_PARAMETERS"
@@ -135,18 +136,6 @@ def parameters_from_environment(environ=os.environ):
 
 # -- getParameter / setParameter ----------------------------------------------------------------
 
-#: Generic arguments a command may carry besides its own fields
-#: (``src/mongo/idl/generic_argument.idl``); ``$``-prefixed fields are the wire protocol's.
-GENERIC_ARGUMENTS = frozenset(
-    {
-        "apiVersion", "apiStrict", "apiDeprecationErrors", "maxTimeMS", "readConcern",
-        "writeConcern", "lsid", "clientOperationKey", "txnNumber", "autocommit",
-        "startTransaction", "stmtId", "comment", "allowImplicitCollectionCreation",
-        "databaseVersion", "shardVersion", "tracking_info", "coordinator", "maxTimeMSOpOnly",
-        "txnRetryCounter", "mayBypassWriteBlocking", "expectPrefix",
-    }
-)  # fmt: skip
-
 #: ``GetParameterOptions`` (``parameters.idl``): the fields of ``{getParameter: {...}}``.
 _GET_OPTIONS = ("allParameters", "showDetails", "setAt")
 
@@ -224,7 +213,7 @@ async def set_parameter(executor, context):
     _require_admin(context, "setParameter")
     requested = {}
     for name, element in list(context.command_document.items())[1:]:
-        if name.startswith("$") or name in GENERIC_ARGUMENTS:
+        if is_generic_argument(name):
             continue
         declared = DECLARATIONS.get(name)
         if declared is None:
