@@ -12,7 +12,7 @@ A new module goes in this list.
 
 - helpers: mql_types, nulls, field_types, patterns, dispatch, float_text, uuid_text,
   bson_order, limits, ordering, scopes, plans, stored_as_is, ignore_conflicts
-- translation tables: timezones, functions, aggregates, lookups, json_fields
+- translation tables: timezones, functions, aggregates, windows, lookups, json_fields
 - expressions and conditions: subqueries, conditions, expressions
 - clauses: joins, combinators, constraints
 - the pipeline builder: pipeline, read_shapes

@@ -31,6 +31,7 @@ from .nulls import null_if_missing
 from .ordering import Sort
 from .plans import SelectPlan, slice_stages
 from .scopes import GroupedScope, Scope, base_alias_of, scope_for
+from .windows import Windows
 
 
 class SelectBuilder:
@@ -71,8 +72,6 @@ class SelectBuilder:
             raise NotSupportedError("distinct(*fields) is not supported on MongoDB")
         if query.extra_tables:
             raise NotSupportedError("extra(tables=...) has no meaning on MongoDB: no SQL runs")
-        if compiler.qualify is not None:
-            raise NotSupportedError("filtering on window functions is not supported yet")
         pipeline: Pipeline = [{"$documents": [{}]}] if self.collection is None else []
         before, after = self._split_where(compiler.where)
         match = self.conditions.match(before)
@@ -107,7 +106,13 @@ class SelectBuilder:
         columns = compiler.select[: compiler.col_count]
         # Stages after OFFSET/LIMIT (a projection is cheaper on fewer documents).
         final_stages = []
-        if self._is_grouped(columns):
+        grouped = self._is_grouped(columns)
+        if (grouped or query.distinct) and compiler.qualify is not None:
+            raise NotSupportedError(
+                "filtering on window expressions is supported on MongoDB in plain reads only "
+                "(not with GROUP BY or DISTINCT)"
+            )
+        if grouped:
             readers = self._grouped(pipeline, columns)
             enforce = None
         elif query.distinct:
@@ -190,6 +195,8 @@ class SelectBuilder:
         enforce = self.connection.enforce_schema
         path, base_alias = self.scope.path, self.base_alias
         readers, computed, roots = [], {}, set()
+        # Windows (computed by their own stages, before the columns that read them).
+        windows = self.expression_compiler.windows = Windows(self.expression_compiler)
         for index, (expression, _sql, _alias) in enumerate(columns):
             if isinstance(expression, Col):
                 alias, target = expression.alias, expression.target
@@ -203,6 +210,16 @@ class SelectBuilder:
                 readers.append(((key,), None))
                 roots.add(key)
         sort_stages = self._sort_stages(computed, columns)
+        qualify = self.query_compiler.qualify
+        # QUALIFY: the conditions on windows, after them (Django split them from WHERE).
+        qualify_match = self.conditions.match(qualify) if qualify is not None else None
+        window_stages = windows.stages()
+        if window_stages:
+            self._flush_prelude(pipeline)
+            pipeline.extend(window_stages)
+        if qualify_match:
+            self._flush_prelude(pipeline)
+            pipeline.append({"$match": qualify_match})
         if computed:
             self._flush_prelude(pipeline)
             pipeline.append({"$addFields": computed})
