@@ -39,6 +39,7 @@ def install():
         storage_rules,
         ttl_monitor,
         updates,
+        window_fields,
     )
 
     operators.install()  # with strings, missing and regex
@@ -54,3 +55,4 @@ def install():
     distinct.install()
     ttl_monitor.install()
     explain.install()
+    window_fields.install()
