@@ -280,6 +280,8 @@ class ExpressionCompiler:
         return self.aggregate_slot(expression)
 
     def window(self, expression):
+        if not self.connection.features.supports_over_clause:
+            raise NotSupportedError("This backend does not support window expressions.")
         if self.windows is None:
             raise NotSupportedError(
                 "window expressions are supported on MongoDB in plain reads only (not with "

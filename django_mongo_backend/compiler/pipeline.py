@@ -107,10 +107,9 @@ class SelectBuilder:
         # Stages after OFFSET/LIMIT (a projection is cheaper on fewer documents).
         final_stages = []
         grouped = self._is_grouped(columns)
-        if (grouped or query.distinct) and compiler.qualify is not None:
+        if grouped and compiler.qualify is not None:
             raise NotSupportedError(
-                "filtering on window expressions is supported on MongoDB in plain reads only "
-                "(not with GROUP BY or DISTINCT)"
+                "filtering on window expressions is not supported on MongoDB with GROUP BY"
             )
         if grouped:
             readers = self._grouped(pipeline, columns)
@@ -210,16 +209,7 @@ class SelectBuilder:
                 readers.append(((key,), None))
                 roots.add(key)
         sort_stages = self._sort_stages(computed, columns)
-        qualify = self.query_compiler.qualify
-        # QUALIFY: the conditions on windows, after them (Django split them from WHERE).
-        qualify_match = self.conditions.match(qualify) if qualify is not None else None
-        window_stages = windows.stages()
-        if window_stages:
-            self._flush_prelude(pipeline)
-            pipeline.extend(window_stages)
-        if qualify_match:
-            self._flush_prelude(pipeline)
-            pipeline.append({"$match": qualify_match})
+        self._window_stages(pipeline, windows)
         if computed:
             self._flush_prelude(pipeline)
             pipeline.append({"$addFields": computed})
@@ -228,6 +218,19 @@ class SelectBuilder:
         if not default_columns or self._has_joins():
             return readers, [{"$project": dict.fromkeys(sorted(roots), 1)}]
         return readers, []
+
+    def _window_stages(self, pipeline, windows):
+        """The windows' stages, then QUALIFY (the conditions on windows Django split from
+        WHERE), which may read windows no column reads."""
+        qualify = self.query_compiler.qualify
+        qualify_match = self.conditions.match(qualify) if qualify is not None else None
+        window_stages = windows.stages()
+        if window_stages:
+            self._flush_prelude(pipeline)
+            pipeline.extend(window_stages)
+        if qualify_match:
+            self._flush_prelude(pipeline)
+            pipeline.append({"$match": qualify_match})
 
     def _sort_stages(self, computed, columns, *, flat=False, post_group=None):
         """The stages of the ORDER BY (``Sort.stages()``, none for an unordered query, which
@@ -278,12 +281,14 @@ class SelectBuilder:
 
     def _distinct(self, pipeline, columns):
         keys, readers = {}, []
+        windows = self.expression_compiler.windows = Windows(self.expression_compiler)
         for index, (expression, _sql, _alias) in enumerate(columns):
             keys[f"c{index}"] = null_if_missing(self.expression_compiler.compile(expression))
             readers.append(((f"c{index}",), None))
         computed = {}
         sort_stages = self._sort_stages(computed, columns, flat=True)
         keys.update({key: null_if_missing(value) for key, value in computed.items()})
+        self._window_stages(pipeline, windows)
         self._flush_prelude(pipeline)
         pipeline.append({"$group": {"_id": keys}})
         pipeline.append({"$replaceRoot": {"newRoot": "$_id"}})

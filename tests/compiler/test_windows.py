@@ -212,3 +212,12 @@ def test_refusals():
             .annotate(c=F("w"))
             .distinct()
         )
+
+
+def test_count_of_a_filtered_window():
+    source = (
+        "Book.objects.annotate(r=Window(Rank(), partition_by='publisher', order_by='-pages'))"
+        ".filter(r=1)"
+    )
+    outcome = compare(Spec(f"[{source}.count(), {source}.exists()]", True))
+    assert outcome.kind == "equal", outcome.report()
