@@ -107,10 +107,6 @@ class SelectBuilder:
         # Stages after OFFSET/LIMIT (a projection is cheaper on fewer documents).
         final_stages = []
         grouped = self._is_grouped(columns)
-        if grouped and compiler.qualify is not None:
-            raise NotSupportedError(
-                "filtering on window expressions is not supported on MongoDB with GROUP BY"
-            )
         if grouped:
             readers = self._grouped(pipeline, columns)
             enforce = None
@@ -323,11 +319,19 @@ class SelectBuilder:
             # values(): Django groups by these expressions as they are (an Exists stays an
             # Exists, not the outer columns it reads).
             for expression in group_by:
+                if expression.contains_over_clause:
+                    continue  # a window is computed after the group, not grouped on
                 if not expression.contains_aggregate and expression not in keys:
                     keys.append(expression)
                 grouped_as_is.add(getattr(expression, "source", expression))
         for expression, _sql, _alias in columns:
             if expression.contains_aggregate or expression in grouped_as_is:
+                continue
+            if expression.contains_over_clause:
+                # A window reads the groups: its PARTITION BY / ORDER BY columns are grouped on.
+                for column in expression.get_group_by_cols():
+                    if column not in keys and not column.contains_aggregate:
+                        keys.append(column)
                 continue
             for column in expression.get_group_by_cols():
                 if column not in keys:
@@ -359,6 +363,8 @@ class SelectBuilder:
             _ = key.output_field
         accumulators = {}
         grouped = GroupedExpressionCompiler(self, keys, accumulators)
+        # Windows over the groups (SQL computes them after GROUP BY and HAVING).
+        windows = grouped.windows = Windows(grouped)
         projected = {
             f"c{index}": grouped.compile(expression)
             for index, (expression, _sql, _alias) in enumerate(columns)
@@ -368,6 +374,8 @@ class SelectBuilder:
             having = grouped.condition(self.query_compiler.having)
         computed = {}
         sort_stages = self._sort_stages(computed, columns, flat=True, post_group=grouped)
+        qualify = self.query_compiler.qualify
+        qualify = grouped.condition(qualify) if qualify is not None else None
         group_id = {
             f"k{i}": null_if_missing(self.expression_compiler.compile(key))
             for i, key in enumerate(keys)
@@ -379,6 +387,11 @@ class SelectBuilder:
         grouped.prelude.clear()
         if having is not None:
             pipeline.append({"$match": {"$expr": having}})
+        pipeline.extend(windows.stages())
+        pipeline.extend(grouped.prelude)
+        grouped.prelude.clear()
+        if qualify is not None:
+            pipeline.append({"$match": {"$expr": qualify}})
         projected.update(computed)
         if self.query.distinct:
             # DISTINCT groups whole rows: a column computed after the group that is missing (a

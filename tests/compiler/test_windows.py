@@ -9,8 +9,9 @@ PRECEDING .. CURRENT ROW ends at the current row's last peer), NULLs first ascen
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import FieldError
 from django.db import NotSupportedError
-from django.db.models import F, StdDev, Sum, ValueRange, Variance, Window
+from django.db.models import Max, StdDev, Sum, ValueRange, Variance, Window
 from django.db.models.expressions import WindowFrameExclusion
 from django.db.models.functions import Rank
 
@@ -205,13 +206,8 @@ def test_refusals():
                 w=Window(Sum("pages"), order_by=["pages", "pk"], frame=ValueRange(-1, 1))
             )
         )
-    with pytest.raises(NotSupportedError, match="plain reads only"):
-        list(
-            Book.objects.values("publisher")
-            .annotate(w=Window(Sum("pages")))
-            .annotate(c=F("w"))
-            .distinct()
-        )
+    with pytest.raises(FieldError, match="Window expressions are not allowed in this query"):
+        Book.objects.update(pages=Window(Max("pages"), partition_by="publisher"))
 
 
 def test_count_of_a_filtered_window():
@@ -221,3 +217,17 @@ def test_count_of_a_filtered_window():
     )
     outcome = compare(Spec(f"[{source}.count(), {source}.exists()]", True))
     assert outcome.kind == "equal", outcome.report()
+
+
+def test_windows_over_groups():
+    """SQL computes windows after GROUP BY and HAVING, over the groups."""
+    assert_same(
+        "Book.objects.values('publisher').annotate(n=Count('pk'), "
+        "r=Window(Rank(), order_by=F('n').desc()))"
+        ".values_list('publisher', 'n', 'r').order_by('publisher')"
+    )
+    assert_same(
+        "Author.objects.annotate(n=Count('books'), "
+        "m=Window(Max('age'), partition_by='active'))"
+        ".filter(m__gt=40).values_list('pk', 'n', 'm').order_by('pk')"
+    )
