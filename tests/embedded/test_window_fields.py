@@ -33,8 +33,9 @@ def coll(mongo_db):
 
 
 def window_values(coll, stage):
+    """Each document's ``x``; a ``$push`` array sorted (the order of ties is unspecified)."""
     rows = coll.aggregate([{"$setWindowFields": stage}, {"$sort": {"_id": 1}}])
-    return [row.get("x") for row in rows]
+    return [sorted(row["x"]) if isinstance(row.get("x"), list) else row.get("x") for row in rows]
 
 
 def code_of(coll, stage):
