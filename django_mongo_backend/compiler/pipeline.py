@@ -220,6 +220,9 @@ class SelectBuilder:
         WHERE), which may read windows no column reads."""
         qualify = self.query_compiler.qualify
         qualify_match = self.conditions.match(qualify) if qualify is not None else None
+        # Every window is compiled: drop the reference back, which would make a cycle that
+        # only the garbage collector frees (a read must free what it made by refcounting).
+        self.expression_compiler.windows = None
         window_stages = windows.stages()
         if window_stages:
             self._flush_prelude(pipeline)
@@ -387,6 +390,7 @@ class SelectBuilder:
         grouped.prelude.clear()
         if having is not None:
             pipeline.append({"$match": {"$expr": having}})
+        grouped.windows = None  # no cycle (see _window_stages)
         pipeline.extend(windows.stages())
         pipeline.extend(grouped.prelude)
         grouped.prelude.clear()
