@@ -16,7 +16,7 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db import NotSupportedError
 from django.db.models.aggregates import Aggregate
-from django.db.models.expressions import Col, Ref, Subquery
+from django.db.models.expressions import Col, Ref, Subquery, Window
 from django.db.models.sql.query import Query
 from django.db.models.sql.where import AND, WhereNode
 
@@ -344,6 +344,13 @@ class SelectBuilder:
             for column in self.query_compiler.having.get_group_by_cols():
                 if column not in keys:
                     keys.append(column)
+        if self.query_compiler.qualify is not None:
+            # The windows QUALIFY reads, selected or not: Django's SQL selects them in the
+            # inner query, which groups on their PARTITION BY / ORDER BY columns.
+            for window in _windows_in(self.query_compiler.qualify):
+                for column in window.get_group_by_cols():
+                    if column not in keys and not column.contains_aggregate:
+                        keys.append(column)
         for order, _is_ref in self._group_ordering():
             if not order.contains_aggregate:
                 for column in order.get_group_by_cols():
@@ -407,6 +414,23 @@ class SelectBuilder:
             pipeline.append({"$replaceRoot": {"newRoot": "$_id"}})
         pipeline.extend(sort_stages)
         return [((f"c{index}",), None) for index in range(len(columns))]
+
+
+def _windows_in(node):
+    """The Window expressions under ``node`` (a WhereNode, a lookup, an expression), through
+    annotation references."""
+    if isinstance(node, Window):
+        yield node
+        return
+    if isinstance(node, Ref):
+        yield from _windows_in(node.source)
+        return
+    children = getattr(node, "children", None)
+    if children is None:
+        children = node.get_source_expressions() if hasattr(node, "get_source_expressions") else ()
+    for child in children:
+        if child is not None:
+            yield from _windows_in(child)
 
 
 class GroupedExpressionCompiler(ExpressionCompiler):

@@ -231,3 +231,19 @@ def test_windows_over_groups():
         "m=Window(Max('age'), partition_by='active'))"
         ".filter(m__gt=40).values_list('pk', 'n', 'm').order_by('pk')"
     )
+
+
+def test_qualify_mixing_a_window_and_an_aggregate():
+    """Django moves a condition mixing a window and an aggregate (OR) to QUALIFY whole."""
+    base = (
+        "Author.objects.annotate(r=Window(Rank(), partition_by='active', order_by='-age'), "
+        "n=Count('books'))"
+    )
+    assert_same(f"{base}.filter(r=1, n__gte=3).values_list('pk', flat=True).order_by('pk')")
+    assert_same(f"{base}.filter(Q(r=1) | Q(n__gte=3)).values_list('pk', flat=True).order_by('pk')")
+    values = (
+        "Author.objects.annotate(r=Window(Rank(), partition_by='active', order_by='-age'))"
+        ".order_by('name').values_list('name', flat=True).annotate(n=Count('books'))"
+    )
+    assert_same(f"{values}.filter(r=1, n__gte=2)")
+    assert_same(f"{values}.filter(Q(r=1) | Q(n__gte=2))")
