@@ -45,15 +45,13 @@ from django.db.models.functions import window as functions
 
 from .aggregates import Distinct, aggregate_input, compile_aggregate
 from .dispatch import by_class
-from .field_types import INTEGER_TYPES, internal_type
+from .field_types import NUMERIC_TYPES
 from .mql_types import AggregationExpression, Stage
 from .nulls import is_not_null, null_if_missing
 from .ordering import moves_nulls
 
 UNBOUNDED, CURRENT = "unbounded", "current"
 RUNNING = [UNBOUNDED, CURRENT]
-#: Sort keys a range window with offsets may use (MongoDB: a number; a date needs a unit).
-NUMERIC_TYPES = frozenset({*INTEGER_TYPES, "FloatField", "DecimalField"})
 #: When a Window has no ORDER BY but its function needs a sort (row numbers, shifts, row
 #: frames), SQL leaves the order to the engine: the documents' ``_id``.
 ARBITRARY_SORT = (("_id", 1),)
@@ -93,6 +91,18 @@ def _at_or_after(bound):
     return bound in (UNBOUNDED, CURRENT) or bound >= 0
 
 
+def _stored_type(expression):
+    """The internal type of what ``expression`` stores (a foreign key stores its target's):
+    a range window with offsets needs a number (a date would need a ``unit``)."""
+    try:
+        field = expression.output_field
+    except Exception:
+        return None
+    while getattr(field, "target_field", None) is not None and field.is_relation:
+        field = field.target_field
+    return field.get_internal_type()
+
+
 def _bound(value):
     return UNBOUNDED if value is None else CURRENT if value == 0 else value
 
@@ -112,14 +122,14 @@ class Spec:
     @property
     def row_number(self):
         """The field of the running row number (over any number of sort keys)."""
-        name = f"__w{self.number}n"
+        name = f"__ws{self.number}n"
         self.outputs.setdefault(name, {"$sum": 1, "window": {"documents": RUNNING}})
         return name
 
     @property
     def rows(self):
         """The field of the partition's number of rows."""
-        name = f"__w{self.number}c"
+        name = f"__ws{self.number}c"
         self.outputs.setdefault(name, {"$sum": 1})
         return name
 
@@ -286,7 +296,7 @@ class Windows:
         if (
             others
             or getattr(order, "descending", False)
-            or internal_type(expression) not in NUMERIC_TYPES
+            or _stored_type(expression) not in NUMERIC_TYPES
         ):
             raise NotSupportedError(
                 "ValueRange frames with offsets need one ascending numeric ORDER BY expression "

@@ -89,6 +89,9 @@ AGGREGATES = {
     "min_value_range": "Window(Min('score'), order_by='pages', frame=ValueRange(-50, 50))",
     "max_value_range_current": "Window(Max('pk'), order_by='pages', frame=ValueRange(0, 0))",
     "max_value_range_to_end": "Window(Max('title'), order_by='pages', frame=ValueRange(0, None))",
+    "sum_value_range_foreign_key": (
+        "Window(Sum('pages'), order_by='editor_id', frame=ValueRange(-2, 0))"
+    ),
     "max_value_range_pk": "Window(Max('title'), order_by='pk', frame=ValueRange(-2, 1))",
     "sum_value_range_to_current": (
         "Window(Sum('pages'), order_by='-title', frame=ValueRange(end=0))"
@@ -141,6 +144,16 @@ def test_deviations_over_windows():
         var = statistics.pvariance(values) if values else None
         assert book.sd == pytest.approx(sd), book.pk
         assert book.var == pytest.approx(var), book.pk
+
+
+def test_windows_of_different_specs_keep_their_own_fields():
+    """Found by the differential generator: a SUM's count of values and another window's row
+    number shared a field name."""
+    assert_same(
+        "Book.objects.annotate(s=Window(Sum('editor_id'), partition_by=['sales', "
+        "'editor__rating']), n=Window(RowNumber(), order_by=['pages', 'pk'])).filter(s__lte=0)"
+        ".values_list('pk', 's', 'n').order_by('pk')"
+    )
 
 
 def test_windows_in_expressions_and_ordering():
