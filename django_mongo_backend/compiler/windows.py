@@ -19,7 +19,9 @@ What MongoDB has no operator for, or refuses, is computed from what it has:
   PRECEDING AND CURRENT ROW: it ends at the current row's last peer. MongoDB's range windows
   need a single numeric sort key (5339902), so the value is the running value (documents
   ``[unbounded, current]``) read at the last peer: a second ``$setWindowFields`` partitioned by
-  the peers, sorted by row number. Without ORDER BY every row is a peer: the whole partition;
+  the peers, sorted by row number. ``ValueRange(0, None)`` (from the first peer) is the value
+  over documents ``[current, unbounded]`` read at the first peer, ``ValueRange(0, 0)`` the
+  peer group's own. Without ORDER BY every row is a peer: the whole partition;
 - ``PERCENT_RANK`` is ``(rank - 1) / (rows - 1)``, ``CUME_DIST`` the last peer's row number over
   the partition's rows, ``NTILE`` buckets the row numbers as SQL does (the first
   ``rows % n`` buckets one row larger);
@@ -52,6 +54,14 @@ from .ordering import moves_nulls
 
 UNBOUNDED, CURRENT = "unbounded", "current"
 RUNNING = [UNBOUNDED, CURRENT]
+#: The RANGE frames bounded by CURRENT ROW (its peers) and UNBOUNDED, on any ORDER BY: the
+#: ``documents`` window computed in sort order, and the peer whose value is the frame's
+#: (the last peer up to it, the first from it); the peers alone are the peer group itself.
+PEER_FRAMES = {
+    "to_peers": ({"documents": RUNNING}, "$last"),
+    "from_peers": ({"documents": [CURRENT, UNBOUNDED]}, "$first"),
+    "peers": (None, None),
+}
 #: When a Window has no ORDER BY but its function needs a sort (row numbers, shifts, row
 #: frames), SQL leaves the order to the engine: the documents' ``_id``.
 ARBITRARY_SORT = (("_id", 1),)
@@ -59,25 +69,26 @@ ARBITRARY_SORT = (("_id", 1),)
 
 class Frame:
     """Where a window's function reads: the whole partition, a ``documents`` or ``range``
-    window (``bounds``), or up to the current row's last peer (``to_peers``)."""
+    window (``bounds``), or a frame bounded by the current row's peers: up to the last one
+    (``to_peers``), from the first one (``from_peers``), the peers alone (``peers``)."""
 
     __slots__ = ("bounds", "kind")
 
     def __init__(self, kind, bounds=None):
-        self.kind = kind  # "whole", "documents", "range" or "to_peers"
+        self.kind = kind  # "whole", "documents", "range" or one of PEER_FRAMES
         self.bounds = bounds
 
     def window(self):
         """The ``window`` of an output in the stage that computes it (none: the partition)."""
         if self.kind == "whole":
             return None
-        if self.kind == "to_peers":
-            return {"documents": RUNNING}
+        if self.kind in PEER_FRAMES:
+            return PEER_FRAMES[self.kind][0]
         return {self.kind: self.bounds}
 
     def may_be_empty(self):
         """Whether the frame may hold no row (it need not hold the current one)."""
-        if self.kind in ("whole", "to_peers"):
+        if self.kind == "whole" or self.kind in PEER_FRAMES:
             return False
         low, high = self.bounds
         return not (_at_or_before(low) and _at_or_after(high))
@@ -281,8 +292,9 @@ class Windows:
                 return Frame("whole")
             if not ordered:
                 return Frame("whole")  # every row is a peer of every other
-            if start is None and end == 0:
-                return Frame("to_peers")
+            peer_frame = {(None, 0): "to_peers", (0, None): "from_peers", (0, 0): "peers"}
+            if (start, end) in peer_frame:
+                return Frame(peer_frame[start, end])
             self._check_range(window)
             return Frame("range", [_bound(start), _bound(end)])
         ops.window_frame_rows_start_end(start, end)
@@ -329,10 +341,14 @@ class Windows:
     def _output(self, spec, frame, field, accumulator):
         """``accumulator`` over ``frame`` into ``field``; up to the last peer, read there."""
         window = frame.window()
-        spec.outputs[field] = accumulator if window is None else {**accumulator, "window": window}
-        if frame.kind == "to_peers":
-            spec.peer_outputs[field] = {"$last": f"${field}"}
+        if frame.kind in PEER_FRAMES:
             spec.row_number  # noqa: B018 (registers the row number the peers sort on)
+            pick = PEER_FRAMES[frame.kind][1]
+            if pick is None:  # the peers alone: the accumulator over the peer group
+                spec.peer_outputs[field] = accumulator
+                return
+            spec.peer_outputs[field] = {pick: f"${field}"}
+        spec.outputs[field] = accumulator if window is None else {**accumulator, "window": window}
 
     def _row_number(self, window, source, ordered):
         spec = self._spec(window, needs_sort=True)

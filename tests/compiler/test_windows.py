@@ -89,6 +89,12 @@ AGGREGATES = {
     "min_value_range": "Window(Min('score'), order_by='pages', frame=ValueRange(-50, 50))",
     "max_value_range_current": "Window(Max('pk'), order_by='pages', frame=ValueRange(0, 0))",
     "max_value_range_to_end": "Window(Max('title'), order_by='pages', frame=ValueRange(0, None))",
+    "count_from_peers_string_key": (
+        "Window(Count('pages'), order_by=['in_print', '-title'], frame=ValueRange(0, None))"
+    ),
+    "last_value_peers_only": (
+        "Window(Max('pk'), order_by=[F('score').desc(nulls_last=True)], frame=ValueRange(0, 0))"
+    ),
     "sum_value_range_foreign_key": (
         "Window(Sum('pages'), order_by='editor_id', frame=ValueRange(-2, 0))"
     ),
