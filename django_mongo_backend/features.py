@@ -95,6 +95,7 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supports_slicing_ordering_in_compound = True  # each part keeps its own $sort/$limit
     supports_over_clause = True
     supports_frame_range_fixed_distance = True
+    supports_frame_exclusion = True  # emulated (compiler/windows.py: MongoDB has none)
     # Only steers how Django renders SQL (FILTER (WHERE ...) or a CASE), which never runs here;
     # the compiler translates Aggregate(filter=...) itself.
     supports_aggregate_filter_clause = False

@@ -32,7 +32,9 @@ What MongoDB has no operator for, or refuses, is computed from what it has:
   row counts its values too.
 
 ``ValueRange`` with offsets is MongoDB's range window, on one ascending numeric key; anything
-else, and frame exclusions (MongoDB has none), raise NotSupportedError.
+else raises NotSupportedError. MongoDB has no frame exclusion: a frame with one pushes its
+rows and the current row filters them (``_excluded``), for COUNT, SUM, AVG, MIN, MAX and the
+FIRST/LAST/NTH_VALUE of the frame.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from typing import Any
 from django.db import NotSupportedError
 from django.db.models import Value
 from django.db.models import aggregates as agg
-from django.db.models.expressions import ValueRange
+from django.db.models.expressions import ValueRange, WindowFrameExclusion
 from django.db.models.functions import window as functions
 
 from .aggregates import Distinct, aggregate_input, compile_aggregate
@@ -65,6 +67,32 @@ PEER_FRAMES = {
 #: When a Window has no ORDER BY but its function needs a sort (row numbers, shifts, row
 #: frames), SQL leaves the order to the engine: the documents' ``_id``.
 ARBITRARY_SORT = (("_id", 1),)
+#: Each row's identity, for frame exclusions: its number among all the rows.
+ROW_ID = "__wid"
+
+
+def _non_null(values):
+    return {"$filter": {"input": values, "cond": is_not_null("$$this")}}
+
+
+def _count(values):
+    return {"$size": _non_null(values)}
+
+
+def _sum(values):
+    present = _non_null(values)
+    return {"$cond": [{"$gt": [{"$size": present}, 0]}, {"$sum": present}, None]}
+
+
+#: Aggregates over a frame with an exclusion: their SQL value over the values kept (array
+#: operators skip nulls as SQL's aggregates do; SUM of none is NULL).
+EXCLUDING_AGGREGATES = {
+    agg.Count: _count,
+    agg.Sum: _sum,
+    agg.Avg: lambda values: {"$avg": values},
+    agg.Min: lambda values: {"$min": values},
+    agg.Max: lambda values: {"$max": values},
+}
 
 
 class Frame:
@@ -72,11 +100,12 @@ class Frame:
     window (``bounds``), or a frame bounded by the current row's peers: up to the last one
     (``to_peers``), from the first one (``from_peers``), the peers alone (``peers``)."""
 
-    __slots__ = ("bounds", "kind")
+    __slots__ = ("bounds", "exclusion", "kind")
 
-    def __init__(self, kind, bounds=None):
+    def __init__(self, kind, bounds=None, exclusion=None):
         self.kind = kind  # "whole", "documents", "range" or one of PEER_FRAMES
         self.bounds = bounds
+        self.exclusion = exclusion  # a WindowFrameExclusion other than NO OTHERS, or None
 
     def window(self):
         """The ``window`` of an output in the stage that computes it (none: the partition)."""
@@ -180,6 +209,7 @@ class Windows:
         self.specs: dict[tuple[str, str], Spec] = {}
         self.reads: dict[Any, AggregationExpression] = {}  # Window -> what reads its value
         self.count = 0
+        self.row_ids = False  # whether a frame exclusion needs each row's identity (ROW_ID)
 
     def read(self, window: Any) -> AggregationExpression:
         read = self.reads.get(window)
@@ -188,8 +218,14 @@ class Windows:
         return read
 
     def stages(self) -> list[Stage]:
-        """The sort keys, then each spec's ``$setWindowFields`` stages."""
-        stages: list[Stage] = [{"$addFields": dict(self.keys)}] if self.keys else []
+        """The row identities frame exclusions need, the sort keys, then each spec's
+        ``$setWindowFields`` stages."""
+        stages: list[Stage] = []
+        if self.row_ids:
+            number = {ROW_ID: {"$documentNumber": {}}}
+            stages.append({"$setWindowFields": {"sortBy": dict(ARBITRARY_SORT), "output": number}})
+        if self.keys:
+            stages.append({"$addFields": dict(self.keys)})
         for spec in self.specs.values():
             stages.extend(spec.stages())
         return stages
@@ -280,11 +316,20 @@ class Windows:
 
     def _frame(self, window, ordered):
         frame = window.frame
-        ops = self.compiler.connection.ops
         if frame is None:
             return Frame("to_peers" if ordered else "whole")
-        if frame.exclusion is not None:
+        if (
+            frame.exclusion is not None
+            and not self.compiler.connection.features.supports_frame_exclusion
+        ):
             raise NotSupportedError("This backend does not support window frame exclusions.")
+        result = self._frame_bounds(window, frame, ordered)
+        if frame.exclusion not in (None, WindowFrameExclusion.NO_OTHERS):
+            result.exclusion = frame.exclusion
+        return result
+
+    def _frame_bounds(self, window, frame, ordered):
+        ops = self.compiler.connection.ops
         start, end = frame.start.value, frame.end.value
         if isinstance(frame, ValueRange):
             ops.window_frame_range_start_end(start, end)  # Django's own checks
@@ -321,9 +366,18 @@ class Windows:
         frame = self._frame(window, ordered)
         spec = self._spec(
             window,
-            needs_sort=frame.kind in ("documents", "range"),
+            needs_sort=frame.kind in ("documents", "range") or frame.exclusion is not None,
             numeric_range=frame.kind == "range",
         )
+        if frame.exclusion is not None:
+            reduce = EXCLUDING_AGGREGATES.get(type(source))
+            if reduce is None or getattr(source, "distinct", False):
+                raise NotSupportedError(
+                    f"{type(source).__name__} over a frame with an exclusion is not supported "
+                    "on MongoDB"
+                )
+            value, _always, _condition = aggregate_input(source, self.compiler)
+            return reduce(self._excluded(spec, frame, value))
         accumulators = {}
         name = self._name()
         read = compile_aggregate(source, self.compiler, name, accumulators)
@@ -478,8 +532,13 @@ class Windows:
         (expression,) = source.get_source_expressions()
         frame = self._frame(window, ordered)
         spec = self._spec(window, needs_sort=True, numeric_range=frame.kind == "range")
-        name = self._name()
         value = null_if_missing(self.compiler.compile(expression))
+        if frame.exclusion is not None:
+            values = self._excluded(spec, frame, value)
+            return {
+                "$ifNull": [{"$arrayElemAt": [values, 0 if operator == "$first" else -1]}, None]
+            }
+        name = self._name()
         self._output(spec, frame, name, {operator: value})
         return f"${name}"
 
@@ -495,10 +554,35 @@ class Windows:
             raise NotSupportedError("NthValue's nth must be an integer")
         frame = self._frame(window, ordered)
         spec = self._spec(window, needs_sort=True, numeric_range=frame.kind == "range")
-        name = self._name()
         value = null_if_missing(self.compiler.compile(expression))
-        self._output(spec, frame, name, {"$push": value})
-        return {"$ifNull": [{"$arrayElemAt": [f"${name}", nth.value - 1]}, None]}
+        if frame.exclusion is not None:
+            values = self._excluded(spec, frame, value)
+        else:
+            name = self._name()
+            self._output(spec, frame, name, {"$push": value})
+            values = f"${name}"
+        return {"$ifNull": [{"$arrayElemAt": [values, nth.value - 1]}, None]}
+
+    def _excluded(self, spec, frame, value):
+        """The values of ``frame`` in sort order, without the rows its exclusion leaves out.
+
+        MongoDB has no frame exclusion: the frame pushes each row's value with the row's
+        identity (``ROW_ID``, numbered once before every window) and its ORDER BY values,
+        and the current row filters them: EXCLUDE CURRENT ROW drops itself, EXCLUDE GROUP
+        its peers and itself, EXCLUDE TIES its peers but not itself."""
+        self.row_ids = True
+        keys = [f"${key}" for key in spec.peers or ()]
+        name = self._name()
+        self._output(spec, frame, name, {"$push": {"i": f"${ROW_ID}", "k": keys, "v": value}})
+        itself = {"$eq": ["$$this.i", f"${ROW_ID}"]}
+        peer = {"$eq": ["$$this.k", keys]}
+        kept = {
+            WindowFrameExclusion.CURRENT_ROW: {"$not": [itself]},
+            WindowFrameExclusion.GROUP: {"$not": [peer]},
+            WindowFrameExclusion.TIES: {"$or": [itself, {"$not": [peer]}]},
+        }[frame.exclusion]
+        rows = {"$filter": {"input": f"${name}", "cond": kept}}
+        return {"$map": {"input": rows, "in": "$$this.v"}}
 
 
 FUNCTIONS = {

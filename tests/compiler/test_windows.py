@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import FieldError
 from django.db import NotSupportedError
-from django.db.models import Max, StdDev, Sum, ValueRange, Variance, Window
+from django.db.models import Max, RowRange, StdDev, Sum, ValueRange, Variance, Window
 from django.db.models.expressions import WindowFrameExclusion
 from django.db.models.functions import Rank
 
@@ -112,6 +112,48 @@ AGGREGATES = {
 }
 
 
+EXCLUSIONS = {
+    "sum_rows_exclude_current": (
+        "Window(Sum('pages'), order_by='pk', "
+        "frame=RowRange(-2, 2, exclusion=WindowFrameExclusion.CURRENT_ROW))"
+    ),
+    "count_default_range_exclude_group": (
+        "Window(Count('*'), order_by='in_print', "
+        "frame=ValueRange(None, 0, exclusion=WindowFrameExclusion.GROUP))"
+    ),
+    "max_exclude_ties": (
+        "Window(Max('title'), partition_by='publisher', order_by='pages', "
+        "frame=ValueRange(None, None, exclusion=WindowFrameExclusion.TIES))"
+    ),
+    "avg_from_peers_exclude_current": (
+        "Window(Avg('score'), order_by=['in_print', 'pages'], "
+        "frame=ValueRange(0, None, exclusion=WindowFrameExclusion.CURRENT_ROW))"
+    ),
+    "min_no_others": (
+        "Window(Min('sales'), order_by='pk', "
+        "frame=RowRange(-1, 0, exclusion=WindowFrameExclusion.NO_OTHERS))"
+    ),
+    "first_value_exclude_group": (
+        "Window(FirstValue('pk'), order_by=['in_print', 'pk'], "
+        "frame=RowRange(None, 1, exclusion=WindowFrameExclusion.GROUP))"
+    ),
+    "last_value_exclude_ties": (
+        "Window(LastValue('title'), order_by=['pages', 'pk'], "
+        "frame=RowRange(0, 2, exclusion=WindowFrameExclusion.TIES))"
+    ),
+    "nth_value_exclude_current": (
+        "Window(NthValue('pk', 2), partition_by='in_print', order_by='pk', "
+        "frame=ValueRange(exclusion=WindowFrameExclusion.CURRENT_ROW))"
+    ),
+}
+
+
+@pytest.mark.parametrize("window", EXCLUSIONS.values(), ids=EXCLUSIONS)
+def test_frame_exclusions(window):
+    """MongoDB has no frame exclusion: the frame's rows are pushed and filtered."""
+    assert_same(rows(window))
+
+
 @pytest.mark.parametrize("window", RANKING.values(), ids=RANKING)
 def test_ranking_functions(window):
     assert_same(rows(window))
@@ -205,13 +247,13 @@ def test_one_stage_per_partition_and_order():
 
 
 def test_refusals():
-    with pytest.raises(NotSupportedError, match="window frame exclusions"):
+    with pytest.raises(NotSupportedError, match="frame with an exclusion"):
         list(
             Book.objects.annotate(
                 w=Window(
-                    Sum("pages"),
+                    StdDev("pages"),
                     order_by="pk",
-                    frame=ValueRange(None, 0, exclusion=WindowFrameExclusion.TIES),
+                    frame=RowRange(-1, 1, exclusion=WindowFrameExclusion.CURRENT_ROW),
                 )
             )
         )

@@ -41,6 +41,7 @@ from django.db.models import (
     When,
     Window,
 )
+from django.db.models.expressions import WindowFrameExclusion
 from django.db.models.functions import (
     Abs,
     Cast,
@@ -750,6 +751,7 @@ NAMESPACE = {
     "Value": Value,
     "When": When,
     "Window": Window,
+    "WindowFrameExclusion": WindowFrameExclusion,
     "RowRange": RowRange,
     "ValueRange": ValueRange,
     "StdDev": StdDev,

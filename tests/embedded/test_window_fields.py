@@ -124,3 +124,23 @@ def test_range_windows_over_any_number(mongo_db):
         window_values(coll, stage)
     assert raised.value.code == 5429414
     assert "Expected the sortBy field to be a number, but it was null" in str(raised.value)
+
+
+def test_max_and_min_of_an_array_of_any_type(mongo_db):
+    """Manual, "$max (aggregation)": a single array operand is traversed, null and missing
+    skipped, the rest compared in BSON order (numbers < strings)."""
+    coll = mongo_db.m
+    coll.insert_one({"_id": 1, "a": ["b", None, "a", 3]})
+    row = coll.aggregate(
+        [
+            {
+                "$project": {
+                    "max": {"$max": "$a"},
+                    "min": {"$min": {"$map": {"input": "$a", "in": "$$this"}}},
+                    "none": {"$max": {"$literal": [None]}},
+                    "listed": {"$max": ["b", "a"]},
+                }
+            }
+        ]
+    ).next()
+    assert (row["max"], row["min"], row["none"], row["listed"]) == ("b", 3, None, "b")

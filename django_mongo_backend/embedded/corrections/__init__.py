@@ -26,6 +26,7 @@ def install():
     """Apply every correction to mongoeco (idempotent), after ``performance.install()``:
     corrections wrap what the performance paths set, so MongoDB's rule holds on both paths."""
     from . import (
+        array_min_max,
         catalog,
         comparisons,
         distinct,
@@ -56,3 +57,4 @@ def install():
     ttl_monitor.install()
     explain.install()
     window_fields.install()
+    array_min_max.install()
