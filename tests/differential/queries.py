@@ -658,6 +658,15 @@ def window_function(draw, model):
 
 
 @st.composite
+def exclusion(draw):
+    """A frame's EXCLUDE clause (as its keyword argument), or nothing."""
+    if draw(st.integers(0, 2)):
+        return ""
+    name = draw(st.sampled_from(["CURRENT_ROW", "GROUP", "TIES", "NO_OTHERS"]))
+    return f", exclusion=WindowFrameExclusion.{name}"
+
+
+@st.composite
 def window_frame(draw, function, order, numeric_order):
     """(the frame argument with its leading comma or nothing, whether it frames rows by
     position (then the order of peers matters), whether it has value offsets)."""
@@ -671,13 +680,13 @@ def window_frame(draw, function, order, numeric_order):
         end = draw(st.sampled_from([None, -1, 0, 1, 2]))
         if start is not None and end is not None and start > end:
             start, end = end, start
-        return f", frame=RowRange({start}, {end})", True, False
+        return f", frame=RowRange({start}, {end}{draw(exclusion())})", True, False
     if choice == 3 or not numeric_order:
         start, end = draw(st.sampled_from([(None, 0), (None, None), (0, None), (0, 0)]))
-        return f", frame=ValueRange({start}, {end})", False, False
+        return f", frame=ValueRange({start}, {end}{draw(exclusion())})", False, False
     start = draw(st.sampled_from([None, -3, -1, 0]))
     end = draw(st.sampled_from([None, 0, 2, 5]))
-    return f", frame=ValueRange({start}, {end})", False, True
+    return f", frame=ValueRange({start}, {end}{draw(exclusion())})", False, True
 
 
 @st.composite
