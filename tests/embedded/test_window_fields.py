@@ -144,3 +144,17 @@ def test_max_and_min_of_an_array_of_any_type(mongo_db):
         ]
     ).next()
     assert (row["max"], row["min"], row["none"], row["listed"]) == ("b", 3, None, "b")
+
+
+def test_ranks_tell_missing_from_null(mongo_db):
+    """Manual, $rank (7.0): documents with a null or a missing sortBy value are ranked by the
+    BSON comparison order; "Starting in MongoDB 8.0, null and missing field values ... are
+    treated the same": in 7.0 a missing value and a null are not peers."""
+    coll = mongo_db.n
+    coll.insert_many([{"_id": 1}, {"_id": 3, "a": None}, {"_id": 4, "a": 1}])
+    stage = {"sortBy": {"a": 1}, "output": {"x": {"$rank": {}}, "d": {"$denseRank": {}}}}
+    rows = {row["_id"]: row for row in coll.aggregate([{"$setWindowFields": stage}])}
+    # $sort leaves the order of a null and a missing value unspecified: either comes first.
+    assert {rows[1]["x"], rows[3]["x"]} == {1, 2}
+    assert {rows[1]["d"], rows[3]["d"]} == {1, 2}
+    assert (rows[4]["x"], rows[4]["d"]) == (3, 3)

@@ -16,7 +16,10 @@ sort combination, ``set_window_fields_parse_errors``):
   (5429414, "Invalid range: Expected the sortBy field to be a number, but it was <type>"); any
   number, an infinite double or a decimal too, offsets added to it as MongoDB adds them;
   documents whose value is no number are outside every range. mongoeco refused infinities and
-  decimals, and any partition holding a non-number.
+  decimals, and any partition holding a non-number;
+- ``$rank`` and ``$denseRank`` rank a missing sort value apart from null in 7.0 (manual,
+  ``$rank``: "Starting in MongoDB 8.0, null and missing field values ... are treated the same
+  when calculating rankings"); mongoeco ranked them as 8.0 does.
 """
 
 from __future__ import annotations
@@ -192,6 +195,43 @@ def _resolving_ranges(original):
     return resolve
 
 
+class _Missing:
+    """A sort value that is missing: equal to another missing one only (MongoDB 7.0)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<missing>"
+
+
+MISSING = _Missing()
+
+
+def _marking_missing(original):
+    def window_sort_key_values(document, sort_spec):
+        values = original(document, sort_spec)
+        for index, (field, _direction) in enumerate(sort_spec):
+            if values[index] is None and not get_document_value(document, field)[0]:
+                values[index] = MISSING
+        return values
+
+    return window_sort_key_values
+
+
+def _missing_apart(original):
+    def window_sort_keys_equal(left, right, **kwargs):
+        if len(left) != len(right):
+            return False
+        for one, other in zip(left, right, strict=True):
+            if (one is MISSING) != (other is MISSING):
+                return False
+        plain = [None if value is MISSING else value for value in left]
+        other = [None if value is MISSING else value for value in right]
+        return original(plain, other, **kwargs)
+
+    return window_sort_keys_equal
+
+
 def install():
     """Apply the checks and the range windows; calling it again changes nothing."""
     rule = "$setWindowFields parse errors as MongoDB's (5371601/5371602, 5339901/5339902, 9)"
@@ -212,6 +252,22 @@ def install():
         handler,
         rule=rule,
         test=test,
+    )
+    rank_rule = "$rank/$denseRank (7.0) rank a missing sort value apart from null"
+    rank_test = f"{_TESTS}::test_ranks_tell_missing_from_null"
+    registry.replace(
+        grouping_stages,
+        "_window_sort_key_values",
+        wrap=_marking_missing,
+        rule=rank_rule,
+        test=rank_test,
+    )
+    registry.replace(
+        grouping_stages,
+        "_window_sort_keys_equal",
+        wrap=_missing_apart,
+        rule=rank_rule,
+        test=rank_test,
     )
     registry.replace(
         grouping_stages,
