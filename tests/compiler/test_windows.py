@@ -308,3 +308,17 @@ def test_qualify_mixing_a_window_and_an_aggregate():
     )
     assert_same(f"{values}.filter(r=1, n__gte=2)")
     assert_same(f"{values}.filter(Q(r=1) | Q(n__gte=2))")
+
+
+def test_aggregate_and_union_over_windows():
+    """aggregate() over window annotations runs them in a subquery (Django's SQL); union()
+    compiles each part with its own windows."""
+    assert_same(
+        "Book.objects.annotate(r=Window(Rank(), partition_by='publisher', order_by='-pages'))"
+        ".aggregate(total=Sum('r'), top=Count('pk', filter=Q(r=1)))"
+    )
+    assert_same(
+        "Book.objects.annotate(r=Window(RowNumber(), order_by='pk')).filter(pk__lt=4)"
+        ".values_list('pk', 'r').union(Author.objects.annotate(r=Window(DenseRank(), "
+        "order_by='age')).values_list('pk', 'r')).order_by('pk', 'r')"
+    )
