@@ -56,6 +56,9 @@ def code_of(coll, stage):
         ({"output": {"x": {"$shift": {"output": "$a", "by": 1}}}}, 9),
         ({"sortBy": {"a": 1}, "output": {"x": {"$shift": {"output": "$a"}, "window": RUNNING}}}, 9),
         ({"sortBy": {"a": 1}, "output": {"x": {"$shift": {"output": "$a", "default": "$b"}}}}, 9),
+        # A partition key is never an array (TypeMismatch), constant or read.
+        ({"partitionBy": {"$literal": [1]}, "output": {"x": {"$sum": 1}}}, 14),
+        ({"partitionBy": ["$a"], "output": {"x": {"$sum": 1}}}, 14),
         # Document windows need a sort (5339901), range windows one sort field (5339902).
         ({"output": {"x": {"$sum": 1, "window": RUNNING}}}, 5339901),
         ({"output": {"x": {"$sum": 1, "window": {"range": ["unbounded", "current"]}}}}, 5339902),
@@ -70,6 +73,11 @@ def code_of(coll, stage):
 )
 def test_parse_errors_have_mongodb_codes(coll, stage, code):
     assert code_of(coll, stage) == code
+
+
+def test_an_array_read_as_partition_key_is_refused(coll):
+    coll.insert_one({"_id": 5, "a": [1, 2]})
+    assert code_of(coll, {"partitionBy": "$a", "output": {"x": {"$sum": 1}}}) == 14
 
 
 def test_multi_field_sort_is_accepted_by_other_functions(coll):

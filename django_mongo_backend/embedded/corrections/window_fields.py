@@ -11,7 +11,7 @@ sort combination, ``set_window_fields_parse_errors``):
   expression that must be constant (FailedToParse), evaluated once (``{$literal: 5}`` gives 5,
   where mongoeco stored the expression itself);
 - a ``documents`` window needs a ``sortBy`` (5339901); a ``range`` window a ``sortBy`` of one
-  field (5339902);
+  field (5339902); a partition key is never an array (TypeMismatch), constant or read;
 - in a range window without ``unit``, the current document's sort value must be a number
   (5429414, "Invalid range: Expected the sortBy field to be a number, but it was <type>"); any
   number, an infinite double or a decimal too, offsets added to it as MongoDB adds them;
@@ -103,6 +103,27 @@ def _checked_output(name, output, sort_fields, evaluate):
     return output
 
 
+def _check_partitions(partition_by, documents, context, evaluate):
+    """A partition key is never an array (TypeMismatch): a constant one is refused before any
+    document is read, one read from the documents when a document gives one
+    (``document_source_set_window_fields.cpp``, ``partition_iterator.h``)."""
+    if not _references_document(partition_by):
+        values = [evaluate(partition_by)]
+    else:
+        values = (
+            grouping_stages.evaluate_expression(
+                document, partition_by, context.variables, dialect=context.dialect
+            )
+            for document in documents
+        )
+    if any(isinstance(value, list) for value in values):
+        raise server_error(
+            14,
+            "TypeMismatch",
+            "An expression used to partition cannot evaluate to value of type array",
+        )
+
+
 def _checking_stage(handler):
     def set_window_fields(documents, spec, context):
         if isinstance(spec, dict) and isinstance(spec.get("output"), dict):
@@ -119,6 +140,8 @@ def _checking_stage(handler):
                 else output
                 for name, output in spec["output"].items()
             }
+            if "partitionBy" in spec:
+                _check_partitions(spec["partitionBy"], documents, context, evaluate)
             spec = {**spec, "output": outputs}
         return handler(documents, spec, context)
 
@@ -234,7 +257,9 @@ def _missing_apart(original):
 
 def install():
     """Apply the checks and the range windows; calling it again changes nothing."""
-    rule = "$setWindowFields parse errors as MongoDB's (5371601/5371602, 5339901/5339902, 9)"
+    rule = (
+        "$setWindowFields parse errors as MongoDB's (5371601/2, 5339901/2, 9, 14 array partition)"
+    )
     test = f"{_TESTS}::test_parse_errors_have_mongodb_codes"
     registry.replace_item(
         aggregation_stages,
