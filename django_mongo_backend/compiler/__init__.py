@@ -16,7 +16,7 @@ A new module goes in this list.
 - expressions and conditions: subqueries, conditions, expressions
 - clauses: joins, combinators, constraints
 - the pipeline builder: pipeline
-- the Django compilers: row_locks, __init__
+- the Django compilers: row_locks, ignore_conflicts, __init__
 
 Expressions and conditions reach each other through the instance handed in
 (``ExpressionCompiler.conditions``, ``ConditionCompiler.expression_compiler``), and a subquery
