@@ -38,8 +38,10 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     # bulk_create(ignore_conflicts=True): documents colliding on a unique index are left out
     # before the insert (compiler/ignore_conflicts.py).
     supports_ignore_conflicts = True
-    supports_update_conflicts = False
-    supports_update_conflicts_with_target = False
+    # bulk_create(update_conflicts=True): one upsert per document on its unique fields
+    # (compiler/update_conflicts.py).
+    supports_update_conflicts = True
+    supports_update_conflicts_with_target = True
     supports_default_keyword_in_insert = False
     supports_default_keyword_in_bulk_insert = False
     supports_sequence_reset = True

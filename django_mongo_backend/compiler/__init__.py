@@ -11,7 +11,7 @@ module level or inside a function; tests/compiler/test_layers.py reads this list
 A new module goes in this list.
 
 - helpers: mql_types, nulls, field_types, patterns, dispatch, float_text, uuid_text,
-  bson_order, limits, ordering, scopes, plans, stored_as_is, ignore_conflicts
+  bson_order, limits, ordering, scopes, plans, stored_as_is, ignore_conflicts, update_conflicts
 - translation tables: timezones, functions, aggregates, lookups, json_fields
 - expressions and conditions: subqueries, conditions, expressions
 - clauses: joins, combinators, constraints
@@ -49,7 +49,7 @@ from django.utils import timezone
 from .. import sequences
 from ..mongo_command import MongoCommand, to_json
 from ..operations import document_key
-from . import ignore_conflicts, row_locks
+from . import ignore_conflicts, row_locks, update_conflicts
 from .aggregates import compile_aggregate, group_stages
 from .conditions import MATCH_NOTHING
 from .expressions import ExpressionCompiler
@@ -411,7 +411,9 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         if not documents:
             return []
         self.compute_values(documents, computed)
-        if self.query.on_conflict == OnConflict.IGNORE:
+        if self.query.on_conflict == OnConflict.UPDATE:
+            target = update_conflicts.target(opts.concrete_model, self.query.unique_fields)
+        elif self.query.on_conflict == OnConflict.IGNORE:
             # Ids reserved below are new; ids the objects carry may collide.
             pk_given = given or auto_field is None
             unique = ignore_conflicts.unique_keys(opts.concrete_model, pk_given=pk_given)
@@ -426,7 +428,13 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
             )
             for pk, document in enumerate(documents, first):
                 document["_id"] = pk
-        self.connection.execute_command(command)
+        if self.query.on_conflict == OnConflict.UPDATE:
+            upserts = update_conflicts.upsert_command(
+                opts.db_table, documents, target, self.query.update_fields
+            )
+            result = self.connection.execute_command(upserts)
+        else:
+            self.connection.execute_command(command)
         if given:
             explicit = [d["_id"] for d in documents if isinstance(d.get("_id"), int)]
             if explicit:
@@ -436,9 +444,14 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         if not returning_fields:
             return []
         keys = [document_key(field) for field in returning_fields]
-        # Column by column, zipped into rows: a fraction of a tuple() per document.
-        columns = [[document.get(key) for document in documents] for key in keys]
-        rows = list(zip(*columns, strict=True))
+        if self.query.on_conflict == OnConflict.UPDATE:
+            rows = update_conflicts.stored_rows(
+                self.connection, opts.db_table, documents, target, result, keys
+            )
+        else:
+            # Column by column, zipped into rows: a fraction of a tuple() per document.
+            columns = [[document.get(key) for document in documents] for key in keys]
+            rows = list(zip(*columns, strict=True))
         cols = [field.get_col(opts.db_table) for field in returning_fields]
         converters = self.get_converters(cols)
         if converters:
