@@ -325,7 +325,12 @@ class ExpressionCompiler:
         return self.compile(expression.expression)
 
     def outer_ref(self, expression):
-        raise NotSupportedError(f"OuterRef({expression.name!r}) outside of a subquery")
+        # Django's own error for a queryset with OuterRef run on its own
+        # (ResolvedOuterRef.as_sql), naming the reference as well.
+        raise ValueError(
+            "This queryset contains a reference to an outer query and may only be used in a "
+            f"subquery. The reference: OuterRef({expression.name!r})."
+        )
 
     def subquery(self, expression: Any, *, as_array: bool = False) -> AggregationExpression:
         """Exists/Subquery/Query -> the value its ``$lookup`` (added to ``prelude``) reads."""

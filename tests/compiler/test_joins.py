@@ -186,3 +186,23 @@ def test_reverse_join_through_a_null_foreign_key(orphans):
 def test_count_of_a_reverse_join_after_an_empty_outer_join(orphans):
     counts = Book.objects.values_list("title").annotate(n=Count("editor__edited"))
     assert sorted(counts) == [("By Bob", 1), ("Edited", 1), ("First", 0), ("Second", 0)]
+
+
+def lookups(queryset):
+    """The ``$lookup`` stages of the queryset's pipeline (one per SQL JOIN)."""
+    return [stage for stage in pipeline(queryset) if "$lookup" in stage]
+
+
+def test_a_filter_and_an_f_through_one_multi_valued_relation_share_one_join():
+    """Django's expressions app counts the JOINs of these querysets in the SQL text
+    (test_ticket_18375_*, skipped here with that reason): within one filter() call the lookup
+    and the F() reuse one join, whichever comes first; a second filter() call on a multi-valued
+    relation joins again. The same decisions, counted on the pipeline."""
+    one_call = Author.objects.filter(books__pages=F("books__price"))
+    assert len(lookups(one_call)) == 1
+    both_orders = Author.objects.filter(books__pages=F("books__price"), books__pages__gte=1)
+    assert len(lookups(both_orders)) == 1
+    f_on_either_side = Author.objects.filter(books__pages=F("pk"), pk=F("books__pages"))
+    assert len(lookups(f_on_either_side)) == 1
+    chained = Author.objects.filter(books__pages=F("pk")).filter(books__pages=F("books__pages"))
+    assert len(lookups(chained)) == 2
