@@ -9,6 +9,7 @@ operators do too, and the builders add guards where they do not.
 from __future__ import annotations
 
 import math
+import re
 
 from django.db import NotSupportedError
 from django.db.models import functions as fn
@@ -219,13 +220,19 @@ EXTRACT_OPERATORS = {
 }
 
 
+#: What an Extract kind can be (PostgreSQL's ``EXTRACT(<field> FROM ...)`` names a field).
+_EXTRACT_KIND = re.compile(r"[A-Za-z_]+")
+
+
 def _extract(expression_compiler, expression, args):
     kind = expression.lookup_name
     internal_type = expression.lhs.output_field.get_internal_type()
     if internal_type == "TimeField":
         return timezones.extract_from_time(kind, args[0])
     if internal_type == "DurationField":
-        raise NotSupportedError("Extract from DurationField is not supported on MongoDB")
+        # Django's own error on a backend without features.has_native_duration_field (a
+        # duration is int64 microseconds here, not an interval with components).
+        raise ValueError("Extract requires native DurationField database support.")
     # No NULL guard: the date operators give null for a null or missing date (as do
     # $dateToParts / $dateFromParts in wall_clock, $divide and $ceil): SQL's EXTRACT of NULL.
     tzname = timezones.tzname_for(expression)
@@ -237,6 +244,9 @@ def _extract(expression_compiler, expression, args):
         return {"$ceil": {"$divide": [{"$month": date}, 3]}}
     operator = EXTRACT_OPERATORS.get(kind)
     if operator is None:
+        if not _EXTRACT_KIND.fullmatch(kind):
+            # As Django's PostgreSQL operations refuse a kind that is no field name.
+            raise ValueError(f"Invalid lookup type: {kind!r}")
         raise NotSupportedError(f"Extract {kind!r} is not supported on MongoDB")
     return {operator: date}
 
@@ -392,6 +402,28 @@ SELF_COMPILED = {
 }
 
 
+_NO_HASH = (
+    "MongoDB 7.0's aggregation has no hash operator (only server-side JavaScript, which "
+    "deployments often disable and 8.0 deprecates): compute the digest in Python and store it"
+)
+_NO_CODE_POINTS = "MongoDB 7.0's aggregation has no operator between a character and its code point"
+_NO_UUIDS = (
+    "MongoDB 7.0's aggregation cannot generate a UUID: give the field a Python default (uuid.uuid4)"
+)
+
+#: Django functions with no MongoDB 7.0 equivalent, by class name (UUID4/UUID7 are Django 6
+#: only), each with why: NotSupportedError says so instead of "not yet". UUID4 and UUID7 start
+#: with the message Django gives on a backend without the feature
+#: (``features.supports_uuid4_function``/``supports_uuid7_function``).
+UNAVAILABLE = {
+    **dict.fromkeys(["MD5", "SHA1", "SHA224", "SHA256", "SHA384", "SHA512"], _NO_HASH),
+    "Chr": _NO_CODE_POINTS,
+    "Ord": _NO_CODE_POINTS,
+    "UUID4": "UUID4 is not supported on this database backend. " + _NO_UUIDS,
+    "UUID7": "UUID7 is not supported on this database backend. " + _NO_UUIDS,
+}
+
+
 def compile_function(expression_compiler, expression):
     builder = by_class(SELF_COMPILED, expression)
     if builder is not None:
@@ -400,6 +432,10 @@ def compile_function(expression_compiler, expression):
     if builder is not None:
         args = expression_compiler.compile_many(expression.get_source_expressions())
         return builder(expression_compiler, expression, args)
-    raise NotSupportedError(
-        f"the {type(expression).__name__} function is not supported by the MongoDB backend yet"
-    )
+    name = type(expression).__name__
+    if name in UNAVAILABLE and type(expression).__module__.startswith("django.db.models"):
+        reason = UNAVAILABLE[name]
+        if not reason.startswith(name):
+            reason = f"{name}() is not supported on MongoDB: {reason}"
+        raise NotSupportedError(reason)
+    raise NotSupportedError(f"the {name} function is not supported by the MongoDB backend yet")

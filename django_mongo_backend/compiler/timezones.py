@@ -10,7 +10,7 @@ Times are stored as ``"HH:MM:SS.ffffff"`` strings (see operations.py).
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import NotSupportedError
+from django.db import DataError, NotSupportedError
 
 PART_NAMES = ("year", "month", "day", "hour", "minute", "second", "millisecond")
 
@@ -76,7 +76,8 @@ def trunc(expression, value):
         return {"$dateToString": {"date": wall_clock(value, tzname), "format": "%H:%M:%S.%L000"}}
     unit = TRUNC_UNITS.get(kind)
     if unit is None:
-        raise NotSupportedError(f"Trunc {kind!r} is not supported on MongoDB")
+        # PostgreSQL's date_trunc refuses a unit it does not know with a DataError.
+        raise DataError(f"Trunc: the unit {kind!r} is not recognized")
     tzname = tzname_for(expression)
     spec = {"date": wall_clock(value, tzname), "unit": unit}
     if unit == "week":

@@ -4,6 +4,7 @@ and SQL's NULL in, NULL out.
 
 from __future__ import annotations
 
+import django
 import pytest
 from django.db.models import (
     CharField,
@@ -347,3 +348,24 @@ def test_json_object_of_a_column_an_outer_join_left_missing(orphans):
         },
         {"$project": {"__c1": 1, "title": 1}},
     ]
+
+
+@pytest.mark.parametrize("name", ["MD5", "SHA1", "SHA256", "SHA512", "Chr", "Ord", "UUID4"])
+def test_functions_mongodb_lacks_are_refused_saying_why(name):
+    """No hash, code-point or UUID-generating operator exists in MongoDB 7.0's aggregation
+    ("Aggregation Operators" in the manual); UUID4/UUID7 (Django 6) start with Django's own
+    message for a backend without ``supports_uuid4_function``, which its test suite checks."""
+    from django.db import NotSupportedError
+    from django.db.models import functions
+
+    function = getattr(functions, name, None)
+    if function is None:
+        assert name == "UUID4" and django.VERSION < (6,), name
+        return
+    expression = function() if name == "UUID4" else function("name")
+    with pytest.raises(NotSupportedError) as raised:
+        list(Author.objects.annotate(v=expression).values_list("v", flat=True))
+    message = str(raised.value)
+    assert "yet" not in message
+    expected = "UUID4 is not supported on this database backend." if name == "UUID4" else name
+    assert message.startswith(expected), message

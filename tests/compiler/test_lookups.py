@@ -323,3 +323,28 @@ def test_iexact_does_not_match_before_a_final_newline(accents):
         {"$match": {"name": {"$regex": "^élan$(?!\\n)", "$options": "i"}}},
         {"$sort": {"name": 1}},
     ]
+
+
+def test_a_bilateral_transform_applies_to_the_value_too(library):
+    """A transform with ``bilateral = True`` transforms the lookup's value as well (Django's
+    "Custom Lookups" how-to, ``UpperCase.bilateral``; Lookup.process_rhs and
+    batch_process_rhs): ``title__upper__exact="alpha"`` is UPPER(title) = UPPER('alpha').
+    Without it the value was compared as given and no row matched."""
+    from django.db.models import CharField
+    from django.db.models.functions import Upper
+    from django.test.utils import register_lookup
+
+    class UpperBilateral(Upper):
+        lookup_name = "upper"
+        bilateral = True
+
+    with register_lookup(CharField, UpperBilateral):
+        books = Book.objects.all()
+        assert titles(books.filter(title__upper__exact="alpha")) == ["Alpha"]
+        assert titles(books.filter(title__upper__in=["alpha", "BETA", None])) == ["Alpha", "beta"]
+        assert titles(books.filter(title__upper__contains="mm")) == ["Gamma"]
+        assert titles(books.exclude(title__upper__in=["alpha", "beta"])) == ["Delta", "Gamma"]
+        assert titles(books.filter(title__upper__in=[None])) == []
+        # An F() is transformed too: UPPER(title) = UPPER(title) holds for every row.
+        everything = ["Alpha", "Delta", "Gamma", "beta"]
+        assert titles(books.filter(title__upper__exact=F("title"))) == everything
