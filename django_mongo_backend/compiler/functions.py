@@ -8,15 +8,18 @@ operators do too, and the builders add guards where they do not.
 
 from __future__ import annotations
 
+import decimal
 import math
 import re
 
+from bson import Decimal128
 from django.db import NotSupportedError
 from django.db.models import functions as fn
 from django.db.models.functions import datetime as dt
 
 from . import float_text, timezones
 from .dispatch import by_class
+from .field_types import INTEGER_TYPES, internal_type
 from .nulls import may_be_null, null_if_missing
 
 
@@ -256,10 +259,42 @@ def _trunc(expression_compiler, expression, args):
 
 
 def _round(expression_compiler, expression, args):
-    # MongoDB's $round rounds a half to even (as PostgreSQL does for floats); the place may
-    # be negative. Its result keeps the input's type, as SQL's ROUND does.
+    """SQL's ROUND: the place may be negative, and the result keeps the input's type, as with
+    MongoDB's ``$round``; but ``$round`` takes a half to the even neighbour ("Rounding to
+    Even Values" in the manual) where SQLite, and PostgreSQL for integers and numerics, take
+    it away from zero (ROUND(365, -1) is 370, not 360). For those exact types a value exactly
+    halfway is first moved a tenth of the unit away from zero. Floats keep ``$round``'s
+    half-to-even, which is PostgreSQL's ``round(double precision)``; a place that is not a
+    constant keeps it too."""
     place = args[1] if len(args) > 1 else 0
-    return _null_if_any_null(args, {"$round": [args[0], place]})
+    value = args[0]
+    steps = _rounding_steps(expression)
+    if steps is not None:
+        unit, half, nudge = steps
+        halfway = {"$eq": [{"$mod": [{"$abs": "$$rounded"}, unit]}, half]}
+        away = {"$cond": [{"$lt": ["$$rounded", 0]}, {"$multiply": [nudge, -1]}, nudge]}
+        moved = {"$cond": [halfway, {"$add": ["$$rounded", away]}, "$$rounded"]}
+        value = {"$let": {"vars": {"rounded": value}, "in": moved}}
+    return _null_if_any_null(args, {"$round": [value, place]})
+
+
+def _rounding_steps(expression):
+    """(unit, half a unit, a tenth of a unit) of a Round of an integer or decimal column to a
+    constant place, as values of the column's type; None where no half can occur (an integer
+    to a place >= 0) or the type or place is not known."""
+    sources = expression.get_source_expressions()
+    place = sources[1].value if len(sources) > 1 and hasattr(sources[1], "value") else 0
+    if not isinstance(place, int) or isinstance(place, bool):
+        return None
+    kind = internal_type(sources[0])
+    if kind == "DecimalField":
+        return tuple(
+            Decimal128(decimal.Decimal(digit).scaleb(exponent))
+            for digit, exponent in ((1, -place), (5, -place - 1), (1, -place - 1))
+        )
+    if kind in INTEGER_TYPES and place < 0:
+        return 10**-place, 5 * 10 ** (-place - 1), 10 ** (-place - 1)
+    return None
 
 
 def _sign(expression_compiler, expression, args):

@@ -369,3 +369,38 @@ def test_functions_mongodb_lacks_are_refused_saying_why(name):
     assert "yet" not in message
     expected = "UUID4 is not supported on this database backend." if name == "UUID4" else name
     assert message.startswith(expected), message
+
+
+def test_round_takes_a_half_of_an_integer_or_decimal_away_from_zero():
+    """SQLite's ROUND and PostgreSQL's round(numeric) round a half away from zero:
+    ROUND(365, -1) = 370, ROUND(-2.5) = -3 (Django's db_functions test_round expects 370
+    unless features.rounds_to_even). MongoDB's $round goes to the even neighbour ("Rounding
+    to Even Values"), so a value exactly halfway is moved off the tie first; a float keeps
+    half-to-even, as PostgreSQL's round(double precision)."""
+    from decimal import Decimal
+
+    from django.db.models.functions import Round
+
+    from tests.testapp.models import AllTypes
+
+    rows = [(365, "2.5", 2.5), (-365, "-2.5", -2.5), (364, "0.125", 0.5), (355, "-0.135", 1.5)]
+    for big, number, floating in rows:
+        AllTypes.objects.create(big=big, decimal=Decimal(number), floating=floating)
+    AllTypes.objects.create()
+
+    def rounded(expression):
+        values = AllTypes.objects.order_by("pk").annotate(v=expression)
+        return list(values.values_list("v", flat=True))
+
+    assert rounded(Round("big", -1)) == [370, -370, 360, 360, None]
+    assert rounded(Round("big", -2)) == [400, -400, 400, 400, None]
+    assert rounded(Round("big")) == [365, -365, 364, 355, None]
+    assert rounded(Round("decimal")) == [3, -3, 0, 0, None]
+    assert rounded(Round("decimal", 2)) == [
+        Decimal("2.5"),
+        Decimal("-2.5"),
+        Decimal("0.13"),
+        Decimal("-0.14"),
+        None,
+    ]
+    assert rounded(Round("floating")) == [2.0, -2.0, 0.0, 2.0, None]
