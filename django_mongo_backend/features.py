@@ -27,6 +27,7 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supports_collation_on_textfield = False
     # BSON datetimes keep milliseconds: microseconds are truncated on save.
     supports_microsecond_precision = False
+    time_cast_precision = 3  # a datetime cast to a time keeps the milliseconds stored
     interprets_empty_strings_as_nulls = False
 
     # Keys and inserts.

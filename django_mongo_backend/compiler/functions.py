@@ -13,6 +13,7 @@ import math
 import re
 
 from bson import Decimal128
+from django.conf import settings
 from django.db import NotSupportedError
 from django.db.models import functions as fn
 from django.db.models.functions import datetime as dt
@@ -162,24 +163,57 @@ def _now(expression_compiler, expression, args):
 
 
 def _cast(expression_compiler, expression, args):
-    target = expression.output_field.get_internal_type()
+    field = expression.output_field
+    while field.is_relation:  # a ForeignKey casts to its target's type (cast_db_type)
+        field = field.target_field
+    target = field.get_internal_type()
     if target == "JSONField":
         return args[0]  # stored values already are JSON values (documents, arrays, scalars)
+    source = _source_type(expression)
+    if target in ("DateField", "TimeField") and source == "DateTimeField":
+        return _datetime_as(target, args[0], expression_compiler.connection)
     operator = CAST_OPERATORS.get(target)
     if operator is None:
         raise NotSupportedError(f"Cast to {target} is not supported on MongoDB")
-    if operator == "$toString" and _source_type(expression) == "FloatField":
+    if target == "DecimalField" and field.decimal_places is not None:
+        # CAST(x AS numeric(m, d)) rounds to d places, a half away from zero.
+        steps = _decimal_steps(field.decimal_places)
+        return _null_if_any_null(
+            args, {"$round": [_off_ties({operator: args[0]}, steps), field.decimal_places]}
+        )
+    if operator == "$toString" and getattr(field, "max_length", None):
+        # CAST(x AS varchar(n)) keeps the first n characters.
+        text = _converted(expression, source, operator, args)
+        return _null_if_any_null(args, {"$substrCP": [text, 0, field.max_length]})
+    return _converted(expression, source, operator, args)
+
+
+def _datetime_as(target, value, connection):
+    """A datetime cast to a date or a time, in the database connection's time zone (as
+    PostgreSQL's ``::date``/``::time`` read a timestamptz in the session's zone, which Django
+    sets to the connection's): the day it starts (a date is stored at midnight UTC), or the
+    time's text to the millisecond BSON keeps (``features.time_cast_precision``)."""
+    tzname = connection.timezone_name if settings.USE_TZ else None
+    local = timezones.wall_clock(value, None if tzname == "UTC" else tzname)
+    if target == "DateField":
+        return {"$dateTrunc": {"date": local, "unit": "day"}}
+    return {"$dateToString": {"date": local, "format": "%H:%M:%S.%L000"}}
+
+
+def _converted(expression, source, operator, args):
+    """``args[0]`` through the conversion operator, with SQL's text for floats and dates."""
+    if operator == "$toString" and source == "FloatField":
         # $toString keeps six digits of a double ("%g"): SQL's text keeps them all.
         return float_text.double_text(args[0])
-    if operator == "$toString" and _source_type(expression) == "DateField":
+    if operator == "$toString" and source == "DateField":
         # A date is stored as a BSON date at midnight UTC, which $toString writes as an ISO
         # datetime ("2020-05-01T00:00:00.000Z"); SQL's text of a date is "2020-05-01".
         return {"$dateToString": {"date": args[0], "format": "%Y-%m-%d"}}
-    if operator == "$toString" and _source_type(expression) == "UUIDField":
+    if operator == "$toString" and source == "UUIDField":
         # A UUIDField is binData (subtype 4), and MongoDB 7.0's $convert has no binData ->
         # string conversion ($toString of a UUID is new in 8.0): ConversionFailure on any row.
         raise NotSupportedError(
-            f"Cast of a UUIDField to {target} is not supported on MongoDB 7.0, which cannot "
+            "Cast of a UUIDField to text is not supported on MongoDB 7.0, which cannot "
             "convert a UUID (binData) to its text"
         )
     return {operator: args[0]}  # each returns null for null, as CAST does
@@ -207,6 +241,8 @@ CAST_OPERATORS = {
     "DecimalField": "$toDecimal",
     "BooleanField": "$toBool",
     "DateTimeField": "$toDate",
+    "SmallAutoField": "$toInt",
+    "DurationField": "$toLong",  # int64 microseconds
 }
 
 #: Extract lookup_name -> the date operator that yields it.
@@ -267,15 +303,26 @@ def _round(expression_compiler, expression, args):
     half-to-even, which is PostgreSQL's ``round(double precision)``; a place that is not a
     constant keeps it too."""
     place = args[1] if len(args) > 1 else 0
-    value = args[0]
     steps = _rounding_steps(expression)
-    if steps is not None:
-        unit, half, nudge = steps
-        halfway = {"$eq": [{"$mod": [{"$abs": "$$rounded"}, unit]}, half]}
-        away = {"$cond": [{"$lt": ["$$rounded", 0]}, {"$multiply": [nudge, -1]}, nudge]}
-        moved = {"$cond": [halfway, {"$add": ["$$rounded", away]}, "$$rounded"]}
-        value = {"$let": {"vars": {"rounded": value}, "in": moved}}
+    value = args[0] if steps is None else _off_ties(args[0], steps)
     return _null_if_any_null(args, {"$round": [value, place]})
+
+
+def _off_ties(value, steps):
+    """``value`` moved a tenth of a unit away from zero when it is exactly halfway between
+    two multiples of the unit, so that ``$round`` takes it away from zero."""
+    unit, half, nudge = steps
+    halfway = {"$eq": [{"$mod": [{"$abs": "$$rounded"}, unit]}, half]}
+    away = {"$cond": [{"$lt": ["$$rounded", 0]}, {"$multiply": [nudge, -1]}, nudge]}
+    moved = {"$cond": [halfway, {"$add": ["$$rounded", away]}, "$$rounded"]}
+    return {"$let": {"vars": {"rounded": value}, "in": moved}}
+
+
+def _decimal_steps(place):
+    return tuple(
+        Decimal128(decimal.Decimal(digit).scaleb(exponent))
+        for digit, exponent in ((1, -place), (5, -place - 1), (1, -place - 1))
+    )
 
 
 def _rounding_steps(expression):
@@ -288,10 +335,7 @@ def _rounding_steps(expression):
         return None
     kind = internal_type(sources[0])
     if kind == "DecimalField":
-        return tuple(
-            Decimal128(decimal.Decimal(digit).scaleb(exponent))
-            for digit, exponent in ((1, -place), (5, -place - 1), (1, -place - 1))
-        )
+        return _decimal_steps(place)
     if kind in INTEGER_TYPES and place < 0:
         return 10**-place, 5 * 10 ** (-place - 1), 10 ** (-place - 1)
     return None

@@ -297,7 +297,7 @@ def test_math_and_text_functions(library):
     }
     assert pipeline(
         Author.objects.filter(name="Ann")
-        .annotate(v=fn.Round(F("age"), -1))
+        .annotate(v=fn.Round(F("age")))
         .values_list("v", flat=True)
     ) == [
         {"$match": {"name": {"$eq": "Ann"}}},
@@ -307,7 +307,7 @@ def test_math_and_text_functions(library):
                     "$cond": [
                         {"$lte": ["$age", None]},
                         None,
-                        {"$round": ["$age", {"$literal": -1}]},
+                        {"$round": ["$age", {"$literal": 0}]},
                     ]
                 }
             }
@@ -404,3 +404,48 @@ def test_round_takes_a_half_of_an_integer_or_decimal_away_from_zero():
         None,
     ]
     assert rounded(Round("floating")) == [2.0, -2.0, 0.0, 2.0, None]
+
+
+def test_casts_follow_the_target_fields_parameters():
+    """CAST as PostgreSQL does it: to varchar(n) keeps n characters, to numeric(m, d) rounds
+    to d places (a half away from zero), a datetime to a date or a time in the connection's
+    zone (UTC), a ForeignKey to its target's type (Django's cast_db_type), a duration to a
+    duration."""
+    import datetime
+    from decimal import Decimal
+
+    from django.db import models
+    from django.db.models.functions import Cast
+
+    from tests.testapp.models import AllTypes
+
+    moment = datetime.datetime(2018, 9, 28, 23, 42, 10, 234000, tzinfo=datetime.UTC)
+    AllTypes.objects.create(
+        char="Bobby",
+        floating=-1.935,
+        decimal=Decimal("2.345"),
+        moment=moment,
+        duration=datetime.timedelta(days=-1, microseconds=3),
+    )
+    AllTypes.objects.create()
+
+    def cast(source, field):
+        values = AllTypes.objects.order_by("pk").annotate(v=Cast(source, field))
+        return list(values.values_list("v", flat=True))
+
+    assert cast("char", models.CharField(max_length=3)) == ["Bob", None]
+    assert cast("decimal", models.DecimalField(max_digits=5, decimal_places=2)) == [
+        Decimal("2.35"),
+        None,
+    ]
+    assert cast("floating", models.DecimalField(max_digits=5, decimal_places=1)) == [
+        Decimal("-1.9"),
+        None,
+    ]
+    assert cast("moment", models.DateField()) == [datetime.date(2018, 9, 28), None]
+    assert cast("moment", models.TimeField()) == [datetime.time(23, 42, 10, 234000), None]
+    assert cast("duration", models.DurationField()) == [
+        datetime.timedelta(days=-1, microseconds=3),
+        None,
+    ]
+    assert cast(models.Value("7"), models.ForeignKey(Author, models.CASCADE)) == [7, 7]
