@@ -14,6 +14,7 @@ import re
 
 from bson import Decimal128
 from django.conf import settings
+from django.core.exceptions import FieldError
 from django.db import NotSupportedError
 from django.db.models import functions as fn
 from django.db.models.functions import datetime as dt
@@ -77,8 +78,45 @@ def _concat(expression_compiler, expression):
     MongoDB refuses a command nested deeper than 200 (BSONDepth::kDefaultMaxAllowableDepth)
     — about 60 values. Django's Concat treats NULL as '' (ConcatPair coalesces on every
     backend), so each value is guarded; the concatenated pairs never are NULL."""
-    args = expression_compiler.compile_many(_concat_operands(expression))
+    operands = _concat_operands(expression)
+    args = [
+        _as_text(operand, compiled)
+        for operand, compiled in zip(
+            operands, expression_compiler.compile_many(operands), strict=True
+        )
+    ]
     return {"$concat": [{"$ifNull": [arg, ""]} for arg in args]}
+
+
+#: Fields whose stored values are strings already.
+_TEXT_TYPES = frozenset(
+    {
+        "CharField",
+        "TextField",
+        "SlugField",
+        "EmailField",
+        "URLField",
+        "GenericIPAddressField",
+        "IPAddressField",
+        "FilePathField",
+        "FileField",
+        "ImageField",
+        "TimeField",  # "HH:MM:SS.ffffff"
+    }
+)
+
+
+def _as_text(operand, compiled):
+    """A Concat operand as text: ``$concat`` takes strings only (16702), and SQL concatenates
+    a number or a date by its text (PostgreSQL casts the non-text columns, SQLite's || reads
+    them as text), so they go through the conversion of a cast to text."""
+    try:
+        kind = operand.output_field.get_internal_type()
+    except (AttributeError, FieldError):
+        return compiled
+    if kind in _TEXT_TYPES:
+        return compiled
+    return _converted(kind, "$toString", [compiled])
 
 
 def _coalesce(expression_compiler, expression, args):
@@ -183,9 +221,9 @@ def _cast(expression_compiler, expression, args):
         )
     if operator == "$toString" and getattr(field, "max_length", None):
         # CAST(x AS varchar(n)) keeps the first n characters.
-        text = _converted(expression, source, operator, args)
+        text = _converted(source, operator, args)
         return _null_if_any_null(args, {"$substrCP": [text, 0, field.max_length]})
-    return _converted(expression, source, operator, args)
+    return _converted(source, operator, args)
 
 
 def _datetime_as(target, value, connection):
@@ -200,7 +238,7 @@ def _datetime_as(target, value, connection):
     return {"$dateToString": {"date": local, "format": "%H:%M:%S.%L000"}}
 
 
-def _converted(expression, source, operator, args):
+def _converted(source, operator, args):
     """``args[0]`` through the conversion operator, with SQL's text for floats and dates."""
     if operator == "$toString" and source == "FloatField":
         # $toString keeps six digits of a double ("%g"): SQL's text keeps them all.
@@ -266,6 +304,7 @@ _EXTRACT_KIND = re.compile(r"[A-Za-z_]+")
 def _extract(expression_compiler, expression, args):
     kind = expression.lookup_name
     internal_type = expression.lhs.output_field.get_internal_type()
+    tzname = timezones.tzname_for(expression)
     if internal_type == "TimeField":
         return timezones.extract_from_time(kind, args[0])
     if internal_type == "DurationField":
@@ -274,7 +313,6 @@ def _extract(expression_compiler, expression, args):
         raise ValueError("Extract requires native DurationField database support.")
     # No NULL guard: the date operators give null for a null or missing date (as do
     # $dateToParts / $dateFromParts in wall_clock, $divide and $ceil): SQL's EXTRACT of NULL.
-    tzname = timezones.tzname_for(expression)
     date = timezones.wall_clock(args[0], tzname)
     if kind == "week_day":
         # Django: 1 = Sunday ... 7 = Saturday, as $dayOfWeek.

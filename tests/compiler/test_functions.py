@@ -296,9 +296,7 @@ def test_math_and_text_functions(library):
         "$where": 1,
     }
     assert pipeline(
-        Author.objects.filter(name="Ann")
-        .annotate(v=fn.Round(F("age")))
-        .values_list("v", flat=True)
+        Author.objects.filter(name="Ann").annotate(v=fn.Round(F("age"))).values_list("v", flat=True)
     ) == [
         {"$match": {"name": {"$eq": "Ann"}}},
         {
@@ -449,3 +447,18 @@ def test_casts_follow_the_target_fields_parameters():
         None,
     ]
     assert cast(models.Value("7"), models.ForeignKey(Author, models.CASCADE)) == [7, 7]
+
+
+def test_concat_reads_numbers_and_dates_as_their_text(library):
+    """SQL concatenates a non-text value by its text (PostgreSQL casts it, SQLite's || reads
+    it as text; Django's test_concat_non_str); $concat takes strings only (16702)."""
+    from django.db.models import TextField
+
+    rows = Author.objects.order_by("name").annotate(
+        v=Concat("name", Value(":"), "age", output_field=TextField())
+    )
+    assert list(rows.values_list("v", flat=True)) == ["Ann:30", "Bob:", "Cy:45"]
+    dated = Book.objects.filter(published__isnull=False).annotate(
+        v=Concat("title", Value(" "), "published", Value(" "), "price", output_field=TextField())
+    )
+    assert list(dated.values_list("v", flat=True)) == ["Gamma 2020-05-01 "]
