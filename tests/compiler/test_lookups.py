@@ -348,3 +348,18 @@ def test_a_bilateral_transform_applies_to_the_value_too(library):
         # An F() is transformed too: UPPER(title) = UPPER(title) holds for every row.
         everything = ["Alpha", "Delta", "Gamma", "beta"]
         assert titles(books.filter(title__upper__exact=F("title"))) == everything
+
+
+def test_in_drops_none_and_keeps_the_values_order(library):
+    """Django's lookup app asserts these on the SQL text (test_in_ignore_none: "IN (1)",
+    test_in_keeps_value_ordering: the values in the order given, test_textfield_exact_null:
+    "IS NULL"), skipped here with that reason; the same on the command."""
+    ann = library["ann"]
+    assert pipeline(Author.objects.filter(pk__in=[None, ann.pk])) == [
+        {"$match": {"_id": {"$in": [ann.pk]}}},
+        {"$sort": {"name": 1}},
+    ]
+    names = ["Cy", "Ann", "Bob", "Ann"]
+    (match, _) = pipeline(Author.objects.filter(name__in=names))
+    assert match == {"$match": {"name": {"$in": names}}}
+    assert pipeline(Book.objects.filter(published__exact=None)) == [{"$match": {"published": None}}]
