@@ -464,7 +464,10 @@ def json_exact(lookup, expression_compiler):
     also match an array merely containing it.) ``data=JSONNull()`` (``data=None``,
     deprecated in Django 6.1) matches a JSON null, never SQL NULL."""
     value = expression_compiler.compile(lookup.lhs)
-    if _is_json_null(lookup.rhs) and not hasattr(lookup.rhs, "resolve_expression"):
+    if lookup.rhs is None:
+        # Django 6.1 deprecates None for the JSON null with a warning that JSONExact's
+        # process_rhs gives, as SQL backends call it; for a constant it reads no SQL.
+        lookup.process_rhs(None, expression_compiler.connection)
         rhs = {"$literal": JSON_NULL}
     else:
         rhs = _rhs(lookup, expression_compiler)

@@ -166,6 +166,17 @@ def test_containment_as_postgresql(rows, case):
     assert list(names(query(Row.objects.using(MONGO)))) == expected
 
 
+@pytest.mark.skipif(
+    not hasattr(models, "JSONNull"), reason="Django 6.1 deprecates data=None for the JSON null"
+)
+def test_none_for_the_json_null_warns_as_on_sql_backends(rows):
+    from django.utils.deprecation import RemovedInDjango2028Warning
+
+    for alias in (MONGO, SQLITE):
+        with pytest.warns(RemovedInDjango2028Warning, match="JSONNull"):
+            assert list(names(Row.objects.using(alias).filter(data=None))) == ["json null"]
+
+
 def stored(manager):
     """What each row holds: SQL NULL, JSON null or a value (Python reads both nulls as None)."""
     sql_null = set(names(manager.filter(data__isnull=True)))
