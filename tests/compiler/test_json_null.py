@@ -14,9 +14,9 @@ import warnings
 import pytest
 from bson.max_key import MaxKey
 from django.db import connections, models
-from django.db.models import Case, Count, F, Q, Value, When
+from django.db.models import Case, Count, F, Q, Value, When, functions
 from django.db.models.fields import json as django_json
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, JSONObject
 
 from tests.jsonapp.models import Row
 
@@ -140,30 +140,62 @@ def test_queries_match_sqlite(rows, query):
 #: Containment and Existence"): 'null' contains and is contained by 'null' only, never an
 #: object; SQL NULL is UNKNOWN, and exclude() adds "IS NOT NULL" inside its NOT.
 POSTGRESQL = {
-    "contains key null": (lambda rows: rows.filter(data__contains={"a": None}), ["key null"]),
-    "contains {}": (lambda rows: rows.filter(data__contains={}), ["empty", "key", "key null"]),
+    "contains key null": (
+        lambda rows: names(rows.filter(data__contains={"a": None})),
+        ["key null"],
+    ),
+    "contains {}": (
+        lambda rows: names(rows.filter(data__contains={})),
+        ["empty", "key", "key null"],
+    ),
     "exclude contains {}": (
-        lambda rows: rows.exclude(data__contains={}),
+        lambda rows: names(rows.exclude(data__contains={})),
         ["array", "json null", "sql null", "text null", "zero"],
     ),
     "contained_by": (
-        lambda rows: rows.filter(data__contained_by={"a": None, "b": 1}),
+        lambda rows: names(rows.filter(data__contained_by={"a": None, "b": 1})),
         ["empty", "key null"],
     ),
-    "contains a null element": (lambda rows: rows.filter(data__contains=[None]), ["array"]),
+    "contains a null element": (lambda rows: names(rows.filter(data__contains=[None])), ["array"]),
     "coalesce then contains": (
-        lambda rows: rows.annotate(c=Coalesce("data", Value({"d": 1}, models.JSONField()))).filter(
-            c__contains={"d": 1}
+        lambda rows: names(
+            rows.annotate(c=Coalesce("data", Value({"d": 1}, models.JSONField()))).filter(
+                c__contains={"d": 1}
+            )
         ),
         ["sql null"],
     ),
 }
 
 
+# SQLite's JSON_OBJECT / JSON_ARRAY embed a JSON column as its text (a string); PostgreSQL's
+# jsonb_build_object / jsonb_build_array embed the value, a JSON null as null.
+POSTGRESQL["in a JSON object"] = (
+    lambda rows: rows.filter(name__in=["sql null", "json null", "key null"]).values_list(
+        "name", JSONObject(v="data")
+    ),
+    [("json null", {"v": None}), ("key null", {"v": {"a": None}}), ("sql null", {"v": None})],
+)
+if hasattr(functions, "JSONArray"):  # Django 5.2+
+    POSTGRESQL["in a JSON array"] = (
+        lambda rows: rows.filter(name__in=["sql null", "json null", "array"]).values_list(
+            "name", functions.JSONArray("data", "other")
+        ),
+        [("array", [[None, 1], None]), ("json null", [None, None]), ("sql null", [None, None])],
+    )
+
+
 @pytest.mark.parametrize("case", POSTGRESQL.values(), ids=POSTGRESQL.keys())
 def test_containment_as_postgresql(rows, case):
     query, expected = case
-    assert list(names(query(Row.objects.using(MONGO)))) == expected
+    assert list(query(Row.objects.using(MONGO))) == expected
+
+
+def test_a_json_null_nested_by_json_object_is_a_plain_null(rows):
+    rows = Row.objects.using(MONGO)
+    rows.filter(name="json null").update(other=JSONObject(v="data"))
+    assert list(names(rows.filter(other__v=None))) == ["json null"]
+    assert list(names(rows.filter(other__contains={"v": None}))) == ["json null"]
 
 
 @pytest.mark.skipif(
@@ -281,3 +313,39 @@ def test_stored_form_an_outside_reader_sees():
     assert collection.count_documents({"data": {"$type": "maxKey"}}) == 1
     # {"data": null} would also match [null, 1]: "$type": "array" tests the value itself.
     assert collection.count_documents({"data": {"$eq": None, "$not": {"$type": "array"}}}) == 1
+
+
+@pytest.mark.django_db(databases=[MONGO], transaction=True)
+def test_validator_accepts_the_json_null():
+    """ENFORCE_SCHEMA's validator gives a JSONField no bsonType (any JSON value), so MaxKey
+    passes it; the insert above ran under it."""
+    connection = connections[MONGO]
+    if not connection.enforce_schema:
+        pytest.skip("the suite runs with DJANGO_MONGO_ENFORCE_SCHEMA=0: no validator")
+    create_rows(MONGO)
+    connection.ensure_connection()
+    (options,) = connection.connection.database.list_collections(
+        filter={"name": Row._meta.db_table}
+    )
+    schema = options["options"]["validator"]["$jsonSchema"]
+    assert "bsonType" not in schema["properties"]["data"]
+    assert Row.objects.using(MONGO).filter(data=JSONNull()).count() == 1
+
+
+@pytest.mark.django_db(databases=[MONGO], transaction=True)
+def test_dumpdata_and_loaddata():
+    """Django's serializers write both nulls as null (on every backend) and load null as SQL
+    NULL; reading a JSON null for dumpdata gives None, not MaxKey."""
+    from django.core import serializers
+
+    create_rows(MONGO)
+    text = serializers.serialize("json", Row.objects.using(MONGO).all())
+    fields = {item.object.name: item.object.data for item in serializers.deserialize("json", text)}
+    assert fields["json null"] is None
+    assert fields["key null"] == {"a": None}
+    Row.objects.using(MONGO).all().delete()
+    for item in serializers.deserialize("json", text, using=MONGO):
+        item.save(using=MONGO)
+    rows = Row.objects.using(MONGO)
+    assert set(names(rows.filter(data__isnull=True))) == {"sql null", "json null"}
+    assert rows.get(name="key null").data == {"a": None}
