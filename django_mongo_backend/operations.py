@@ -183,7 +183,12 @@ class DatabaseOperations(BaseDatabaseOperations):
         # MongoDB compares documents key order included, JSON objects compare without it.
         # Django hands None here only for the JSON null (its get_db_prep_save returns SQL NULL
         # before adapting), as SQL backends get the text "null".
-        value = json.loads(json.dumps(value, cls=encoder, sort_keys=True))
+        text = json.dumps(value, cls=encoder, sort_keys=True)
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as error:
+            # An encoder that writes no JSON: a SQL database's JSON column refuses the text.
+            raise DataError(f"the JSONField's encoder wrote invalid JSON: {error}") from error
         return JSON_NULL if value is None else value
 
     def adapt_integerfield_value(self, value, internal_type):

@@ -9,6 +9,7 @@ backend stores the column's JSON null as MaxKey (docs/fields.rst, "JSON null and
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import pytest
@@ -349,3 +350,16 @@ def test_dumpdata_and_loaddata():
     rows = Row.objects.using(MONGO)
     assert set(names(rows.filter(data__isnull=True))) == {"sql null", "json null"}
     assert rows.get(name="key null").data == {"a": None}
+
+
+def test_an_encoder_writing_invalid_json_is_a_data_error():
+    """As a SQL database's JSON column refuses text that is not JSON (Django's
+    test_db_check_constraints)."""
+    from django.db import DataError
+
+    class Broken(json.JSONEncoder):
+        def encode(self, o):
+            return "{not json"
+
+    with pytest.raises(DataError, match="invalid JSON"):
+        connections[MONGO].ops.adapt_json_value({"a": 1}, Broken)
