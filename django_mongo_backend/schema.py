@@ -16,7 +16,7 @@ import logging
 from django.core.exceptions import FieldError
 from django.db import NotSupportedError
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
-from django.db.models import CheckConstraint, F, Model, Q, UniqueConstraint
+from django.db.models import CheckConstraint, F, JSONField, Model, Q, UniqueConstraint
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.expressions import Value
 from django.db.models.fields import AutoFieldMixin, PositiveIntegerRelDbTypeMixin
@@ -330,6 +330,10 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
                     f"{_label(model, field)}: MongoDB cannot compute the database default "
                     f"{default!r} for existing documents; use a constant or Field.default."
                 )
+            if default.value is None and isinstance(default._output_field_or_none, JSONField):
+                # JSONNull() / Value(None, JSONField()): the JSON null, which the field's
+                # get_db_prep_save makes of the Value itself (its None is SQL NULL).
+                return field.get_db_prep_save(default, self.connection)
             return field.get_db_prep_save(default.value, self.connection)
         return self.effective_default(field)
 

@@ -531,6 +531,13 @@ class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
                 if value.contains_aggregate:
                     raise NotSupportedError(f"aggregates in update() of {field.name}")
             key = document_key(field)
+            if isinstance(value, Value) and field.get_internal_type() == "JSONField":
+                # As Django's update: JSONField.get_db_prep_save stores Value(None, JSONField())
+                # as the JSON null (any other Value it returns as it is).
+                value = field.get_db_prep_save(value, connection=self.connection)
+                if not hasattr(value, "as_sql"):
+                    constants[key] = value
+                    continue
             if hasattr(value, "as_sql"):
                 computed[key] = stored_as(field, expression_compiler.compile(value))
                 continue

@@ -42,11 +42,12 @@ from django.db.models.lookups import Lookup
 from django.db.models.sql.query import Query
 from django.db.models.sql.where import ExtraWhere, WhereNode
 
+from ..operations import JSON_NULL
 from . import functions
 from .conditions import ConditionCompiler
 from .dispatch import by_class
 from .field_types import INTEGER_TYPES, internal_type
-from .json_fields import as_mql_for
+from .json_fields import as_mql_for, json_null_literal
 from .mql_types import AggregationExpression, Stage
 from .nulls import NonNull, is_not_null, may_be_null
 from .scopes import Scope
@@ -205,6 +206,8 @@ class ExpressionCompiler:
         return reference
 
     def value(self, value):
+        if json_null_literal(value):
+            return {"$literal": JSON_NULL}
         return {"$literal": self.adapt(value.value, getattr(value, "_output_field_or_none", None))}
 
     def adapt(self, python_value: Any, output_field: Any = None) -> Any:

@@ -19,6 +19,7 @@ from django.db import NotSupportedError
 from django.db.models import functions as fn
 from django.db.models.functions import datetime as dt
 
+from ..operations import JSON_NULL
 from . import float_text, timezones
 from .dispatch import by_class
 from .field_types import INTEGER_TYPES, internal_type
@@ -444,18 +445,28 @@ def _pad(side):
     return build
 
 
+def _nested(source, arg):
+    """A value placed inside a JSON document or array: a JSON column's own JSON null
+    (JSON_NULL, MaxKey: docs/fields.rst) is a plain null there, as every nested null is."""
+    if internal_type(source) != "JSONField":
+        return arg
+    return {"$cond": [{"$eq": [arg, {"$literal": JSON_NULL}]}, None, arg]}
+
+
 def _json_object(expression_compiler, expression, args):
     # Keys are data: $arrayToObject takes them as values, so "$where" stays a key.
     # A missing value (an outer join found nothing) would drop "v": null it (SQL's NULL).
+    sources = expression.get_source_expressions()
     pairs = [
-        {"k": args[index], "v": null_if_missing(args[index + 1])}
+        {"k": args[index], "v": null_if_missing(_nested(sources[index + 1], args[index + 1]))}
         for index in range(0, len(args), 2)
     ]
     return {"$arrayToObject": [pairs]}
 
 
 def _json_array(expression_compiler, expression, args):
-    return args
+    sources = expression.get_source_expressions()
+    return [_nested(source, arg) for source, arg in zip(sources, args, strict=True)]
 
 
 FUNCTIONS = {

@@ -11,9 +11,11 @@ import io
 import uuid
 
 import pytest
+from bson.max_key import MaxKey
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, NotSupportedError, connections, models
+from django.db.models import Value
 from django.test.utils import isolate_apps
 from pymongo.errors import DuplicateKeyError, WriteError
 
@@ -239,6 +241,24 @@ def test_add_nullable_field_sets_null(mongo_connection, thing):
     with mongo_connection.schema_editor() as editor:
         editor.add_field(thing, field)
     assert all("seen" in doc and doc["seen"] is None for doc in documents(mongo_connection))
+
+
+def test_add_json_field_backfills_json_null_and_sql_null_apart(mongo_connection, thing):
+    """A JSONField's db_default / default of JSONNull() (Value(None, JSONField())) is the JSON
+    null, stored as MaxKey; a nullable one without a default is SQL NULL (docs/fields.rst)."""
+    json_null = Value(None, models.JSONField())
+    fields = [
+        new_field(models.JSONField(db_default=json_null), "by_db_default"),
+        new_field(models.JSONField(default=json_null), "by_default"),
+        new_field(models.JSONField(null=True), "nothing"),
+    ]
+    with mongo_connection.schema_editor() as editor:
+        for field in fields:
+            editor.add_field(thing, field)
+    for doc in documents(mongo_connection):
+        assert isinstance(doc["by_db_default"], MaxKey)
+        assert isinstance(doc["by_default"], MaxKey)
+        assert doc["nothing"] is None
 
 
 def test_remove_field_unsets_and_drops_its_indexes(mongo_connection, thing):
