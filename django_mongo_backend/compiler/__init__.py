@@ -182,8 +182,15 @@ class SQLCompiler(sql.SQLCompiler):
         ``outer_scope``: this query is a subquery, and may read the columns of the outer
         query in that scope (they become ``$$variables`` of the ``$lookup`` running it).
         """
-        self.pre_sql_setup()
-        return SelectBuilder(self, outer_scope=outer_scope).build()
+        refcounts = self.query.alias_refcount.copy()
+        try:
+            self.pre_sql_setup()
+            return SelectBuilder(self, outer_scope=outer_scope).build()
+        finally:
+            # The joins compiling added (ordering by a relation, Meta.ordering of a related
+            # model) are unreferenced again, as Django's SQLCompiler.as_sql does: a query kept
+            # and combined later (q1 & q2) must not inherit them as INNER joins.
+            self.query.reset_refcounts(refcounts)
 
     def as_sql(
         self, with_limits: bool = True, with_col_aliases: bool = False

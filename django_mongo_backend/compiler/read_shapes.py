@@ -167,11 +167,15 @@ def plan_for(compiler: Any) -> SelectPlan:
         plan = shape.bind(compiler)
         if plan is not None:
             return plan
-    compiler.pre_sql_setup()
-    builder = SelectBuilder(compiler)
-    plan = builder.build()
-    if _joins_in_use(compiler.query) or builder.layout is None:
-        return plan
+    refcounts = compiler.query.alias_refcount.copy()
+    try:
+        compiler.pre_sql_setup()
+        builder = SelectBuilder(compiler)
+        plan = builder.build()
+        if _joins_in_use(compiler.query) or builder.layout is None:
+            return plan
+    finally:
+        compiler.query.reset_refcounts(refcounts)  # as build_select does
     shape = Shape(compiler, plan, builder.layout)
     if len(cache) >= MAX_SHAPES:
         cache.clear()
