@@ -66,7 +66,8 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supports_covering_indexes = False
     supports_expression_indexes = False
     supports_deferrable_unique_constraints = False
-    supports_nullable_unique_constraints = False  # a unique index counts missing/null once
+    # A unique index on a nullable field leaves null out (schema.py: a partial filter).
+    supports_nullable_unique_constraints = True
     supports_partially_nullable_unique_constraints = False
     supports_nulls_distinct_unique_constraints = False
     allows_multiple_constraints_on_same_fields = False
@@ -86,7 +87,8 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     # where there are transactions (see the properties below).
     has_select_for_no_key_update = False
     supports_select_for_update_with_limit = True
-    can_distinct_on_fields = False
+    # distinct(*fields): $sort, then $group keeping $first of each (compiler/distinct_on.py).
+    can_distinct_on_fields = True
     # Combined querysets: $unionWith, then $group for the set semantics; inside a transaction
     # (which refuses $unionWith) one aggregate per queryset, combined by the client.
     supports_select_union = True

@@ -14,7 +14,7 @@ A new module goes in this list.
   bson_order, limits, ordering, scopes, plans, stored_as_is, ignore_conflicts
 - translation tables: timezones, functions, aggregates, lookups, json_fields
 - expressions and conditions: subqueries, conditions, expressions
-- clauses: joins, combinators, constraints
+- clauses: joins, combinators, constraints, distinct_on
 - the pipeline builder: pipeline, read_shapes
 - the Django compilers: row_locks, __init__
 
@@ -49,7 +49,7 @@ from django.utils import timezone
 from .. import sequences
 from ..mongo_command import MongoCommand, to_json
 from ..operations import document_key
-from . import ignore_conflicts, row_locks
+from . import distinct_on, ignore_conflicts, row_locks
 from .aggregates import compile_aggregate, group_stages
 from .conditions import MATCH_NOTHING
 from .expressions import ExpressionCompiler
@@ -118,6 +118,8 @@ def all_documents(cursor: Any) -> list[Document]:
 
 class SQLCompiler(sql.SQLCompiler):
     order_by_expressions: Sequence[tuple[Any, bool]] = ()
+    #: The DISTINCT ON expressions of ``distinct(*fields)`` (distinct_on.py).
+    distinct_on: Sequence[Any] = ()
     #: Compile as the query runs outside a transaction (``mql()``, ``explain()``): a combined
     #: query then shows its ``$unionWith`` pipeline. Set before ``build_select()``; the
     #: compilers of a combined query's parts and of an aggregate's inner query inherit it.
@@ -146,6 +148,10 @@ class SQLCompiler(sql.SQLCompiler):
     ) -> tuple[list[Any], Sequence[tuple[Any, bool]], list[Any]]:
         self.setup_query(with_col_aliases=with_col_aliases)
         self.order_by_expressions = self.resolve_ordering()
+        if self.query.distinct_fields:
+            # Before the joins are laid out: a related path sets up its join here.
+            self.distinct_on = distinct_on.distinct_expressions(self)
+            distinct_on.check_ordering(self.distinct_on, self.order_by_expressions)
         self.where, self.having, self.qualify = self.query.where.split_having_qualify(
             must_group_by=self.query.group_by is not None
         )
