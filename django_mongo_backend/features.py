@@ -75,7 +75,8 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supports_tablespaces = False
     supports_comments = False
     supports_comments_inline = False
-    supports_stored_generated_columns = False
+    # Computed by the server on every write (compiler/generated.py); virtual ones are not yet.
+    supports_stored_generated_columns = True
     supports_virtual_generated_columns = False
     supports_on_delete_db_cascade = False
     supports_on_delete_db_default = False

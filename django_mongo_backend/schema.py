@@ -23,6 +23,7 @@ from django.db.models.fields import AutoFieldMixin, PositiveIntegerRelDbTypeMixi
 from django.db.transaction import TransactionManagementError
 
 from . import sequences
+from .compiler import generated, stored_as
 from .compiler.constraints import check_clause
 from .compiler.float_text import double_text
 from .mongo_command import MongoCommand, to_json
@@ -315,12 +316,25 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
             return
         self._check_key(model, field)
         key = document_key(field)
-        self._update(
-            model, {key: {"$exists": False}}, {"$set": {key: self._backfill_value(model, field)}}
-        )
+        if field.generated:
+            # Stored: computed in every existing document, as every write computes it.
+            self._update(model, {}, [{"$set": self._generated_value(field)}])
+        else:
+            self._update(
+                model,
+                {key: {"$exists": False}},
+                {"$set": {key: self._backfill_value(model, field)}},
+            )
         others = self._other_fields(model, field)
         self._set_validator(model, others, [*others, field])
         self._create_field_indexes(model, field)
+
+    def _generated_value(self, field):
+        """``{key: expression}`` of a stored GeneratedField (compiler/generated.py)."""
+        query_compiler = self.connection.ops.compiler("SQLCompiler")(
+            field._query, self.connection, None
+        )
+        return generated.expressions_of(query_compiler, [field], stored_as)
 
     def _backfill_value(self, model, field):
         if field.has_db_default():

@@ -14,7 +14,7 @@ A new module goes in this list.
   bson_order, limits, ordering, scopes, plans, stored_as_is, ignore_conflicts
 - translation tables: timezones, functions, aggregates, lookups, json_fields
 - expressions and conditions: subqueries, conditions, expressions
-- clauses: joins, combinators, constraints, distinct_on
+- clauses: joins, combinators, constraints, distinct_on, generated
 - the pipeline builder: pipeline, read_shapes
 - the Django compilers: row_locks, __init__
 
@@ -49,7 +49,7 @@ from django.utils import timezone
 from .. import sequences
 from ..mongo_command import MongoCommand, to_json
 from ..operations import document_key
-from . import distinct_on, ignore_conflicts, row_locks
+from . import distinct_on, generated, ignore_conflicts, row_locks
 from .aggregates import compile_aggregate, group_stages
 from .conditions import MATCH_NOTHING
 from .expressions import ExpressionCompiler
@@ -406,6 +406,20 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         for index, (position, key) in enumerate(computed):
             documents[position][key] = row.get(f"v{index}")
 
+    def compute_generated(self, documents: list[Document]) -> None:
+        """Put the values of the model's stored generated fields in ``documents``: their
+        expressions evaluated over the documents on the server, in one ``$documents``
+        pipeline (generated.py), once the documents hold every other value and their ids."""
+        fields = generated.stored_fields(self.query.get_meta().concrete_model)
+        if not fields:
+            return
+        values = generated.expressions_of(self, fields, stored_as)
+        pipeline = [{"$documents": documents}, {"$project": {"_id": 0, **values}}]
+        rows = list(self.connection.execute_command(MongoCommand(None, "aggregate", pipeline)))
+        for document, row in zip(documents, rows, strict=True):
+            for key in values:
+                document[key] = row.get(key)
+
     def execute_sql(  # type: ignore[override]  # as Django's SQLInsertCompiler
         self, returning_fields: list[Any] | None = None
     ) -> list[tuple[Any, ...]]:
@@ -432,6 +446,7 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
             )
             for pk, document in enumerate(documents, first):
                 document["_id"] = pk
+        self.compute_generated(documents)
         self.connection.execute_command(command)
         if given:
             explicit = [d["_id"] for d in documents if isinstance(d.get("_id"), int)]
@@ -536,9 +551,14 @@ class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
                 value = value.prepare_database_save(field)
             constants[key] = field.get_db_prep_save(value, connection=self.connection)
         match = self.filter_for(self)
-        if computed:
+        stored_generated = generated.stored_fields(opts.concrete_model)
+        if computed or stored_generated:
             computed.update({key: {"$literal": value} for key, value in constants.items()})
             update: Filter | Pipeline = [{"$set": computed}]
+            if stored_generated:
+                # Recomputed from the document as the first $set leaves it (generated.py).
+                values = generated.expressions_of(self, stored_generated, stored_as)
+                update.append({"$set": values})
         else:
             update = {"$set": constants}
         return MongoCommand(opts.db_table, "update_many", match, update)
