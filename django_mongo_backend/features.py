@@ -75,9 +75,10 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supports_tablespaces = False
     supports_comments = False
     supports_comments_inline = False
-    # Computed by the server on every write (compiler/generated.py); virtual ones are not yet.
+    # Stored: computed by the server on every write; virtual: on every read
+    # (compiler/generated.py).
     supports_stored_generated_columns = True
-    supports_virtual_generated_columns = False
+    supports_virtual_generated_columns = True
     supports_on_delete_db_cascade = False
     supports_on_delete_db_default = False
     supports_on_delete_db_null = False

@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 
 from django.db import NotSupportedError
+from django.db.models import TextField
 from django.db.models import functions as fn
 from django.db.models.functions import datetime as dt
 
 from . import float_text, timezones
 from .dispatch import by_class
+from .field_types import NUMERIC_TYPES
 from .nulls import may_be_null, null_if_missing
 
 
@@ -67,12 +69,27 @@ def _concat_operands(expression):
     return operands
 
 
+def _as_text(operand):
+    """A number concatenated is its text, as SQL's ``||`` makes it (PostgreSQL's ConcatPair
+    casts each value to text); ``$concat`` takes strings only (code 16702)."""
+    try:
+        field = operand.output_field
+    except Exception:  # no single output type: left as it is
+        return operand
+    while field.is_relation and getattr(field, "target_field", None) is not None:
+        field = field.target_field  # a foreign key holds its target's value
+    if field.get_internal_type() in NUMERIC_TYPES:
+        return fn.Cast(operand, TextField())
+    return operand
+
+
 def _concat(expression_compiler, expression):
     """One flat ``$concat``: a nested one per pair would add three BSON levels per value, and
     MongoDB refuses a command nested deeper than 200 (BSONDepth::kDefaultMaxAllowableDepth)
     — about 60 values. Django's Concat treats NULL as '' (ConcatPair coalesces on every
     backend), so each value is guarded; the concatenated pairs never are NULL."""
-    args = expression_compiler.compile_many(_concat_operands(expression))
+    operands = [_as_text(operand) for operand in _concat_operands(expression)]
+    args = expression_compiler.compile_many(operands)
     return {"$concat": [{"$ifNull": [arg, ""]} for arg in args]}
 
 

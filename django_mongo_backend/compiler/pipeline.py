@@ -27,6 +27,7 @@ from .combinators import combined_plan
 from .conditions import MATCH_NOTHING, ConditionCompiler, compiling_only
 from .distinct_on import first_of_each
 from .expressions import ExpressionCompiler
+from .generated import read_stage
 from .joins import aliases_used, join_stages
 from .limits import check_sort
 from .mql_types import Pipeline
@@ -78,6 +79,11 @@ class SelectBuilder:
         if compiler.qualify is not None:
             raise NotSupportedError("filtering on window functions is not supported yet")
         pipeline: Pipeline = [{"$documents": [{}]}] if self.collection is None else []
+        if self.collection is not None and query.model is not None:
+            # Virtual generated fields, computed before anything reads them (generated.py).
+            virtual = read_stage(compiler, query.model._meta.concrete_model)
+            if virtual is not None:
+                pipeline.append(virtual)
         before, after = self._split_where(compiler.where)
         match = self.conditions.match(before)
         if match == MATCH_NOTHING and not self._is_aggregate_only():

@@ -1,9 +1,11 @@
-"""Stored generated fields (compiler/generated.py): computed by the server on every write.
+"""Generated fields (compiler/generated.py): stored ones computed by the server on every
+write, virtual ones on every read.
 
 SQL's rule (PostgreSQL's manual, "Generated Columns"): "A stored generated column is computed
-when it is written (inserted or updated)", it cannot be written directly, and it reads like
-any other column. Each test writes through one of Django's paths and reads the stored
-document back, as an outside reader of the collection sees it.
+when it is written (inserted or updated)", "a virtual generated column ... is computed when it
+is read"; neither can be written directly, and both read like any other column. Each stored
+test writes through one of Django's paths and reads the stored document back, as an outside
+reader of the collection sees it; ``Line.doubled`` is virtual (``quantity * 2``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
-from tests.testapp.models import Line
+from tests.compiler.golden import pipeline
+from tests.testapp.models import Line, Shipment
 
 # Committed writes: the stored documents are read back outside Django's transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -101,3 +104,52 @@ def test_never_written_directly():
     line.total = Decimal(1)
     line.save()
     assert stored(line.pk)["total"] == Decimal128("7.50")
+
+
+# -- virtual ------------------------------------------------------------------------------
+
+
+def test_virtual_is_never_stored_and_read_computed():
+    line = Line.objects.create(product="Tea", price=Decimal("2.50"), quantity=3)
+    assert line.doubled == 6  # read back after the insert, as RETURNING would
+    assert "doubled" not in stored(line.pk)
+    Line.objects.filter(pk=line.pk).update(quantity=5)
+    assert Line.objects.get(pk=line.pk).doubled == 10
+    assert Line.objects.create(product="X", price=1, quantity=None).doubled is None
+
+
+def test_virtual_filter_order_and_values():
+    for quantity in (1, 5, 3, None):
+        Line.objects.create(product=f"P{quantity}", price=Decimal("2.00"), quantity=quantity)
+    rows = Line.objects.filter(doubled__gte=6).order_by("-doubled")
+    assert list(rows.values_list("product", "doubled")) == [("P5", 10), ("P3", 6)]
+    assert Line.objects.filter(doubled__isnull=True).get().product == "PNone"
+    # Computed first, converted to the output field's type (an integer column rounds).
+    doubled = {"$multiply": ["$quantity", {"$literal": 2}]}
+    assert pipeline(Line.objects.filter(doubled__gte=6).values("product")) == [
+        {"$addFields": {"doubled": {"$toLong": {"$round": [doubled, 0]}}}},
+        {"$match": {"doubled": {"$gte": 6}}},
+        {"$project": {"product": 1}},
+    ]
+
+
+def test_virtual_through_a_join():
+    line = Line.objects.create(product="Tea", price=Decimal("2.50"), quantity=3)
+    Shipment.objects.create(line=line, boxes=6)
+    Shipment.objects.create(line=line, boxes=7)
+    shipment = Shipment.objects.select_related("line").get(boxes=F("line__doubled"))
+    assert (shipment.boxes, shipment.line.doubled) == (6, 6)
+
+
+def test_writes_filtered_or_computed_by_a_virtual_field():
+    """update_many takes no pipeline filter: the ids are selected first (two commands)."""
+    small = Line.objects.create(product="Small", price=Decimal("1.00"), quantity=1)
+    big = Line.objects.create(product="Big", price=Decimal("1.00"), quantity=4)
+    with CaptureQueriesContext(connection) as commands:
+        assert Line.objects.filter(doubled__gt=2).update(quantity=F("doubled") + 1) == 1
+    assert len(commands) == 2
+    assert Line.objects.get(pk=big.pk).quantity == 9
+    assert "doubled" not in stored(big.pk)
+    assert Line.objects.filter(doubled__lt=5).delete()[0] == 1
+    assert list(Line.objects.values_list("pk", flat=True)) == [big.pk]
+    assert small.pk != big.pk

@@ -100,7 +100,8 @@ class Indexed(models.Model):
 
 
 class Line(models.Model):
-    """An order line whose total and label the server computes (GeneratedField, stored)."""
+    """An order line whose total and label the server stores (GeneratedField, stored) and
+    whose doubled quantity it computes on every read (virtual)."""
 
     product = models.CharField(max_length=50)
     price = models.DecimalField(max_digits=8, decimal_places=2)
@@ -116,3 +117,16 @@ class Line(models.Model):
         output_field=models.CharField(max_length=50),
         db_persist=True,
     )
+    doubled = models.GeneratedField(
+        expression=models.F("quantity") * 2,
+        output_field=models.IntegerField(),
+        db_persist=False,
+        null=True,
+    )
+
+
+class Shipment(models.Model):
+    """Joins to Line: its virtual field is computed in the join too."""
+
+    line = models.ForeignKey(Line, models.CASCADE, related_name="shipments")
+    boxes = models.IntegerField()

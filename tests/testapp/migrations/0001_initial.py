@@ -118,6 +118,15 @@ class Migration(migrations.Migration):
                 ('quantity', models.IntegerField(null=True)),
                 ('total', models.GeneratedField(db_persist=True, expression=django.db.models.expressions.CombinedExpression(models.F('price'), '*', models.F('quantity')), null=True, output_field=models.DecimalField(decimal_places=2, max_digits=12))),
                 ('label', models.GeneratedField(db_persist=True, expression=django.db.models.functions.text.Lower('product'), output_field=models.CharField(max_length=50))),
+                ('doubled', models.GeneratedField(db_persist=False, expression=django.db.models.expressions.CombinedExpression(models.F('quantity'), '*', models.Value(2)), null=True, output_field=models.IntegerField())),
+            ],
+        ),
+        migrations.CreateModel(
+            name='Shipment',
+            fields=[
+                ('id', models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('boxes', models.IntegerField()),
+                ('line', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='shipments', to='testapp.line')),
             ],
         ),
     ]
