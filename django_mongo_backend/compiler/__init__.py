@@ -550,17 +550,18 @@ class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
         stored_generated = generated.stored_fields(opts.concrete_model)
         if computed or stored_generated:
             computed.update({key: {"$literal": value} for key, value in constants.items()})
-            update: Filter | Pipeline = [{"$set": computed}]
+            stages: Pipeline = [{"$set": computed}]
             if stored_generated:
                 # Recomputed from the document as the first $set leaves it (generated.py).
                 values = generated.expressions_of(self, stored_generated)
-                update.append({"$set": values})
+                stages.append({"$set": values})
             if any(generated.reads_virtual(value) for value in read_values):
                 # New values computed from virtual generated fields: computed first, then
                 # dropped (they are never stored).
                 virtual = generated.virtual_fields(opts.concrete_model)
-                update.insert(0, {"$addFields": generated.expressions_of(self, virtual)})
-                update.append({"$unset": [document_key(field) for field in virtual]})
+                stages.insert(0, {"$addFields": generated.expressions_of(self, virtual)})
+                stages.append({"$unset": [document_key(field) for field in virtual]})
+            update: Filter | Pipeline = stages
         else:
             update = {"$set": constants}
         return MongoCommand(opts.db_table, "update_many", match, update)
