@@ -140,6 +140,16 @@ def test_slice_and_count(shelf):
     assert queryset.filter(pages__gt=10).first().title == "Zeta"
 
 
+def test_exists_first_last(shelf):
+    """last() reverses the ORDER BY (-pages, -title), which still begins with the DISTINCT ON
+    expression: of the 300-page books, Eta comes before Delta."""
+    queryset = Book.objects.order_by("pages", "title").distinct("pages")
+    assert queryset.exists()
+    assert not queryset.filter(pages=7).exists()
+    assert (queryset.first().title, queryset.last().title) == ("Gamma", "Eta")
+    assert list(queryset.reverse().values_list("pages", flat=True)) == [300, 100, 50, 10]
+
+
 def test_in_a_subquery(shelf):
     first_of_each = Book.objects.order_by("author_id", "-pages").distinct("author").values("pk")
     titles = Book.objects.filter(pk__in=first_of_each).order_by("title")
