@@ -69,7 +69,8 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supports_covering_indexes = False
     supports_expression_indexes = False
     supports_deferrable_unique_constraints = False
-    supports_nullable_unique_constraints = False  # a unique index counts missing/null once
+    # A unique index on a nullable field leaves null out (schema.py: a partial filter).
+    supports_nullable_unique_constraints = True
     supports_partially_nullable_unique_constraints = False
     supports_nulls_distinct_unique_constraints = False
     allows_multiple_constraints_on_same_fields = False
@@ -77,8 +78,10 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supports_tablespaces = False
     supports_comments = False
     supports_comments_inline = False
-    supports_stored_generated_columns = False
-    supports_virtual_generated_columns = False
+    # Stored: computed by the server on every write; virtual: on every read
+    # (compiler/generated.py).
+    supports_stored_generated_columns = True
+    supports_virtual_generated_columns = True
     supports_on_delete_db_cascade = False
     supports_on_delete_db_default = False
     supports_on_delete_db_null = False
@@ -89,7 +92,8 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     # where there are transactions (see the properties below).
     has_select_for_no_key_update = False
     supports_select_for_update_with_limit = True
-    can_distinct_on_fields = False
+    # distinct(*fields): $sort, then $group keeping $first of each (compiler/distinct_on.py).
+    can_distinct_on_fields = True
     # Combined querysets: $unionWith, then $group for the set semantics; inside a transaction
     # (which refuses $unionWith) one aggregate per queryset, combined by the client.
     supports_select_union = True

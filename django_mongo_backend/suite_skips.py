@@ -37,6 +37,7 @@ IGNORE_CONFLICTS_READS_KEYS = (
 SKIPS = {
     SQL_TEXT: {
         "many_to_one.tests.ManyToOneTests.test_joined_sql",
+        "distinct_on_fields.tests.DistinctOnTests.test_basic_distinct_on",
         "model_inheritance.tests.ModelInheritanceTests.test_create_child_no_update",
         "model_inheritance.tests.ModelInheritanceTests.test_inherited_ordering_pk_desc",
         "model_forms.tests.ModelMultipleChoiceFieldTests.test_clean_does_deduplicate_values",
@@ -122,6 +123,7 @@ SKIPS = {
     },
     RAW_SQL: {
         "many_to_one.tests.ManyToOneTests.test_joined_extra",
+        "distinct_on_fields.tests.DistinctOnTests.test_distinct_on_duplicated_raw_sql_annotations",
         "defer.tests.DeferTests.test_defer_extra",
         "select_related.tests.SelectRelatedTests.test_select_related_with_extra",
         "model_fields.test_jsonfield.TestQuerying.test_in_json_whitespace",
@@ -156,6 +158,7 @@ NEWER_THAN_DJANGO_5 = frozenset(
     {
         "many_to_one.tests.ManyToOneTests.test_joined_sql",
         "many_to_one.tests.ManyToOneTests.test_joined_extra",
+        "distinct_on_fields.tests.DistinctOnTests.test_distinct_on_duplicated_raw_sql_annotations",
         "model_fields.tests.BasicFieldTests.test_get_placeholder_sql_shim",
         "model_fields.test_jsonfield.TestQuerying.test_in_json_whitespace",
         "bulk_create.tests.BulkCreateTests.test_db_default_field_excluded",

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import ProgrammingError
+from django.db import NotSupportedError, ProgrammingError
 from pymongo import InsertOne, UpdateOne
 
 from ..mongo_command import MongoCommand, to_json
@@ -51,6 +51,19 @@ def target(model: Any, unique_fields: list[Any]) -> UniqueKey:
         "must be the primary key, a unique field, a unique_together or a UniqueConstraint "
         "without a condition."
     )
+
+
+def check_supported(model: Any) -> None:
+    """A stored GeneratedField is refused: the upsert's ``$set`` would need it recomputed
+    from the stored document's other fields, which the values proposed for insertion do not
+    hold."""
+    for field in model._meta.concrete_fields:
+        if field.generated and field.db_persist:
+            raise NotSupportedError(
+                f"bulk_create(update_conflicts=True) on {model._meta.label}: its stored "
+                f"GeneratedField {field.name!r} would not be recomputed for the documents "
+                "updated."
+            )
 
 
 class UpsertCommand(MongoCommand):

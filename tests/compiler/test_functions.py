@@ -462,3 +462,28 @@ def test_concat_reads_numbers_and_dates_as_their_text(library):
         v=Concat("title", Value(" "), "published", Value(" "), "price", output_field=TextField())
     )
     assert list(dated.values_list("v", flat=True)) == ["Gamma 2020-05-01 "]
+
+
+def test_concat_of_numbers_is_their_text(library):
+    """SQL's ``||`` (and PostgreSQL's ConcatPair, which casts each value to text) writes a
+    number as its text; ``$concat`` refuses anything but strings (code 16702). NULL is ''."""
+    rows = (
+        Book.objects.annotate(
+            label=Concat(
+                "title", Value("/"), "pages", Value("/"), "author", output_field=CharField()
+            )
+        )
+        .order_by("title")
+        .values_list("label", flat=True)
+    )
+    ids = {book.title: book.author_id for book in Book.objects.all()}
+    assert list(rows) == [
+        f"Alpha/100/{ids['Alpha']}",
+        f"Delta/300/{ids['Delta']}",
+        f"Gamma/10/{ids['Gamma']}",
+        f"beta/50/{ids['beta']}",
+    ]
+    ages = Author.objects.annotate(label=Concat("name", "age", output_field=CharField())).order_by(
+        "name"
+    )
+    assert list(ages.values_list("label", flat=True)) == ["Ann30", "Bob", "Cy45"]
