@@ -190,3 +190,19 @@ def test_a_key_value_that_looks_like_an_operator_stays_data():
         update_fields=["name"],
     )
     assert sorted(Tag.objects.values_list("name", flat=True)) == ["$ne", '{"$gt": ""}']
+
+
+def test_a_model_with_a_stored_generated_field_is_refused_naming_it():
+    """An updated document's stored GeneratedField would need its other stored fields, which
+    the values proposed for insertion do not hold: refused rather than left stale."""
+    from django.db import NotSupportedError
+
+    from tests.testapp.models import Line
+
+    with pytest.raises(NotSupportedError, match=r"testapp.Line.*GeneratedField 'total'"):
+        Line.objects.bulk_create(
+            [Line(pk=1, product="p", price=1, quantity=2)],
+            update_conflicts=True,
+            unique_fields=["pk"],
+            update_fields=["quantity"],
+        )
