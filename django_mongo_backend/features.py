@@ -27,6 +27,7 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supports_collation_on_textfield = False
     # BSON datetimes keep milliseconds: microseconds are truncated on save.
     supports_microsecond_precision = False
+    time_cast_precision = 3  # a datetime cast to a time keeps the milliseconds stored
     interprets_empty_strings_as_nulls = False
 
     # Keys and inserts.
@@ -38,8 +39,10 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     # bulk_create(ignore_conflicts=True): documents colliding on a unique index are left out
     # before the insert (compiler/ignore_conflicts.py).
     supports_ignore_conflicts = True
-    supports_update_conflicts = False
-    supports_update_conflicts_with_target = False
+    # bulk_create(update_conflicts=True): one upsert per document on its unique fields
+    # (compiler/update_conflicts.py).
+    supports_update_conflicts = True
+    supports_update_conflicts_with_target = True
     supports_default_keyword_in_insert = False
     supports_default_keyword_in_bulk_insert = False
     supports_sequence_reset = True
@@ -66,7 +69,8 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supports_covering_indexes = False
     supports_expression_indexes = False
     supports_deferrable_unique_constraints = False
-    supports_nullable_unique_constraints = False  # a unique index counts missing/null once
+    # A unique index on a nullable field leaves null out (schema.py: a partial filter).
+    supports_nullable_unique_constraints = True
     supports_partially_nullable_unique_constraints = False
     supports_nulls_distinct_unique_constraints = False
     allows_multiple_constraints_on_same_fields = False
@@ -74,8 +78,10 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supports_tablespaces = False
     supports_comments = False
     supports_comments_inline = False
-    supports_stored_generated_columns = False
-    supports_virtual_generated_columns = False
+    # Stored: computed by the server on every write; virtual: on every read
+    # (compiler/generated.py).
+    supports_stored_generated_columns = True
+    supports_virtual_generated_columns = True
     supports_on_delete_db_cascade = False
     supports_on_delete_db_default = False
     supports_on_delete_db_null = False
@@ -86,7 +92,8 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     # where there are transactions (see the properties below).
     has_select_for_no_key_update = False
     supports_select_for_update_with_limit = True
-    can_distinct_on_fields = False
+    # distinct(*fields): $sort, then $group keeping $first of each (compiler/distinct_on.py).
+    can_distinct_on_fields = True
     # Combined querysets: $unionWith, then $group for the set semantics; inside a transaction
     # (which refuses $unionWith) one aggregate per queryset, combined by the client.
     supports_select_union = True

@@ -9,7 +9,8 @@ datetime           datetime in UTC, **millisecond precision** (BSON keeps no mor
 time               string ``"HH:MM:SS.ffffff"`` (fixed width, so it sorts and compares)
 timedelta          int64 microseconds
 UUID               binary subtype 4
-JSON               the value itself, as a BSON document/array/scalar
+JSON               the value itself, as a BSON document/array/scalar; a JSON ``null`` (not
+                   SQL NULL) of the whole column as ``MaxKey`` (``JSON_NULL``, docs/fields.rst)
 bytes              binary subtype 0
 =================  ===============================================================
 
@@ -26,6 +27,7 @@ import uuid
 from decimal import Decimal
 
 from bson import Decimal128
+from bson.max_key import MaxKey
 from django.conf import settings
 from django.db import DataError, NotSupportedError
 from django.db.backends.base.operations import BaseDatabaseOperations
@@ -35,6 +37,13 @@ from django.utils import timezone
 from .mongo_command import MongoCommand
 
 TIME_FORMAT = "%H:%M:%S.%f"
+
+#: How a JSONField stores the JSON scalar ``null`` as its whole value, apart from SQL NULL
+#: (BSON null). No JSON value is ever stored as MaxKey (JSON has no such value), so nothing
+#: needs escaping; it is not null to any of MongoDB's null tests (``$ifNull``, ``{k: null}``,
+#: ``$gt: [k, null]``), as a JSON null is NOT NULL in SQL. A null nested in a document or an
+#: array is plain BSON null: there is no SQL NULL inside a JSON value.
+JSON_NULL = MaxKey()
 
 
 def document_key(field):
@@ -172,7 +181,15 @@ class DatabaseOperations(BaseDatabaseOperations):
         # The round trip applies the field's encoder and keeps JSON semantics (string keys,
         # tuples as lists) for what MongoDB stores as a native document. Keys are sorted:
         # MongoDB compares documents key order included, JSON objects compare without it.
-        return json.loads(json.dumps(value, cls=encoder, sort_keys=True))
+        # Django hands None here only for the JSON null (its get_db_prep_save returns SQL NULL
+        # before adapting), as SQL backends get the text "null".
+        text = json.dumps(value, cls=encoder, sort_keys=True)
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as error:
+            # An encoder that writes no JSON: a SQL database's JSON column refuses the text.
+            raise DataError(f"the JSONField's encoder wrote invalid JSON: {error}") from error
+        return JSON_NULL if value is None else value
 
     def adapt_integerfield_value(self, value, internal_type):
         return value
@@ -256,9 +273,12 @@ class DatabaseOperations(BaseDatabaseOperations):
         return value
 
     def convert_jsonfield_value(self, value, expression, connection):
-        # JSONField.from_db_value parses text with the field's decoder; give it text.
+        # JSONField.from_db_value parses text with the field's decoder; give it text. A JSON
+        # null reads as None, as from SQL backends' "null".
         if value is None:
             return None
+        if isinstance(value, MaxKey):
+            return "null"
         return json.dumps(value)
 
     def convert_booleanfield_value(self, value, expression, connection):

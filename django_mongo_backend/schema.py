@@ -16,13 +16,14 @@ import logging
 from django.core.exceptions import FieldError
 from django.db import NotSupportedError
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
-from django.db.models import CheckConstraint, F, Model, Q, UniqueConstraint
+from django.db.models import CheckConstraint, F, JSONField, Model, Q, UniqueConstraint
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.expressions import Value
 from django.db.models.fields import AutoFieldMixin, PositiveIntegerRelDbTypeMixin
 from django.db.transaction import TransactionManagementError
 
 from . import sequences
+from .compiler import generated
 from .compiler.constraints import check_clause
 from .compiler.float_text import double_text
 from .mongo_command import MongoCommand, to_json
@@ -183,8 +184,8 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
         properties = {}
         required = []
         for field in fields:
-            if field.column is None:
-                continue
+            if field.column is None or (field.generated and not field.db_persist):
+                continue  # a virtual generated field is never stored
             key = document_key(field)
             properties[key] = self._field_rule(field)
             if not field.null:
@@ -314,13 +315,51 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
         if field.column is None or field.db_type(self.connection) is None:
             return
         self._check_key(model, field)
+        if field.generated and not field.db_persist:
+            return  # virtual: computed on every read, nothing stored
         key = document_key(field)
-        self._update(
-            model, {key: {"$exists": False}}, {"$set": {key: self._backfill_value(model, field)}}
-        )
+        if field.generated:
+            # Stored: computed in every existing document, as every write computes it.
+            self._update(model, {}, [{"$set": self._generated_value(field)}])
+        else:
+            self._update(
+                model,
+                {key: {"$exists": False}},
+                {"$set": {key: self._backfill_value(model, field)}},
+            )
         others = self._other_fields(model, field)
         self._set_validator(model, others, [*others, field])
         self._create_field_indexes(model, field)
+
+    def alter_field(self, model, old_field, new_field, strict=False):
+        """Django refuses to change a generated field's expression (remove and re-add it): it
+        compares the SQL of both, which this backend renders as nothing, so their compiled
+        expressions are compared here. A stored one is computed again, in its new type."""
+        if (
+            old_field.generated
+            and new_field.generated
+            and old_field.db_persist == new_field.db_persist
+        ):
+            query_compiler = self._generated_compiler(new_field)
+            try:
+                old = generated.field_expression(query_compiler, old_field, converted=False)
+            except FieldError:  # a field it reads was renamed
+                old = None
+            if old != generated.field_expression(query_compiler, new_field, converted=False):
+                raise ValueError(
+                    f"Modifying GeneratedFields is not supported - the field {new_field} "
+                    "must be removed and re-added with the new definition."
+                )
+        super().alter_field(model, old_field, new_field, strict)
+        if new_field.generated and new_field.db_persist:
+            self._update(model, {}, [{"$set": self._generated_value(new_field)}])
+
+    def _generated_compiler(self, field):
+        return self.connection.ops.compiler("SQLCompiler")(field._query, self.connection, None)
+
+    def _generated_value(self, field):
+        """``{key: expression}`` of a stored GeneratedField (compiler/generated.py)."""
+        return generated.expressions_of(self._generated_compiler(field), [field])
 
     def _backfill_value(self, model, field):
         if field.has_db_default():
@@ -330,6 +369,10 @@ class DatabaseSchemaEditor(BaseDatabaseSchemaEditor):
                     f"{_label(model, field)}: MongoDB cannot compute the database default "
                     f"{default!r} for existing documents; use a constant or Field.default."
                 )
+            if default.value is None and isinstance(default._output_field_or_none, JSONField):
+                # JSONNull() / Value(None, JSONField()): the JSON null, which the field's
+                # get_db_prep_save makes of the Value itself (its None is SQL NULL).
+                return field.get_db_prep_save(default, self.connection)
             return field.get_db_prep_save(default.value, self.connection)
         return self.effective_default(field)
 

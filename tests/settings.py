@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "tests.testapp",
     "tests.differential",
     "tests.fieldsapp",
+    "tests.jsonapp",
     "tests.storageapp",
     # django-debug-toolbar (tests/toolbar): its middleware is only added by those tests.
     "debug_toolbar",

@@ -11,10 +11,10 @@ module level or inside a function; tests/compiler/test_layers.py reads this list
 A new module goes in this list.
 
 - helpers: mql_types, nulls, field_types, patterns, dispatch, float_text, uuid_text,
-  bson_order, limits, ordering, scopes, plans, stored_as_is, ignore_conflicts
+  bson_order, limits, ordering, scopes, plans, stored_as_is, ignore_conflicts, update_conflicts
 - translation tables: timezones, functions, aggregates, windows, lookups, json_fields
 - expressions and conditions: subqueries, conditions, expressions
-- clauses: joins, combinators, constraints
+- clauses: generated, joins, combinators, constraints, distinct_on
 - the pipeline builder: pipeline, read_shapes
 - the Django compilers: row_locks, __init__
 
@@ -49,11 +49,11 @@ from django.utils import timezone
 from .. import sequences
 from ..mongo_command import MongoCommand, to_json
 from ..operations import document_key
-from . import ignore_conflicts, row_locks
+from . import distinct_on, generated, ignore_conflicts, row_locks, update_conflicts
 from .aggregates import compile_aggregate, group_stages
 from .conditions import MATCH_NOTHING
 from .expressions import ExpressionCompiler
-from .field_types import INTEGER_TYPES
+from .field_types import stored_as
 from .joins import aliases_used
 from .mql_types import AggregationExpression, Document, Filter, Pipeline
 from .pipeline import SelectBuilder
@@ -61,24 +61,6 @@ from .plans import SelectPlan, find_arguments
 from .read_shapes import plan_for
 from .scopes import FlatScope, Scope
 from .stored_as_is import as_is_types
-
-#: SQL columns convert what is assigned to them; a document stores what it is given. A
-#: computed value assigned to these fields is converted to the field's BSON type.
-STORE_CONVERSIONS = {
-    "FloatField": "$toDouble",
-    "DecimalField": "$toDecimal",
-    # A computed number stored in an integer column is rounded, as SQL's assignment cast does
-    # (an integer division is already truncated toward zero).
-    **dict.fromkeys(INTEGER_TYPES, "$toLong"),
-}
-
-
-def stored_as(field: Any, expression: AggregationExpression) -> AggregationExpression:
-    operator = STORE_CONVERSIONS.get(field.get_internal_type())
-    if operator == "$toLong":
-        return {operator: {"$round": [expression, 0]}}
-    return expression if operator is None else {operator: expression}
-
 
 #: What ``SQLInsertCompiler.insert_constant`` returns for a value the server computes.
 SERVER_COMPUTED = object()
@@ -118,6 +100,8 @@ def all_documents(cursor: Any) -> list[Document]:
 
 class SQLCompiler(sql.SQLCompiler):
     order_by_expressions: Sequence[tuple[Any, bool]] = ()
+    #: The DISTINCT ON expressions of ``distinct(*fields)`` (distinct_on.py).
+    distinct_on: Sequence[Any] = ()
     #: Compile as the query runs outside a transaction (``mql()``, ``explain()``): a combined
     #: query then shows its ``$unionWith`` pipeline. Set before ``build_select()``; the
     #: compilers of a combined query's parts and of an aggregate's inner query inherit it.
@@ -146,6 +130,10 @@ class SQLCompiler(sql.SQLCompiler):
     ) -> tuple[list[Any], Sequence[tuple[Any, bool]], list[Any]]:
         self.setup_query(with_col_aliases=with_col_aliases)
         self.order_by_expressions = self.resolve_ordering()
+        if self.query.distinct_fields:
+            # Before the joins are laid out: a related path sets up its join here.
+            self.distinct_on = distinct_on.distinct_expressions(self)
+            distinct_on.check_ordering(self.distinct_on, self.order_by_expressions)
         self.where, self.having, self.qualify = self.query.where.split_having_qualify(
             must_group_by=self.query.group_by is not None
         )
@@ -182,8 +170,15 @@ class SQLCompiler(sql.SQLCompiler):
         ``outer_scope``: this query is a subquery, and may read the columns of the outer
         query in that scope (they become ``$$variables`` of the ``$lookup`` running it).
         """
-        self.pre_sql_setup()
-        return SelectBuilder(self, outer_scope=outer_scope).build()
+        refcounts = self.query.alias_refcount.copy()
+        try:
+            self.pre_sql_setup()
+            return SelectBuilder(self, outer_scope=outer_scope).build()
+        finally:
+            # The joins compiling added (ordering by a relation, Meta.ordering of a related
+            # model) are unreferenced again, as Django's SQLCompiler.as_sql does: a query kept
+            # and combined later (q1 & q2) must not inherit them as INNER joins.
+            self.query.reset_refcounts(refcounts)
 
     def as_sql(
         self, with_limits: bool = True, with_col_aliases: bool = False
@@ -400,6 +395,28 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         for index, (position, key) in enumerate(computed):
             documents[position][key] = row.get(f"v{index}")
 
+    def compute_generated(self, documents: list[Document]) -> list[Document] | None:
+        """Put the values of the model's stored generated fields in ``documents``: their
+        expressions evaluated over the documents on the server, in one ``$documents``
+        pipeline (generated.py), once the documents hold every other value and their ids.
+        Returns the values of its virtual ones, never stored, per document (None if it has
+        none): Django reads them back after an insert."""
+        model = self.query.get_meta().concrete_model
+        stored, virtual = generated.stored_fields(model), generated.virtual_fields(model)
+        if not stored and not virtual:
+            return None
+        values = generated.expressions_of(self, [*stored, *virtual])
+        pipeline = [{"$documents": documents}, {"$project": {"_id": 0, **values}}]
+        rows = list(self.connection.execute_command(MongoCommand(None, "aggregate", pipeline)))
+        stored_keys = [document_key(field) for field in stored]
+        virtual_keys = [document_key(field) for field in virtual]
+        for document, row in zip(documents, rows, strict=True):
+            for key in stored_keys:
+                document[key] = row.get(key)
+        if not virtual:
+            return None
+        return [{key: row.get(key) for key in virtual_keys} for row in rows]
+
     def execute_sql(  # type: ignore[override]  # as Django's SQLInsertCompiler
         self, returning_fields: list[Any] | None = None
     ) -> list[tuple[Any, ...]]:
@@ -411,7 +428,10 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         if not documents:
             return []
         self.compute_values(documents, computed)
-        if self.query.on_conflict == OnConflict.IGNORE:
+        if self.query.on_conflict == OnConflict.UPDATE:
+            target = update_conflicts.target(opts.concrete_model, self.query.unique_fields)
+            update_conflicts.check_supported(opts.concrete_model)
+        elif self.query.on_conflict == OnConflict.IGNORE:
             # Ids reserved below are new; ids the objects carry may collide.
             pk_given = given or auto_field is None
             unique = ignore_conflicts.unique_keys(opts.concrete_model, pk_given=pk_given)
@@ -426,7 +446,14 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
             )
             for pk, document in enumerate(documents, first):
                 document["_id"] = pk
-        self.connection.execute_command(command)
+        virtual_values = self.compute_generated(documents)
+        if self.query.on_conflict == OnConflict.UPDATE:
+            upserts = update_conflicts.upsert_command(
+                opts.db_table, documents, target, self.query.update_fields
+            )
+            result = self.connection.execute_command(upserts)
+        else:
+            self.connection.execute_command(command)
         if given:
             explicit = [d["_id"] for d in documents if isinstance(d.get("_id"), int)]
             if explicit:
@@ -436,9 +463,17 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         if not returning_fields:
             return []
         keys = [document_key(field) for field in returning_fields]
-        # Column by column, zipped into rows: a fraction of a tuple() per document.
-        columns = [[document.get(key) for document in documents] for key in keys]
-        rows = list(zip(*columns, strict=True))
+        if self.query.on_conflict == OnConflict.UPDATE:
+            rows = update_conflicts.stored_rows(
+                self.connection, opts.db_table, documents, target, result, keys
+            )
+        else:
+            returned = documents
+            if virtual_values is not None:
+                returned = [{**d, **v} for d, v in zip(documents, virtual_values, strict=True)]
+            # Column by column, zipped into rows: a fraction of a tuple() per document.
+            columns = [[document.get(key) for document in returned] for key in keys]
+            rows = list(zip(*columns, strict=True))
         cols = [field.get_col(opts.db_table) for field in returning_fields]
         converters = self.get_converters(cols)
         if converters:
@@ -457,7 +492,8 @@ class _WriteFilter:
     def filter_for(self, compiler: Any) -> Filter:
         query = compiler.query
         base_alias = query.get_initial_alias()
-        if aliases_used(query.where) <= {base_alias}:
+        # A virtual generated field is in no stored document: a pipeline computes it.
+        if aliases_used(query.where) <= {base_alias} and not generated.reads_virtual(query.where):
             expression_compiler = ExpressionCompiler(compiler, Scope(base_alias))
             match = expression_compiler.conditions.match(query.where)
             if not expression_compiler.prelude:
@@ -509,6 +545,7 @@ class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
         opts = query.get_meta()
         expression_compiler = ExpressionCompiler(self, Scope(query.get_initial_alias()))
         constants, computed = {}, {}
+        read_values = []
         for field, _model, value in query.values:
             if type(value) in as_is_types(field, self.connection):
                 constants[document_key(field)] = value  # get_db_prep_save would return it
@@ -524,7 +561,15 @@ class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
                 if value.contains_aggregate:
                     raise NotSupportedError(f"aggregates in update() of {field.name}")
             key = document_key(field)
+            if isinstance(value, Value) and field.get_internal_type() == "JSONField":
+                # As Django's update: JSONField.get_db_prep_save stores Value(None, JSONField())
+                # as the JSON null (any other Value it returns as it is).
+                value = field.get_db_prep_save(value, connection=self.connection)
+                if not hasattr(value, "as_sql"):
+                    constants[key] = value
+                    continue
             if hasattr(value, "as_sql"):
+                read_values.append(value)
                 computed[key] = stored_as(field, expression_compiler.compile(value))
                 continue
             if hasattr(value, "prepare_database_save") and not _holds_embedded(field, value):
@@ -536,9 +581,21 @@ class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
                 value = value.prepare_database_save(field)
             constants[key] = field.get_db_prep_save(value, connection=self.connection)
         match = self.filter_for(self)
-        if computed:
+        stored_generated = generated.stored_fields(opts.concrete_model)
+        if computed or stored_generated:
             computed.update({key: {"$literal": value} for key, value in constants.items()})
-            update: Filter | Pipeline = [{"$set": computed}]
+            stages: Pipeline = [{"$set": computed}]
+            if stored_generated:
+                # Recomputed from the document as the first $set leaves it (generated.py).
+                values = generated.expressions_of(self, stored_generated)
+                stages.append({"$set": values})
+            if any(generated.reads_virtual(value) for value in read_values):
+                # New values computed from virtual generated fields: computed first, then
+                # dropped (they are never stored).
+                virtual = generated.virtual_fields(opts.concrete_model)
+                stages.insert(0, {"$addFields": generated.expressions_of(self, virtual)})
+                stages.append({"$unset": [document_key(field) for field in virtual]})
+            update: Filter | Pipeline = stages
         else:
             update = {"$set": constants}
         return MongoCommand(opts.db_table, "update_many", match, update)

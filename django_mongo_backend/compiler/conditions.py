@@ -32,6 +32,7 @@ from django.db.models.expressions import (
     Exists,
     ExpressionList,
     NegatedExpression,
+    Value,
 )
 from django.db.models.lookups import (
     IntegerFieldOverflow,
@@ -90,6 +91,7 @@ class CompilesValues(Protocol):
     connection: Any
     scope: Scope
     prelude: list[Any]
+    query_compiler: Any
 
     def compile(self, expression: Any) -> AggregationExpression: ...
 
@@ -369,7 +371,12 @@ class ConditionCompiler:
         compile_ = self.expression_compiler.compile
         lhs = compile_(lookup.lhs)
         rhs = lookup.rhs
-        if isinstance(rhs, Query) and is_correlated(rhs):
+        if lookup.bilateral_transforms and name != "isnull":
+            try:
+                rhs_expression = self._bilateral_rhs(lookup)
+            except EmptyResultSet:
+                return not positive
+        elif isinstance(rhs, Query) and is_correlated(rhs):
             rhs_expression = self.expression_compiler.subquery(rhs, as_array=name == "in")
         elif isinstance(rhs, Query) or is_direct_value(rhs):
             try:
@@ -398,6 +405,32 @@ class ConditionCompiler:
             rhs_expression = compile_(rhs)
         test, guards = builder(lhs, rhs_expression, lookup)
         return self._guarded(test, guards, positive)
+
+    def _bilateral_rhs(self, lookup: Any) -> Any:
+        """The right-hand side through the lookup's bilateral transforms (a transform with
+        ``bilateral = True`` applies to both sides: ``name__upper__exact="x"`` compares
+        ``UPPER(name)`` with ``UPPER('x')``), as Django's ``process_rhs`` and
+        ``batch_process_rhs`` build it: each value a ``Value`` of the column's field."""
+        rhs, name = lookup.rhs, lookup.lookup_name
+        if isinstance(rhs, Query):
+            raise NotSupportedError(
+                f"the {name!r} lookup through a bilateral transform with a subquery as its "
+                "value is not supported by the MongoDB backend"
+            )
+        query = self.expression_compiler.query_compiler.query
+
+        def transformed(value):
+            if is_direct_value(value):
+                value = Value(value, output_field=lookup.lhs.output_field)
+            expression = lookup.apply_bilateral_transforms(value).resolve_expression(query)
+            return self.expression_compiler.compile(expression)
+
+        if name == "in" or name == "range":
+            items = [item for item in rhs if not (name == "in" and item is None)]
+            if not items:
+                raise EmptyResultSet
+            return [transformed(item) for item in items]
+        return transformed(rhs)
 
     @staticmethod
     def _guarded(test, guards, positive):
@@ -549,6 +582,8 @@ def can_use_query_operator(lookup: Any, scope: Scope) -> bool:
         column = lhs.lhs
         return isinstance(column, Col) and scope.is_local(column.alias)
     if name not in lookups.FILTERS or not isinstance(lhs, Col) or not scope.is_local(lhs.alias):
+        return False
+    if lookup.bilateral_transforms:  # the value goes through them too: an expression
         return False
     if is_direct_value(rhs):
         if name == "range" and None in rhs:

@@ -43,11 +43,12 @@ from django.db.models.lookups import Lookup
 from django.db.models.sql.query import Query
 from django.db.models.sql.where import ExtraWhere, WhereNode
 
+from ..operations import JSON_NULL
 from . import functions
 from .conditions import ConditionCompiler
 from .dispatch import by_class
 from .field_types import INTEGER_TYPES, internal_type
-from .json_fields import as_mql_for
+from .json_fields import as_mql_for, json_null_literal
 from .mql_types import AggregationExpression, Stage
 from .nulls import NonNull, is_not_null, may_be_null
 from .scopes import Scope
@@ -104,6 +105,47 @@ def time_microseconds(value):
     ]
     fraction = {"$toLong": {"$ifNull": [{"$substrCP": [value, 9, 6]}, "0"]}}
     return {"$cond": [{"$gt": [value, None]}, {"$add": [*parts, fraction]}, None]}
+
+
+_DAY_MICROSECONDS = 86_400_000_000
+
+
+def time_text(microseconds):
+    """The stored text (``"HH:MM:SS.ffffff"``) of a time given in microseconds since midnight,
+    taken modulo a day as PostgreSQL's ``time + interval`` wraps around midnight ($mod keeps
+    the dividend's sign, hence the second $mod); null for null ($substrCP would make "" of
+    it)."""
+    wrapped = {
+        "$mod": [
+            {"$add": [{"$mod": [microseconds, _DAY_MICROSECONDS]}, _DAY_MICROSECONDS]},
+            _DAY_MICROSECONDS,
+        ]
+    }
+
+    def digits(unit, modulus, width):
+        value = "$$time" if unit == 1 else {"$toLong": {"$floor": {"$divide": ["$$time", unit]}}}
+        if modulus:
+            value = {"$mod": [value, modulus]}
+        # 7 -> 107 -> "07": fixed width without a padding operator.
+        return {"$substrCP": [{"$toString": {"$add": [value, 10**width]}}, 1, width]}
+
+    text = {
+        "$concat": [
+            digits(3_600_000_000, None, 2),
+            ":",
+            digits(60_000_000, 60, 2),
+            ":",
+            digits(1_000_000, 60, 2),
+            ".",
+            digits(1, 1_000_000, 6),
+        ]
+    }
+    return {
+        "$let": {
+            "vars": {"time": wrapped},
+            "in": {"$cond": [{"$gt": ["$$time", None]}, text, None]},
+        }
+    }
 
 
 class ExpressionCompiler:
@@ -169,6 +211,8 @@ class ExpressionCompiler:
         return reference
 
     def value(self, value):
+        if json_null_literal(value):
+            return {"$literal": JSON_NULL}
         return {"$literal": self.adapt(value.value, getattr(value, "_output_field_or_none", None))}
 
     def adapt(self, python_value: Any, output_field: Any = None) -> Any:
@@ -206,19 +250,16 @@ class ExpressionCompiler:
         return result
 
     def duration(self, expression):
-        """A DurationField (int64 microseconds) combined with a date/datetime or a number.
+        """A DurationField (int64 microseconds) combined with a date/datetime, a time or a
+        number.
 
         MongoDB's ``$add``/``$subtract`` read a number beside a date as milliseconds (BSON
-        dates keep no finer precision); ``duration * n`` and ``/ n`` stay whole microseconds.
+        dates keep no finer precision); ``duration * n`` and ``/ n`` stay whole microseconds;
+        a time (stored as text) is shifted in microseconds and written back as text.
         """
         lhs, rhs = self.compile(expression.lhs), self.compile(expression.rhs)
         lhs_type, rhs_type = internal_type(expression.lhs), internal_type(expression.rhs)
         connector = expression.connector
-        if "TimeField" in (lhs_type, rhs_type):
-            raise NotSupportedError(
-                "arithmetic on TimeField values is not supported on MongoDB (times are stored "
-                "as text)"
-            )
         if connector in ("*", "/"):
             operator = "$multiply" if connector == "*" else "$divide"
             return {"$toLong": {"$round": [{operator: [lhs, rhs]}, 0]}}
@@ -228,6 +269,12 @@ class ExpressionCompiler:
             if connector == "-":
                 raise NotSupportedError("a duration minus a date has no meaning")
             lhs, rhs = rhs, lhs  # duration + date
+            lhs_type = rhs_type
+        if lhs_type == "TimeField":
+            if connector not in ("+", "-"):
+                raise NotSupportedError(f"the {connector!r} operator between a time and a duration")
+            operator = "$add" if connector == "+" else "$subtract"
+            return time_text({operator: [time_microseconds(lhs), rhs]})
         # Whole milliseconds, rounded down as stored datetimes are.
         milliseconds = {"$toLong": {"$floor": {"$divide": [rhs, 1000]}}}
         operator = {"+": "$add", "-": "$subtract"}.get(connector)
@@ -296,7 +343,12 @@ class ExpressionCompiler:
         return self.compile(expression.expression)
 
     def outer_ref(self, expression):
-        raise NotSupportedError(f"OuterRef({expression.name!r}) outside of a subquery")
+        # Django's own error for a queryset with OuterRef run on its own
+        # (ResolvedOuterRef.as_sql), naming the reference as well.
+        raise ValueError(
+            "This queryset contains a reference to an outer query and may only be used in a "
+            f"subquery. The reference: OuterRef({expression.name!r})."
+        )
 
     def subquery(self, expression: Any, *, as_array: bool = False) -> AggregationExpression:
         """Exists/Subquery/Query -> the value its ``$lookup`` (added to ``prelude``) reads."""

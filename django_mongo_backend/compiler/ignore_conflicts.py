@@ -90,8 +90,12 @@ class UniqueKey:
         return clause
 
 
-def unique_keys(model: Any, pk_given: bool) -> list[UniqueKey]:
-    """The unique indexes of ``model``'s collection, as the schema editor creates them."""
+def unique_keys(model: Any, pk_given: bool, *, skip_partial: bool = False) -> list[UniqueKey]:
+    """The unique indexes of ``model``'s collection, as the schema editor creates them.
+
+    A conditional ``UniqueConstraint`` (a partial index) is refused, or left out with
+    ``skip_partial`` (an upsert's target cannot be one, as PostgreSQL's ON CONFLICT cannot
+    name one without its predicate)."""
     opts = model._meta
     keys = []
     if pk_given:
@@ -105,6 +109,8 @@ def unique_keys(model: Any, pk_given: bool) -> list[UniqueKey]:
         if not isinstance(constraint, UniqueConstraint):
             continue
         if constraint.condition is not None:
+            if skip_partial:
+                continue
             raise NotSupportedError(
                 f"bulk_create(ignore_conflicts=True) on {opts.label}: its UniqueConstraint "
                 f"{constraint.name!r} has a condition (a partial index), which the documents "

@@ -22,6 +22,7 @@ from django.db.models.sql.datastructures import BaseTable
 
 from ..operations import document_key
 from .expressions import ExpressionCompiler
+from .generated import read_stage
 from .scopes import Scope
 
 
@@ -46,6 +47,10 @@ def join_stages(query, scope, expression_compiler):
             "as": alias,
         }
         lookup.update(_join_condition(join, alias, scope, expression_compiler))
+        virtual = read_stage(expression_compiler.query_compiler, foreign_field.model)
+        if virtual is not None:
+            # Before the join's own conditions, which may read them.
+            lookup["pipeline"] = [virtual, *lookup.get("pipeline", [])]
         local_may_be_null = local_field.null or join.parent_alias in outer_joined
         if local_may_be_null and foreign_field.null:
             guard = {"$match": {document_key(foreign_field): {"$ne": None}}}

@@ -7,7 +7,13 @@ knows (an aggregation expression for a transform; ``(test, guards)`` for a looku
 ``conditions.lookup_expression`` expects), or None.
 
 JSON values are stored as BSON (objects as documents with sorted keys, see
-``operations.adapt_json_value``). Semantics follow Django's SQL backends:
+``operations.adapt_json_value``); the JSON ``null`` that is a column's whole value as MaxKey
+(``operations.JSON_NULL``), apart from SQL NULL (BSON null). In expressions a JSON column's
+value is its stored form, so a JSON null is MaxKey there too: ``JSONNull()`` and
+``Value(None, JSONField())`` compile to it (``json_null_literal``), it compares equal to
+itself, and no null test takes it for NULL. Nested nulls are BSON null, and a key read never
+gives MaxKey (a step into it, as into any scalar, reads NULL). Semantics follow Django's SQL
+backends:
 
 - ``data__a__b`` reads key ``b`` of key ``a``; an integer-like key also indexes an array
   (``data__items__0``). A key that is absent, or a step into a scalar, reads as NULL, like a
@@ -21,7 +27,8 @@ JSON values are stored as BSON (objects as documents with sorted keys, see
 - ``data__a__b=<number, string or boolean>`` runs as a query operator an index on
   ``data.a.b`` can answer (``key_exact_match``); every other key test is an expression.
 - ``data=value`` compares whole JSON values (MongoDB's query ``$eq`` would also match an array
-  holding ``value``, so it runs as an aggregation ``$eq``).
+  holding ``value``, so it runs as an aggregation ``$eq``); ``data=JSONNull()`` (and
+  ``data=None``) matches the JSON null, ``data__isnull=True`` SQL NULL.
 - ``has_key`` / ``has_keys`` / ``has_any_keys``: the key is present (its value may be null).
 - Comparisons (``lt``...) only compare values of the same kind (numbers with numbers, strings
   with strings); the text lookups (``icontains``...) read strings, and numbers as their text.
@@ -40,6 +47,7 @@ from django.db.models import ExpressionList, Value
 from django.db.models.expressions import Col
 from django.db.models.fields import json as django_json
 
+from ..operations import JSON_NULL
 from .dispatch import by_class
 from .float_text import double_text
 from .lookups import EXPRESSIONS
@@ -376,6 +384,16 @@ def _is_json_null(rhs):
     )
 
 
+def json_null_literal(value):
+    """Whether the ``Value`` node ``value`` is the JSON null, as Django's ``Value.as_sql``
+    decides: ``JSONNull()`` always; ``Value(None, JSONField())`` unless resolved for a save,
+    where its field's ``get_db_prep_save`` makes it SQL NULL (``bulk_update``'s
+    ``Value(None, output_field=field)`` for an attribute set to None)."""
+    if type(value).__name__ == "JSONNull":
+        return True
+    return _is_json_null(value) and not value.for_save
+
+
 def key_exact(lookup, expression_compiler):
     value = expression_compiler.compile(lookup.lhs)
     if _is_json_null(lookup.rhs):
@@ -443,25 +461,17 @@ def _plain_scalar(value):
 
 def json_exact(lookup, expression_compiler):
     """``data=value``: the whole JSON value equals ``value``. (A query-language ``$eq`` would
-    also match an array merely containing it.) ``data=None`` matches a JSON null."""
+    also match an array merely containing it.) ``data=JSONNull()`` (``data=None``,
+    deprecated in Django 6.1) matches a JSON null, never SQL NULL."""
     value = expression_compiler.compile(lookup.lhs)
-    if _is_json_null(lookup.rhs):
-        _refuse_json_null(lookup)
-        return {"$eq": [value, None]}, []
-    rhs = _rhs(lookup, expression_compiler)
+    if lookup.rhs is None:
+        # Django 6.1 deprecates None for the JSON null with a warning that JSONExact's
+        # process_rhs gives, as SQL backends call it; for a constant it reads no SQL.
+        lookup.process_rhs(None, expression_compiler.connection)
+        rhs = {"$literal": JSON_NULL}
+    else:
+        rhs = _rhs(lookup, expression_compiler)
     return {"$eq": [value, rhs]}, null_guards(value, rhs)
-
-
-def _refuse_json_null(lookup):
-    """JSON null in a test of a nullable column: both a JSON null and SQL NULL are stored
-    as BSON null, so matching one would match the other too."""
-    target = getattr(lookup.lhs, "target", None)
-    if getattr(target, "null", False):
-        raise NotSupportedError(
-            f"{target.model._meta.label}.{target.name}: a nullable JSONField cannot tell "
-            "a JSON null from SQL NULL on MongoDB (both are stored as null); filter with "
-            "__isnull=True for either."
-        )
 
 
 def key_isnull(lookup, expression_compiler):
@@ -470,18 +480,27 @@ def key_isnull(lookup, expression_compiler):
     return (present if not lookup.rhs else {"$not": [present]}), []
 
 
-def _in_values(lookup, expression_compiler):
+def _in_values(lookup, expression_compiler, *, top):
     """The right side of ``__in`` as an array expression, and whether it holds JSON null.
     A list holding expressions arrives as an ``ExpressionList`` (Django wraps its constants
-    in ``Value``s); SQL NULLs never match and are left out, as Django drops them."""
+    in ``Value``s); SQL NULLs never match and are left out, as Django drops them (a plain
+    None in a list of constants: its adapted form, JSON_NULL, is left out). On the column
+    (``top``) a JSON null is a value like the others (JSON_NULL); on a key it is BSON null,
+    reported apart, since only a present key may match it."""
     rhs = lookup.rhs
     if not isinstance(rhs, ExpressionList):
-        values = [item for item in _rhs_value(lookup, expression_compiler) if item is not None]
+        values = [
+            item
+            for item in _rhs_value(lookup, expression_compiler)
+            if item is not None and not isinstance(item, type(JSON_NULL))
+        ]
         return {"$literal": values}, False
     items, json_null = [], False
     for item in rhs.get_source_expressions():
-        if _is_json_null(item):
+        if _is_json_null(item) and not top:
             json_null = True
+        elif _is_json_null(item):
+            items.append({"$literal": JSON_NULL})
         elif not (isinstance(item, Value) and item.value is None):
             items.append(expression_compiler.compile(item))
     return items, json_null
@@ -490,7 +509,7 @@ def _in_values(lookup, expression_compiler):
 def key_in(lookup, expression_compiler):
     """``data__key__in=[...]``; a JSON null in the list matches a present null value."""
     value = expression_compiler.compile(lookup.lhs)
-    values, json_null = _in_values(lookup, expression_compiler)
+    values, json_null = _in_values(lookup, expression_compiler, top=False)
     test = {"$in": [value, values]}
     if json_null:
         # The key absent (or the column NULL) stays UNKNOWN, as SQL's NULL IN (...).
@@ -542,7 +561,7 @@ def key_compare(lookup, expression_compiler):
         same_kind = {"$eq": [_kind(value), _kind(rhs)]}
         return {"$and": [same_kind, {operator: [value, rhs]}]}, null_guards(value, rhs)
     constant = _rhs_value(lookup, expression_compiler)[0]
-    if constant is None:
+    if constant is None or isinstance(constant, type(JSON_NULL)):
         return False, [False]  # compared with NULL: UNKNOWN
     kind = _python_kind(constant)
     test = {operator: [value, {"$literal": constant}]}
@@ -552,12 +571,8 @@ def key_compare(lookup, expression_compiler):
 def json_in(lookup, expression_compiler):
     """``data__in=[...]`` on the column itself."""
     value = expression_compiler.compile(lookup.lhs)
-    values, json_null = _in_values(lookup, expression_compiler)
-    test = {"$in": [value, values]}
-    if json_null:
-        _refuse_json_null(lookup)
-        return {"$or": [{"$eq": [value, None]}, test]}, []
-    return test, null_guards(value)
+    values, _ = _in_values(lookup, expression_compiler, top=True)
+    return {"$in": [value, values]}, null_guards(value)
 
 
 def json_icontains(lookup, expression_compiler):

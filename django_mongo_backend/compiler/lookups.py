@@ -62,6 +62,12 @@ def _range_filter(path, values, lookup):
 
 
 def _isnull_filter(path, value, lookup):
+    if internal_type(lookup.lhs) == "JSONField":
+        # A JSON value may be an array, and query equality with null also matches an array
+        # holding a null ([null, 1] is NOT NULL); "$type": "array" tests the value itself.
+        if value:
+            return {path: {"$eq": None, "$not": {"$type": "array"}}}
+        return {"$or": [{path: {"$ne": None}}, {path: {"$type": "array"}}]}
     return {path: None} if value else {path: {"$ne": None}}
 
 

@@ -2,7 +2,9 @@
 
 Stage order follows SQL's logical order: WHERE on the base collection (query operators, so
 indexes apply) -> joins (``$lookup``) -> WHERE on joined fields -> GROUP BY (``$group``) ->
-HAVING -> computed columns -> DISTINCT -> ORDER BY -> OFFSET/LIMIT -> projection.
+HAVING -> computed columns -> DISTINCT -> ORDER BY -> OFFSET/LIMIT -> projection. DISTINCT ON
+(``distinct(*fields)``, distinct_on.py) keeps the first row of each group in the ORDER BY, so
+it comes after the ORDER BY (and sorts again).
 
 Plain model reads keep documents as stored and read fields by path (the cheapest form for the
 server); grouped and distinct queries project every column to a flat key (``c0``, ``c1``...).
@@ -23,7 +25,9 @@ from django.db.models.sql.where import AND, WhereNode
 from .aggregates import compile_aggregate, group_stages
 from .combinators import combined_plan
 from .conditions import MATCH_NOTHING, ConditionCompiler, compiling_only
+from .distinct_on import first_of_each
 from .expressions import ExpressionCompiler
+from .generated import read_stage
 from .joins import aliases_used, join_stages
 from .limits import check_sort
 from .mql_types import Pipeline
@@ -68,11 +72,17 @@ class SelectBuilder:
         query = self.query
         if query.combinator:
             return combined_plan(compiler)
-        if query.distinct_fields:
-            raise NotSupportedError("distinct(*fields) is not supported on MongoDB")
+        if query.distinct_fields and self._is_grouped(compiler.select[: compiler.col_count]):
+            # Django's SQL compiler refuses it at the same point (as_sql).
+            raise NotImplementedError("annotate() + distinct(fields) is not implemented.")
         if query.extra_tables:
             raise NotSupportedError("extra(tables=...) has no meaning on MongoDB: no SQL runs")
         pipeline: Pipeline = [{"$documents": [{}]}] if self.collection is None else []
+        if self.collection is not None and query.model is not None:
+            # Virtual generated fields, computed before anything reads them (generated.py).
+            virtual = read_stage(compiler, query.model._meta.concrete_model)
+            if virtual is not None:
+                pipeline.append(virtual)
         before, after = self._split_where(compiler.where)
         match = self.conditions.match(before)
         if match == MATCH_NOTHING and not self._is_aggregate_only():
@@ -110,6 +120,9 @@ class SelectBuilder:
         if grouped:
             readers = self._grouped(pipeline, columns)
             enforce = None
+        elif query.distinct_fields:
+            readers, final_stages = self._distinct_on(pipeline, columns)
+            enforce = self.collection
         elif query.distinct:
             readers = self._distinct(pipeline, columns)
             enforce = None
@@ -118,7 +131,8 @@ class SelectBuilder:
             enforce = self.collection
         slice_start = len(pipeline)
         pipeline.extend(slice_stages(query))
-        plain = enforce is not None  # neither grouped nor distinct, on a collection
+        # Neither grouped nor distinct, on a collection.
+        plain = enforce is not None and not query.distinct_fields
         if plain and after is None and where_end == (1 if matched else 0):
             self.layout = (where_end, slice_start, len(pipeline))
         pipeline.extend(final_stages)
@@ -185,8 +199,10 @@ class SelectBuilder:
 
     # -- plain reads ----------------------------------------------------------------------
 
-    def _plain(self, pipeline, columns):
-        """The readers of a plain read, and the stages that go after its slice."""
+    def _plain(self, pipeline, columns, *, distinct_on=None):
+        """The readers of a plain read, and the stages that go after its slice.
+        ``distinct_on``: the compiled DISTINCT ON keys (distinct_on.py), whose stages go
+        after the ORDER BY."""
         enforce = self.connection.enforce_schema
         path, base_alias = self.scope.path, self.base_alias
         readers, computed, roots = [], {}, set()
@@ -210,6 +226,9 @@ class SelectBuilder:
             self._flush_prelude(pipeline)
             pipeline.append({"$addFields": computed})
         pipeline.extend(sort_stages)
+        if distinct_on is not None:
+            self._flush_prelude(pipeline)
+            pipeline.extend(first_of_each(distinct_on, sort_stages))
         default_columns = self.query.default_cols and not self.query.select_related
         if not default_columns or self._has_joins():
             return readers, [{"$project": dict.fromkeys(sorted(roots), 1)}]
@@ -277,6 +296,12 @@ class SelectBuilder:
         return sort.stages()
 
     # -- DISTINCT -------------------------------------------------------------------------
+
+    def _distinct_on(self, pipeline, columns):
+        """``distinct(*fields)``: a plain read keeping the first document of each group."""
+        compiler = self.query_compiler
+        keys = [self.expression_compiler.compile(key) for key in compiler.distinct_on]
+        return self._plain(pipeline, columns, distinct_on=keys)
 
     def _distinct(self, pipeline, columns):
         keys, readers = {}, []

@@ -19,7 +19,8 @@ query before the cache is consulted:
 - every table but the model's own is unused (no join);
 - its WHERE is AND/OR/NOT of lookups of the model's own columns against plain values (no
   expression, subquery or transform: nothing there can add a stage before the ``$match``);
-- ordering is by field names only.
+- ordering (the query's and the model's ``Meta.ordering``, which is part of the key) is by
+  field names only.
 
 A shape is stored only if its full compile met that too (ordering by a related field adds a
 join while compiling: not stored), and the compiled WHERE of a cached shape must add nothing
@@ -166,11 +167,15 @@ def plan_for(compiler: Any) -> SelectPlan:
         plan = shape.bind(compiler)
         if plan is not None:
             return plan
-    compiler.pre_sql_setup()
-    builder = SelectBuilder(compiler)
-    plan = builder.build()
-    if _joins_in_use(compiler.query) or builder.layout is None:
-        return plan
+    refcounts = compiler.query.alias_refcount.copy()
+    try:
+        compiler.pre_sql_setup()
+        builder = SelectBuilder(compiler)
+        plan = builder.build()
+        if _joins_in_use(compiler.query) or builder.layout is None:
+            return plan
+    finally:
+        compiler.query.reset_refcounts(refcounts)  # as build_select does
     shape = Shape(compiler, plan, builder.layout)
     if len(cache) >= MAX_SHAPES:
         cache.clear()
@@ -202,12 +207,17 @@ def shape_key(compiler: Any) -> tuple[Any, ...] | None:
     order_by = query.order_by
     if order_by and not all(type(name) is str for name in order_by):
         return None
+    # Meta.ordering is part of the shape: a program (or a test) may change it at run time.
+    meta_ordering = model._meta.ordering
+    if meta_ordering and not all(type(name) is str for name in meta_ordering):
+        return None
     if not _plain_where(query.where, model._meta.db_table):
         return None
     names, defer = query.deferred_loading  # only()/defer(): names may be a set
     return (
         model,
         order_by,
+        tuple(meta_ordering) if meta_ordering else (),
         query.default_ordering,
         query.standard_ordering,
         frozenset(names) if names else None,

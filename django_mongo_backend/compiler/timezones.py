@@ -10,7 +10,7 @@ Times are stored as ``"HH:MM:SS.ffffff"`` strings (see operations.py).
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import NotSupportedError
+from django.db import DataError, NotSupportedError
 
 PART_NAMES = ("year", "month", "day", "hour", "minute", "second", "millisecond")
 
@@ -35,8 +35,14 @@ def tzname_for(expression):
     output = getattr(expression, "lhs", expression)
     source = getattr(output, "output_field", None)
     if source is not None and source.get_internal_type() != "DateTimeField":
+        if getattr(expression, "tzinfo", None) is not None:
+            # Django's own error (Extract.as_sql, TruncBase.as_sql).
+            raise ValueError("tzinfo can only be used with DateTimeField.")
         return None
     tzname = expression.get_tzname()
+    if tzname is not None and tzname.startswith(("UTC+", "UTC-")):
+        # A fixed offset: Django names it "UTC+05:00", MongoDB's timezone takes "+05:00".
+        tzname = tzname[3:]
     return None if tzname in (None, "UTC") else tzname
 
 
@@ -69,15 +75,15 @@ def trunc(expression, value):
     kind = expression.kind
     source_type = expression.lhs.output_field.get_internal_type()
     output_type = expression.output_field.get_internal_type()
+    tzname = tzname_for(expression)
     if source_type == "TimeField" or kind == "time":
         if source_type == "TimeField":
             return _trunc_time_string(kind, value)
-        tzname = tzname_for(expression)
         return {"$dateToString": {"date": wall_clock(value, tzname), "format": "%H:%M:%S.%L000"}}
     unit = TRUNC_UNITS.get(kind)
     if unit is None:
-        raise NotSupportedError(f"Trunc {kind!r} is not supported on MongoDB")
-    tzname = tzname_for(expression)
+        # PostgreSQL's date_trunc refuses a unit it does not know with a DataError.
+        raise DataError(f"Trunc: the unit {kind!r} is not recognized")
     spec = {"date": wall_clock(value, tzname), "unit": unit}
     if unit == "week":
         spec["startOfWeek"] = "monday"

@@ -3,12 +3,14 @@
     python tests/app_suites/run.py [APP ...] [--timeout S] [--json PATH] [--no-sqlite]
                                    [--rerun-sqlite] [--top N] [-- RUNNER_ARGS]
 
-APPs are names from apps/ (``django-model-utils``, ``django-filter``, ``djangorestframework``);
-without any, all run. Arguments after ``--`` go to each app's runner (e.g. ``-- -x`` or
-``-- tests/test_fields.py`` for the pytest ones).
+APPs are names from apps/ (``django-model-utils``, ``django-guardian``, ``django-filter``,
+``django-import-export``, ``djangorestframework``, ``django-allauth``); without any, all run.
+Arguments after ``--`` go to each app's runner (e.g. ``-- -x`` or ``-- tests/test_fields.py``
+for the pytest ones).
 
 - Each app's tests come from the sdist of its pinned release (apps/<app>.py), fetched once
-  with ``pip download`` and unpacked, without the app's package, under the cache
+  with ``pip download`` and unpacked, without the app's package (unless its tests live in
+  it), under the cache
   (``$APP_SUITES_CACHE``, else ``~/.cache/django-mongo-backend/app-suites/``); never copied
   into the repository. The code under test is the same release, installed from PyPI by the
   nox session.

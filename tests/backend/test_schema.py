@@ -11,9 +11,12 @@ import io
 import uuid
 
 import pytest
+from bson.max_key import MaxKey
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, NotSupportedError, connections, models
+from django.db.models import Value
+from django.db.models.functions import Upper
 from django.test.utils import isolate_apps
 from pymongo.errors import DuplicateKeyError, WriteError
 
@@ -241,6 +244,24 @@ def test_add_nullable_field_sets_null(mongo_connection, thing):
     assert all("seen" in doc and doc["seen"] is None for doc in documents(mongo_connection))
 
 
+def test_add_json_field_backfills_json_null_and_sql_null_apart(mongo_connection, thing):
+    """A JSONField's db_default / default of JSONNull() (Value(None, JSONField())) is the JSON
+    null, stored as MaxKey; a nullable one without a default is SQL NULL (docs/fields.rst)."""
+    json_null = Value(None, models.JSONField())
+    fields = [
+        new_field(models.JSONField(db_default=json_null), "by_db_default"),
+        new_field(models.JSONField(default=json_null), "by_default"),
+        new_field(models.JSONField(null=True), "nothing"),
+    ]
+    with mongo_connection.schema_editor() as editor:
+        for field in fields:
+            editor.add_field(thing, field)
+    for doc in documents(mongo_connection):
+        assert isinstance(doc["by_db_default"], MaxKey)
+        assert isinstance(doc["by_default"], MaxKey)
+        assert doc["nothing"] is None
+
+
 def test_remove_field_unsets_and_drops_its_indexes(mongo_connection, thing):
     field = new_field(models.CharField(max_length=5, unique=True, null=True), "code")
     with mongo_connection.schema_editor() as editor:
@@ -250,6 +271,24 @@ def test_remove_field_unsets_and_drops_its_indexes(mongo_connection, thing):
         editor.remove_field(thing, field)
     assert all("code" not in doc for doc in documents(mongo_connection))
     assert list(index_keys(mongo_connection, "schema_thing")) == ["_id_"]
+
+
+def test_add_stored_generated_field_computes_it_in_every_document(mongo_connection, thing):
+    """A migration adding a stored GeneratedField fills it in as the server would have on
+    each write (compiler/generated.py); removing it unsets it."""
+    field = models.GeneratedField(
+        expression=Upper("name"), output_field=models.CharField(max_length=20), db_persist=True
+    )
+    field.contribute_to_class(thing, "shout")  # the model of this test only (isolate_apps)
+    with mongo_connection.schema_editor() as editor:
+        editor.add_field(thing, field)
+    assert [doc["shout"] for doc in documents(mongo_connection)] == ["N1", "N2", "N3"]
+    if mongo_connection.enforce_schema:
+        schema = validator(mongo_connection, "schema_thing")["$jsonSchema"]
+        assert "shout" in schema["required"]
+    with mongo_connection.schema_editor() as editor:
+        editor.remove_field(thing, field)
+    assert all("shout" not in doc for doc in documents(mongo_connection))
 
 
 def test_rename_field_renames_stored_keys_and_indexes(mongo_connection, thing):

@@ -91,3 +91,42 @@ def test_date_and_duration_arithmetic():
         },
         {"$project": {"__c0": 1}},
     ]
+
+
+def test_time_plus_or_minus_a_duration_wraps_around_midnight_as_on_postgresql():
+    """PostgreSQL: ``time + interval`` and ``time - interval`` give a time, modulo a day
+    ("Date/Time Operators": ``time '05:00' - interval '2 hours'`` is ``03:00:00``; the result
+    of ``time + interval`` wraps past midnight). SQLite has no such arithmetic (Django's
+    ``django_format_dtdelta`` answers NULL for a time), so PostgreSQL is the reference.
+    Microseconds are kept: times are text, not BSON dates."""
+    import datetime
+
+    from django.db.models import DurationField, ExpressionWrapper, TimeField, Value
+
+    from tests.testapp.models import AllTypes
+
+    row = AllTypes.objects.create(
+        clock=datetime.time(22, 30, 15, 2345), duration=datetime.timedelta(hours=3)
+    )
+    AllTypes.objects.create()
+
+    def value(expression, pk=row.pk):
+        shifted = ExpressionWrapper(expression, output_field=TimeField())
+        return AllTypes.objects.filter(pk=pk).annotate(v=shifted).values_list("v", flat=True)[0]
+
+    assert value(F("clock") + Value(datetime.timedelta(minutes=20))) == datetime.time(
+        22, 50, 15, 2345
+    )
+    assert value(F("clock") + F("duration")) == datetime.time(1, 30, 15, 2345)
+    assert value(Value(datetime.timedelta(hours=1)) + F("clock")) == datetime.time(23, 30, 15, 2345)
+    assert value(F("clock") - Value(datetime.timedelta(hours=23))) == datetime.time(
+        23, 30, 15, 2345
+    )
+    assert value(F("clock") - Value(datetime.timedelta(days=3, microseconds=2346))) == (
+        datetime.time(22, 30, 14, 999999)
+    )
+    assert value(F("clock") - Value(None, output_field=DurationField())) is None
+    nulls = AllTypes.objects.exclude(pk=row.pk)
+    assert list(nulls.annotate(v=F("clock") + F("duration")).values_list("v", flat=True)) == [None]
+    AllTypes.objects.filter(pk=row.pk).update(clock=F("clock") + Value(datetime.timedelta(0, 60)))
+    assert AllTypes.objects.get(pk=row.pk).clock == datetime.time(22, 31, 15, 2345)

@@ -4,6 +4,7 @@ and SQL's NULL in, NULL out.
 
 from __future__ import annotations
 
+import django
 import pytest
 from django.db.models import (
     CharField,
@@ -295,9 +296,7 @@ def test_math_and_text_functions(library):
         "$where": 1,
     }
     assert pipeline(
-        Author.objects.filter(name="Ann")
-        .annotate(v=fn.Round(F("age"), -1))
-        .values_list("v", flat=True)
+        Author.objects.filter(name="Ann").annotate(v=fn.Round(F("age"))).values_list("v", flat=True)
     ) == [
         {"$match": {"name": {"$eq": "Ann"}}},
         {
@@ -306,7 +305,7 @@ def test_math_and_text_functions(library):
                     "$cond": [
                         {"$lte": ["$age", None]},
                         None,
-                        {"$round": ["$age", {"$literal": -1}]},
+                        {"$round": ["$age", {"$literal": 0}]},
                     ]
                 }
             }
@@ -347,3 +346,144 @@ def test_json_object_of_a_column_an_outer_join_left_missing(orphans):
         },
         {"$project": {"__c1": 1, "title": 1}},
     ]
+
+
+@pytest.mark.parametrize("name", ["MD5", "SHA1", "SHA256", "SHA512", "Chr", "Ord", "UUID4"])
+def test_functions_mongodb_lacks_are_refused_saying_why(name):
+    """No hash, code-point or UUID-generating operator exists in MongoDB 7.0's aggregation
+    ("Aggregation Operators" in the manual); UUID4/UUID7 (Django 6) start with Django's own
+    message for a backend without ``supports_uuid4_function``, which its test suite checks."""
+    from django.db import NotSupportedError
+    from django.db.models import functions
+
+    function = getattr(functions, name, None)
+    if function is None:
+        assert name == "UUID4" and django.VERSION < (6,), name
+        return
+    expression = function() if name == "UUID4" else function("name")
+    with pytest.raises(NotSupportedError) as raised:
+        list(Author.objects.annotate(v=expression).values_list("v", flat=True))
+    message = str(raised.value)
+    assert "yet" not in message
+    expected = "UUID4 is not supported on this database backend." if name == "UUID4" else name
+    assert message.startswith(expected), message
+
+
+def test_round_takes_a_half_of_an_integer_or_decimal_away_from_zero():
+    """SQLite's ROUND and PostgreSQL's round(numeric) round a half away from zero:
+    ROUND(365, -1) = 370, ROUND(-2.5) = -3 (Django's db_functions test_round expects 370
+    unless features.rounds_to_even). MongoDB's $round goes to the even neighbour ("Rounding
+    to Even Values"), so a value exactly halfway is moved off the tie first; a float keeps
+    half-to-even, as PostgreSQL's round(double precision)."""
+    from decimal import Decimal
+
+    from django.db.models.functions import Round
+
+    from tests.testapp.models import AllTypes
+
+    rows = [(365, "2.5", 2.5), (-365, "-2.5", -2.5), (364, "0.125", 0.5), (355, "-0.135", 1.5)]
+    for big, number, floating in rows:
+        AllTypes.objects.create(big=big, decimal=Decimal(number), floating=floating)
+    AllTypes.objects.create()
+
+    def rounded(expression):
+        values = AllTypes.objects.order_by("pk").annotate(v=expression)
+        return list(values.values_list("v", flat=True))
+
+    assert rounded(Round("big", -1)) == [370, -370, 360, 360, None]
+    assert rounded(Round("big", -2)) == [400, -400, 400, 400, None]
+    assert rounded(Round("big")) == [365, -365, 364, 355, None]
+    assert rounded(Round("decimal")) == [3, -3, 0, 0, None]
+    assert rounded(Round("decimal", 2)) == [
+        Decimal("2.5"),
+        Decimal("-2.5"),
+        Decimal("0.13"),
+        Decimal("-0.14"),
+        None,
+    ]
+    assert rounded(Round("floating")) == [2.0, -2.0, 0.0, 2.0, None]
+
+
+def test_casts_follow_the_target_fields_parameters():
+    """CAST as PostgreSQL does it: to varchar(n) keeps n characters, to numeric(m, d) rounds
+    to d places (a half away from zero), a datetime to a date or a time in the connection's
+    zone (UTC), a ForeignKey to its target's type (Django's cast_db_type), a duration to a
+    duration."""
+    import datetime
+    from decimal import Decimal
+
+    from django.db import models
+    from django.db.models.functions import Cast
+
+    from tests.testapp.models import AllTypes
+
+    moment = datetime.datetime(2018, 9, 28, 23, 42, 10, 234000, tzinfo=datetime.UTC)
+    AllTypes.objects.create(
+        char="Bobby",
+        floating=-1.935,
+        decimal=Decimal("2.345"),
+        moment=moment,
+        duration=datetime.timedelta(days=-1, microseconds=3),
+    )
+    AllTypes.objects.create()
+
+    def cast(source, field):
+        values = AllTypes.objects.order_by("pk").annotate(v=Cast(source, field))
+        return list(values.values_list("v", flat=True))
+
+    assert cast("char", models.CharField(max_length=3)) == ["Bob", None]
+    assert cast("decimal", models.DecimalField(max_digits=5, decimal_places=2)) == [
+        Decimal("2.35"),
+        None,
+    ]
+    assert cast("floating", models.DecimalField(max_digits=5, decimal_places=1)) == [
+        Decimal("-1.9"),
+        None,
+    ]
+    assert cast("moment", models.DateField()) == [datetime.date(2018, 9, 28), None]
+    assert cast("moment", models.TimeField()) == [datetime.time(23, 42, 10, 234000), None]
+    assert cast("duration", models.DurationField()) == [
+        datetime.timedelta(days=-1, microseconds=3),
+        None,
+    ]
+    assert cast(models.Value("7"), models.ForeignKey(Author, models.CASCADE)) == [7, 7]
+
+
+def test_concat_reads_numbers_and_dates_as_their_text(library):
+    """SQL concatenates a non-text value by its text (PostgreSQL casts it, SQLite's || reads
+    it as text; Django's test_concat_non_str); $concat takes strings only (16702)."""
+    from django.db.models import TextField
+
+    rows = Author.objects.order_by("name").annotate(
+        v=Concat("name", Value(":"), "age", output_field=TextField())
+    )
+    assert list(rows.values_list("v", flat=True)) == ["Ann:30", "Bob:", "Cy:45"]
+    dated = Book.objects.filter(published__isnull=False).annotate(
+        v=Concat("title", Value(" "), "published", Value(" "), "price", output_field=TextField())
+    )
+    assert list(dated.values_list("v", flat=True)) == ["Gamma 2020-05-01 "]
+
+
+def test_concat_of_numbers_is_their_text(library):
+    """SQL's ``||`` (and PostgreSQL's ConcatPair, which casts each value to text) writes a
+    number as its text; ``$concat`` refuses anything but strings (code 16702). NULL is ''."""
+    rows = (
+        Book.objects.annotate(
+            label=Concat(
+                "title", Value("/"), "pages", Value("/"), "author", output_field=CharField()
+            )
+        )
+        .order_by("title")
+        .values_list("label", flat=True)
+    )
+    ids = {book.title: book.author_id for book in Book.objects.all()}
+    assert list(rows) == [
+        f"Alpha/100/{ids['Alpha']}",
+        f"Delta/300/{ids['Delta']}",
+        f"Gamma/10/{ids['Gamma']}",
+        f"beta/50/{ids['beta']}",
+    ]
+    ages = Author.objects.annotate(label=Concat("name", "age", output_field=CharField())).order_by(
+        "name"
+    )
+    assert list(ages.values_list("label", flat=True)) == ["Ann30", "Bob", "Cy45"]

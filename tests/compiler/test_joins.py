@@ -186,3 +186,94 @@ def test_reverse_join_through_a_null_foreign_key(orphans):
 def test_count_of_a_reverse_join_after_an_empty_outer_join(orphans):
     counts = Book.objects.values_list("title").annotate(n=Count("editor__edited"))
     assert sorted(counts) == [("By Bob", 1), ("Edited", 1), ("First", 0), ("Second", 0)]
+
+
+def lookups(queryset):
+    """The ``$lookup`` stages of the queryset's pipeline (one per SQL JOIN)."""
+    return [stage for stage in pipeline(queryset) if "$lookup" in stage]
+
+
+def test_a_filter_and_an_f_through_one_multi_valued_relation_share_one_join():
+    """Django's expressions app counts the JOINs of these querysets in the SQL text
+    (test_ticket_18375_*, skipped here with that reason): within one filter() call the lookup
+    and the F() reuse one join, whichever comes first; a second filter() call on a multi-valued
+    relation joins again. The same decisions, counted on the pipeline."""
+    one_call = Author.objects.filter(books__pages=F("books__price"))
+    assert len(lookups(one_call)) == 1
+    both_orders = Author.objects.filter(books__pages=F("books__price"), books__pages__gte=1)
+    assert len(lookups(both_orders)) == 1
+    f_on_either_side = Author.objects.filter(books__pages=F("pk"), pk=F("books__pages"))
+    assert len(lookups(f_on_either_side)) == 1
+    chained = Author.objects.filter(books__pages=F("pk")).filter(books__pages=F("books__pages"))
+    assert len(lookups(chained)) == 2
+
+
+def test_compiling_leaves_no_join_referenced_in_the_query(library):
+    """Django's SQLCompiler.as_sql unreferences the joins compiling added (reset_refcounts):
+    an evaluated queryset combined later (q1 & q2) must not carry its ordering's join as a
+    used one (Django's queries app, test_order_by_tables)."""
+    ordered = Book.objects.order_by("author__name")
+    list(ordered)
+    assert ordered.query.alias_refcount["testapp_author"] == 0
+    q2 = Book.objects.filter(pk=library["books"][0].pk)
+    list(q2)
+    combined = (Book.objects.order_by("title") & q2).order_by("title").query
+    assert len([t for t in combined.alias_map if combined.alias_refcount[t]]) == 1
+
+
+def _unwinds(queryset):
+    """{alias: whether its $unwind keeps rows that joined nothing} for each join the pipeline
+    runs, and Django's join types for the same aliases (LEFT OUTER or INNER)."""
+    from django.db.models.sql.constants import LOUTER
+
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    stages = compiler.build_select().pipeline
+    kept = {}
+    for index, stage in enumerate(stages):
+        if "$lookup" in stage:
+            unwind = stages[index + 1]["$unwind"]
+            kept[stage["$lookup"]["as"]] = unwind["preserveNullAndEmptyArrays"]
+    alias_map = queryset.query.alias_map
+    django = {alias: alias_map[alias].join_type == LOUTER for alias in kept}
+    return kept, django
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Book.objects.filter(editor__name="Bob"),
+        lambda: Book.objects.filter(Q(editor__name="Bob") | Q(author__name="Ann")),
+        lambda: Book.objects.filter(Q(editor__name="Bob") | Q(editor__name="Cy")),
+        lambda: Book.objects.filter(Q(editor__name="Bob") | Q(pages__gt=60)),
+        lambda: Book.objects.filter(editor__name__isnull=True),
+        lambda: Book.objects.exclude(editor__name="Bob").filter(author__name="Ann"),
+        lambda: Book.objects.filter(~Q(~Q(editor__name="Bob") | ~Q(author__name="Cy"))),
+        lambda: Book.objects.values("editor__name", "author__name"),
+        lambda: Book.objects.select_related("editor", "author"),
+        lambda: Book.objects.order_by("editor__name"),
+        lambda: Author.objects.filter(Q(books__title="Alpha") | Q(edited__title="beta")),
+    ],
+    ids=[
+        "filter on a nullable fk",
+        "disjunction of two relations",
+        "disjunction of one relation",
+        "disjunction with a local column",
+        "isnull through a relation",
+        "exclude then filter",
+        "double negation",
+        "values of two fks",
+        "select_related",
+        "ordering by a nullable fk",
+        "disjunction of reverse relations",
+    ],
+)
+def test_each_join_keeps_unmatched_rows_exactly_when_django_promotes_it(library, make):
+    """Django's queries app checks its join promotion by counting "INNER JOIN" and "LEFT
+    OUTER JOIN" in the SQL text (DisjunctionPromotionTests, NullJoinPromotionOrTest,
+    JoinReuseTest, ValuesJoinPromotionTests..., skipped here with that reason). The same
+    decision on the pipeline: every join's $unwind keeps a row that matched nothing exactly
+    when Django made the join LEFT OUTER (and the queryset runs)."""
+    queryset = make()
+    kept, django = _unwinds(queryset)
+    assert kept and kept == django
+    list(queryset)  # and it runs

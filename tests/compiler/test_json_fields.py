@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from bson.max_key import MaxKey
 from django.db import NotSupportedError
 from django.db.models import F, JSONField, Q, Value
 from django.db.models.fields.json import KT, KeyTransform, KeyTransformIExact
@@ -293,15 +294,19 @@ def test_whole_field_icontains_is_refused(documents):
         list(Document.objects.filter(data__icontains="x"))
 
 
-def test_json_null_of_a_nullable_field_is_refused_not_conflated_with_sql_null():
-    from django.db import NotSupportedError
-
+def test_json_null_of_a_nullable_field_is_told_from_sql_null():
+    """JSON null (MaxKey in storage) and SQL NULL (null) are two values: see
+    tests/compiler/test_json_null.py for every lookup, compared with SQLite."""
     from tests.testapp.models import AllTypes
 
-    AllTypes.objects.create(data=None)
-    with pytest.raises(NotSupportedError, match="JSON null from SQL NULL"):
-        list(AllTypes.objects.filter(data=None))
-    assert AllTypes.objects.filter(data__isnull=True).count() == 1
+    sql_null = AllTypes.objects.create(data=None)
+    json_null = AllTypes.objects.create(data=Value(None, JSONField()))
+    assert list(AllTypes.objects.filter(data=Value(None, JSONField()))) == [json_null]
+    assert list(AllTypes.objects.filter(data__isnull=True)) == [sql_null]
+    assert pipeline(AllTypes.objects.filter(data=Value(None, JSONField())).values("pk")) == [
+        {"$match": {"$expr": {"$eq": ["$data", {"$literal": MaxKey()}]}}},
+        {"$project": {"_id": 1}},
+    ]
 
 
 def test_json_field_lookups_match_json_semantics():

@@ -323,3 +323,43 @@ def test_iexact_does_not_match_before_a_final_newline(accents):
         {"$match": {"name": {"$regex": "^élan$(?!\\n)", "$options": "i"}}},
         {"$sort": {"name": 1}},
     ]
+
+
+def test_a_bilateral_transform_applies_to_the_value_too(library):
+    """A transform with ``bilateral = True`` transforms the lookup's value as well (Django's
+    "Custom Lookups" how-to, ``UpperCase.bilateral``; Lookup.process_rhs and
+    batch_process_rhs): ``title__upper__exact="alpha"`` is UPPER(title) = UPPER('alpha').
+    Without it the value was compared as given and no row matched."""
+    from django.db.models import CharField
+    from django.db.models.functions import Upper
+    from django.test.utils import register_lookup
+
+    class UpperBilateral(Upper):
+        lookup_name = "upper"
+        bilateral = True
+
+    with register_lookup(CharField, UpperBilateral):
+        books = Book.objects.all()
+        assert titles(books.filter(title__upper__exact="alpha")) == ["Alpha"]
+        assert titles(books.filter(title__upper__in=["alpha", "BETA", None])) == ["Alpha", "beta"]
+        assert titles(books.filter(title__upper__contains="mm")) == ["Gamma"]
+        assert titles(books.exclude(title__upper__in=["alpha", "beta"])) == ["Delta", "Gamma"]
+        assert titles(books.filter(title__upper__in=[None])) == []
+        # An F() is transformed too: UPPER(title) = UPPER(title) holds for every row.
+        everything = ["Alpha", "Delta", "Gamma", "beta"]
+        assert titles(books.filter(title__upper__exact=F("title"))) == everything
+
+
+def test_in_drops_none_and_keeps_the_values_order(library):
+    """Django's lookup app asserts these on the SQL text (test_in_ignore_none: "IN (1)",
+    test_in_keeps_value_ordering: the values in the order given, test_textfield_exact_null:
+    "IS NULL"), skipped here with that reason; the same on the command."""
+    ann = library["ann"]
+    assert pipeline(Author.objects.filter(pk__in=[None, ann.pk])) == [
+        {"$match": {"_id": {"$in": [ann.pk]}}},
+        {"$sort": {"name": 1}},
+    ]
+    names = ["Cy", "Ann", "Bob", "Ann"]
+    (match, _) = pipeline(Author.objects.filter(name__in=names))
+    assert match == {"$match": {"name": {"$in": names}}}
+    assert pipeline(Book.objects.filter(published__exact=None)) == [{"$match": {"published": None}}]

@@ -195,3 +195,14 @@ def test_a_changed_setting_forgets_the_shapes(library):
     assert connection.read_shapes
     with override_settings(USE_TZ=not connection.settings_dict.get("USE_TZ", True)):
         assert not connection.read_shapes
+
+
+def test_a_changed_meta_ordering_is_another_shape(library, monkeypatch):
+    """Django's queries app sets ``Tag._meta.ordering = None`` for one test
+    (test_ticket17429); the reads after it must sort by the ordering restored, not reuse the
+    unsorted shape compiled meanwhile."""
+    names = lambda: [author.name for author in Author.objects.filter(age__isnull=False)]  # noqa: E731
+    monkeypatch.setattr(Author._meta, "ordering", ["-name"])
+    assert names() == ["Cy", "Ann"]
+    monkeypatch.setattr(Author._meta, "ordering", ["name"])
+    assert names() == ["Ann", "Cy"]

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db.models import Exists, OuterRef, Subquery
 
@@ -141,3 +143,28 @@ def test_in_a_subquery_is_set_membership_on_every_django_version(library):
     younger = Author.objects.filter(age__lt=OuterRef("pages")).order_by("name").values("pk")
     assert titles(Book.objects.filter(author__in=Subquery(younger))) == ["Alpha", "Delta", "beta"]
     assert titles(Book.objects.exclude(author__in=Subquery(younger))) == ["Gamma"]
+
+
+def test_a_queryset_with_outer_ref_run_on_its_own_raises_djangos_error():
+    """Django's ResolvedOuterRef.as_sql raises ValueError("This queryset contains a reference
+    to an outer query and may only be used in a subquery."); Django's expressions app checks
+    the message (test_outerref)."""
+    inner = Book.objects.filter(author=OuterRef("pk"))
+    message = "may only be used in a subquery. The reference: OuterRef('pk')."
+    with pytest.raises(ValueError, match=re.escape(message)):
+        inner.exists()
+
+
+def test_exists_reads_one_document_unordered_and_no_column():
+    """Django's ExistsTests.test_optimizations asserts on the SQL text (skipped here with that
+    reason) that Exists() drops the subquery's ordering, selects no column and adds LIMIT 1;
+    the same on the pipeline: no $sort, a $limit of 1, only a constant projected."""
+    queryset = Author.objects.values(exists=Exists(Book.objects.order_by("pk"))).order_by()
+    (lookup,) = [stage["$lookup"] for stage in pipeline(queryset) if "$lookup" in stage]
+    inner = lookup["pipeline"]
+    assert not [stage for stage in inner if "$sort" in stage]
+    assert {"$limit": 1} in inner
+    (projection,) = [stage["$project"] for stage in inner if "$project" in stage]
+    assert set(projection) <= {"_id", "__c0"} and "__c0" in projection
+    (added,) = [stage["$addFields"] for stage in inner if "$addFields" in stage]
+    assert added == {"__c0": {"$literal": 1}}

@@ -355,7 +355,8 @@ def scalar_expr(draw, model):
         return f"{func}({path!r})", "int" if func == "Length" else "str"
     if choice == 3:
         path, _, _ = draw(field_path(model, kinds={"str"}, multi=False))
-        other, _, _ = draw(field_path(model, kinds={"str"}, multi=False))
+        # A number concatenated is its text (SQL's ||; compiler/functions.py's _as_text).
+        other, _, _ = draw(field_path(model, kinds={"str", "int"}, multi=False))
         sep = draw(st.sampled_from(["-", "", "é"]))
         return f"Concat({path!r}, Value({sep!r}), {other!r}, output_field=m.TextField())", "str"
     if choice == 4:

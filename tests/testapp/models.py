@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.db.models.functions import Lower
 
 
 class Author(models.Model):
@@ -96,3 +97,36 @@ class Indexed(models.Model):
                 name="unique_rank_in_group",
             )
         ]
+
+
+class Line(models.Model):
+    """An order line whose total and label the server stores (GeneratedField, stored) and
+    whose doubled quantity it computes on every read (virtual)."""
+
+    product = models.CharField(max_length=50)
+    price = models.DecimalField(max_digits=8, decimal_places=2)
+    quantity = models.IntegerField(null=True)
+    total = models.GeneratedField(
+        expression=models.F("price") * models.F("quantity"),
+        output_field=models.DecimalField(max_digits=12, decimal_places=2),
+        db_persist=True,
+        null=True,
+    )
+    label = models.GeneratedField(
+        expression=Lower("product"),
+        output_field=models.CharField(max_length=50),
+        db_persist=True,
+    )
+    doubled = models.GeneratedField(
+        expression=models.F("quantity") * 2,
+        output_field=models.IntegerField(),
+        db_persist=False,
+        null=True,
+    )
+
+
+class Shipment(models.Model):
+    """Joins to Line: its virtual field is computed in the join too."""
+
+    line = models.ForeignKey(Line, models.CASCADE, related_name="shipments")
+    boxes = models.IntegerField()

@@ -46,7 +46,6 @@ import dataclasses
 import socket
 import time
 
-from bson import Int64
 from mongoeco import __version__ as MONGOECO_RELEASE
 from mongoeco.api._async._database_admin_read_commands import DatabaseAdminReadCommandService
 from mongoeco.api.admin_parsing import normalize_find_and_modify_options
@@ -54,6 +53,7 @@ from mongoeco.wire import _executor_validation
 
 from .. import registry
 from . import explain_plans as plans
+from .bson_types import type_name
 from .errors import server_error
 from .generic_arguments import is_generic_argument
 from .server_parameters import PARAMETERS
@@ -64,18 +64,6 @@ VERBOSITIES = ("queryPlanner", "executionStats", "allPlansExecution")
 #: ``explain.idl``: ``verbosity`` defaults to ``kExecAllPlans``.
 DEFAULT_VERBOSITY = "allPlansExecution"
 
-#: BSON type names, as the IDL parser's TypeMismatch message gives them.
-_TYPE_NAMES = {
-    bool: "bool",
-    int: "int",
-    Int64: "long",
-    float: "double",
-    dict: "object",
-    list: "array",
-    type(None): "null",
-    bytes: "binData",
-}
-
 #: Stages whose execution would write, and the code ``mongod`` refuses their execution with.
 _WRITING_STAGES = {"$out": 51029, "$merge": 51184}
 
@@ -84,10 +72,6 @@ _listening = {"host": socket.gethostname(), "port": 27017}
 
 
 # -- the command's own fields --------------------------------------------------------------------
-
-
-def _type_name(value):
-    return _TYPE_NAMES.get(type(value), type(value).__name__)
 
 
 def validate_explain(_body, command_document):
@@ -101,7 +85,7 @@ def validate_explain(_body, command_document):
         if name == "verbosity":
             if not isinstance(value, str):
                 message = (
-                    f"BSON field 'explain.verbosity' is the wrong type '{_type_name(value)}', "
+                    f"BSON field 'explain.verbosity' is the wrong type '{type_name(value)}', "
                     "expected type 'string'"
                 )
                 raise server_error(14, "TypeMismatch", message)

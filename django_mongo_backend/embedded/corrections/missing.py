@@ -33,6 +33,7 @@ from mongoeco.errors import OperationFailure
 from mongoeco.types import UndefinedType
 
 from .. import registry
+from .bson_types import type_name
 
 _TESTS = "tests/embedded/test_evaluation.py"
 _MISSING = aggregation_runtime._MISSING
@@ -161,16 +162,6 @@ def _patch_evaluators():
 # -- $arrayElemAt, $arrayToObject --------------------------------------------------------------
 
 
-def _type_name(value):
-    if value is None:
-        return "null"
-    names = {bool: "bool", str: "string", dict: "object", list: "array", float: "double"}
-    found = next((name for cls, name in names.items() if isinstance(value, cls)), None)
-    if found is None and isinstance(value, int):
-        return "int"
-    return found or "unknown"
-
-
 def _args(operator, spec, count):
     args = spec if isinstance(spec, list) else [spec]
     if len(args) != count:
@@ -189,13 +180,11 @@ def _array_elem_at(document, spec, variables, dialect, ctx):
     if array is None or index is None or isinstance(array, UndefinedType):
         return None
     if not isinstance(array, list):
-        message = f"$arrayElemAt's first argument must be an array, but is {_type_name(array)}"
+        message = f"$arrayElemAt's first argument must be an array, but is {type_name(array)}"
         raise OperationFailure(message, code=28689)
     raw = unwrap_bson_numeric(index)
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-        message = (
-            f"$arrayElemAt's second argument must be a numeric value, but is {_type_name(raw)}"
-        )
+        message = f"$arrayElemAt's second argument must be a numeric value, but is {type_name(raw)}"
         raise OperationFailure(message, code=28690)
     if isinstance(raw, float):
         if not raw.is_integer() or not -(2**31) <= raw < 2**31:
@@ -215,7 +204,7 @@ def _pairs_to_object(items):
         if not isinstance(item, list):
             message = (
                 "$arrayToObject requires a consistent input format. Elements mustall be arrays "
-                f"or all be objects. Array was detected, now found: {_type_name(item)}"
+                f"or all be objects. Array was detected, now found: {type_name(item)}"
             )
             raise OperationFailure(message, code=40396)
         if len(item) != 2:
@@ -228,7 +217,7 @@ def _pairs_to_object(items):
         if not isinstance(key, str):
             message = (
                 "$arrayToObject requires an array of key-value pairs, where the key must be of "
-                f"type string. Found key type: {_type_name(key)}"
+                f"type string. Found key type: {type_name(key)}"
             )
             raise OperationFailure(message, code=40395)
         output[key] = value
@@ -241,7 +230,7 @@ def _documents_to_object(items):
         if not isinstance(item, dict):
             message = (
                 "$arrayToObject requires a consistent input format. Elements mustall be arrays "
-                f"or all be objects. Object was detected, now found: {_type_name(item)}"
+                f"or all be objects. Object was detected, now found: {type_name(item)}"
             )
             raise OperationFailure(message, code=40391)
         if len(item) != 2:
@@ -259,7 +248,7 @@ def _documents_to_object(items):
         if not isinstance(item["k"], str):
             message = (
                 "$arrayToObject requires an object with keys 'k' and 'v', where the value of "
-                f"'k' must be of type string. Found type: {_type_name(item['k'])}"
+                f"'k' must be of type string. Found type: {type_name(item['k'])}"
             )
             raise OperationFailure(message, code=40394)
         output[item["k"]] = item["v"]
@@ -274,7 +263,7 @@ def _array_to_object(document, spec, variables, dialect, ctx):
     if value is None or isinstance(value, UndefinedType):
         return None
     if not isinstance(value, list):
-        message = f"$arrayToObject requires an array input, found: {_type_name(value)}"
+        message = f"$arrayToObject requires an array input, found: {type_name(value)}"
         raise OperationFailure(message, code=40386)
     if not value:
         return {}
@@ -282,7 +271,7 @@ def _array_to_object(document, spec, variables, dialect, ctx):
         return _pairs_to_object(value)
     if isinstance(value[0], dict):
         return _documents_to_object(value)
-    message = f"Unrecognised input type format for $arrayToObject: {_type_name(value[0])}"
+    message = f"Unrecognised input type format for $arrayToObject: {type_name(value[0])}"
     raise OperationFailure(message, code=40398)
 
 
@@ -297,7 +286,7 @@ def _array_end(operator, position):
         if value is None or isinstance(value, UndefinedType):
             return None
         if not isinstance(value, list):
-            message = f"{operator}'s argument must be an array, but is {_type_name(value)}"
+            message = f"{operator}'s argument must be an array, but is {type_name(value)}"
             raise OperationFailure(message, code=28689)
         return value[position] if value else ctx.missing_sentinel
 

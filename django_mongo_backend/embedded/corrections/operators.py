@@ -53,6 +53,7 @@ from mongoeco.types import Decimal128, UndefinedType
 
 from .. import registry
 from . import missing, regex, strings
+from .bson_types import type_name
 
 #: Decimal128 carries 34 significant digits; intermediate results keep a few more.
 DECIMAL128_DIGITS = 34
@@ -143,22 +144,9 @@ def _args(operator, spec, low, high):
 def _numeric_operand(operator, value, code=28765):
     kind = _kind(value)
     if kind is None:
-        message = f"{operator} only supports numeric types, not {_type_name(value)}"
+        message = f"{operator} only supports numeric types, not {type_name(value)}"
         raise _fail(message, code)
     return kind
-
-
-def _type_name(value):
-    if value is None:
-        return "null"
-    names = {
-        str: "string",
-        bool: "bool",
-        dict: "object",
-        list: "array",
-        datetime.datetime: "date",
-    }
-    return next((name for cls, name in names.items() if isinstance(value, cls)), "unknown")
 
 
 # -- $bitAnd, $bitOr, $bitXor -----------------------------------------------------------------
@@ -589,7 +577,7 @@ def _date_trunc(document, spec, variables, dialect, ctx):
     if unit == "week" and start_of_week is None:
         return None
     if not isinstance(value, datetime.datetime):
-        message = "$dateTrunc requires 'date' to be a date, but got " + _type_name(value)
+        message = "$dateTrunc requires 'date' to be a date, but got " + type_name(value)
         raise _fail(message, 5439012)
     if unit not in _FIXED_UNITS and unit not in _MONTH_UNITS:
         raise _fail(f"$dateTrunc parameter 'unit' value cannot be recognized: {unit}", 5439014)
@@ -619,7 +607,7 @@ def _date_part(name, value):
             value = int(number)
     if not isinstance(value, int) or isinstance(value, bool):
         message = (
-            f"'{name}' must evaluate to an integer, found {_type_name(value)} with value {value}"
+            f"'{name}' must evaluate to an integer, found {type_name(value)} with value {value}"
         )
         raise _fail(message, 40515)
     low, high = (1, 9999) if name in ("year", "isoWeekYear") else (-32768, 32767)
@@ -852,7 +840,7 @@ def _in(document, spec, variables, dialect, ctx):
         for arg in _args("$in", spec, 2, 2)
     )
     if not isinstance(haystack, list):
-        found = "missing" if haystack is ctx.missing_sentinel else _type_name(haystack)
+        found = "missing" if haystack is ctx.missing_sentinel else type_name(haystack)
         message = f"$in requires an array as a second argument, found: {found}"
         raise _fail(message, 40081)
     if needle is ctx.missing_sentinel:

@@ -35,6 +35,7 @@ from mongoeco.errors import OperationFailure
 from mongoeco.types import Decimal128, Timestamp, UndefinedType
 
 from .. import registry
+from .bson_types import type_name
 
 _TESTS = "tests/embedded/test_evaluation.py"
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
@@ -174,18 +175,6 @@ def _patch_bin_data_conversions():
 # -- coerceToString and the operators built on it ------------------------------------------------
 
 
-def _type_name(value):
-    names = {
-        bool: "bool",
-        dict: "object",
-        list: "array",
-        bytes: "binData",
-        bytearray: "binData",
-        uuid.UUID: "binData",
-    }
-    return next((name for cls, name in names.items() if isinstance(value, cls)), "unknown")
-
-
 def coerce_to_string(value):
     """``Value::coerceToString``: numbers, strings, dates and timestamps; "" for null and
     missing; error 16007 for anything else."""
@@ -210,7 +199,7 @@ def coerce_to_string(value):
     if isinstance(raw, Timestamp):
         # Timestamp::toStringPretty, as mongoeco spells it (not checked against mongod).
         return aggregation_runtime._stringify_aggregation_value(raw)
-    message = f"can't convert from BSON type {_type_name(raw)} to String"
+    message = f"can't convert from BSON type {type_name(raw)} to String"
     raise OperationFailure(message, code=16007)
 
 

@@ -5,6 +5,7 @@ runs them by default (smallest first).
 """
 
 from . import (
+    django_allauth,
     django_filter,
     django_guardian,
     django_import_export,
@@ -20,5 +21,6 @@ APPS = {
         django_filter,
         django_import_export,
         djangorestframework,
+        django_allauth,
     )
 }
