@@ -100,7 +100,9 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supports_select_intersection = True
     supports_select_difference = True
     supports_slicing_ordering_in_compound = True  # each part keeps its own $sort/$limit
-    supports_over_clause = False
+    supports_over_clause = True
+    supports_frame_range_fixed_distance = True
+    supports_frame_exclusion = True  # emulated (compiler/windows.py: MongoDB has none)
     # Only steers how Django renders SQL (FILTER (WHERE ...) or a CASE), which never runs here;
     # the compiler translates Aggregate(filter=...) itself.
     supports_aggregate_filter_clause = False

@@ -12,7 +12,7 @@ A new module goes in this list.
 
 - helpers: mql_types, nulls, field_types, patterns, dispatch, float_text, uuid_text,
   bson_order, limits, ordering, scopes, plans, stored_as_is, ignore_conflicts, update_conflicts
-- translation tables: timezones, functions, aggregates, lookups, json_fields
+- translation tables: timezones, functions, aggregates, windows, lookups, json_fields
 - expressions and conditions: subqueries, conditions, expressions
 - clauses: generated, joins, combinators, constraints, distinct_on
 - the pipeline builder: pipeline, read_shapes
@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, FieldError
 from django.db import NotSupportedError
 from django.db.models import Value
 from django.db.models.constants import OnConflict
@@ -552,6 +552,12 @@ class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
                 continue
             if hasattr(value, "resolve_expression"):
                 value = value.resolve_expression(query, allow_joins=False, for_save=True)
+                if value.contains_over_clause:
+                    # Django's own check (SQLUpdateCompiler.as_sql), which never runs here.
+                    raise FieldError(
+                        f"Window expressions are not allowed in this query "
+                        f"({field.name}={value!r})."
+                    )
                 if value.contains_aggregate:
                     raise NotSupportedError(f"aggregates in update() of {field.name}")
             key = document_key(field)

@@ -47,6 +47,10 @@ def _input(aggregate, expression_compiler):
     return value, always, condition
 
 
+#: What an aggregate reads, for the window functions (``windows``) that count it themselves.
+aggregate_input = _input
+
+
 @dataclass(frozen=True)
 class Distinct:
     """An aggregate of the distinct non-null values of ``value``: ``operator`` is ``$count``
@@ -106,7 +110,9 @@ def _deviation(operator, *, squared):
 
 def _statistic(kind):
     def build(aggregate, expression_compiler, name, accumulators):
-        sample = getattr(aggregate, "sample", False)
+        # Django keeps no ``sample`` attribute: StdDev/Variance(sample=True) name the SQL
+        # function STDDEV_SAMP / VAR_SAMP.
+        sample = aggregate.function.endswith("_SAMP")
         operator = "$stdDevSamp" if sample else "$stdDevPop"
         return _deviation(operator, squared=kind == "variance")(
             aggregate, expression_compiler, name, accumulators

@@ -37,6 +37,7 @@ from django.db.models.expressions import (
     ResolvedOuterRef,
     Subquery,
     TemporalSubtraction,
+    Window,
 )
 from django.db.models.lookups import Lookup
 from django.db.models.sql.query import Query
@@ -52,6 +53,7 @@ from .mql_types import AggregationExpression, Stage
 from .nulls import NonNull, is_not_null, may_be_null
 from .scopes import Scope
 from .subqueries import compile_subquery
+from .windows import Windows
 
 TABLE_COLUMN = re.compile(r"^([A-Za-z_][\w]*)\.([A-Za-z_][\w]*)$")
 
@@ -171,6 +173,9 @@ class ExpressionCompiler:
         self.refs: dict[str, AggregationExpression] = refs or {}
         # $lookup stages that must run before the stage using what this compiler returns.
         self.prelude: list[Stage] = []
+        # The query's windows, where the pipeline computes them (a plain read); None where
+        # a window cannot be computed.
+        self.windows: Windows | None = None
 
     @property
     def conditions(self) -> ConditionCompiler:
@@ -321,6 +326,16 @@ class ExpressionCompiler:
             )
         return self.aggregate_slot(expression)
 
+    def window(self, expression):
+        if not self.connection.features.supports_over_clause:
+            raise NotSupportedError("This backend does not support window expressions.")
+        if self.windows is None:
+            raise NotSupportedError(
+                "window expressions are supported on MongoDB in plain reads only (not with "
+                "GROUP BY, DISTINCT, aggregate() or in writes)"
+            )
+        return self.windows.read(expression)
+
     def expression_list(self, expression):
         return self.compile_many(expression.get_source_expressions())
 
@@ -395,6 +410,7 @@ class ExpressionCompiler:
         Case: case,
         When: when,
         Aggregate: aggregate,
+        Window: window,
         ExpressionList: expression_list,
         OrderBy: order_by,
         ResolvedOuterRef: outer_ref,

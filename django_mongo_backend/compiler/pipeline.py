@@ -18,7 +18,7 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db import NotSupportedError
 from django.db.models.aggregates import Aggregate
-from django.db.models.expressions import Col, Ref, Subquery
+from django.db.models.expressions import Col, Ref, Subquery, Window
 from django.db.models.sql.query import Query
 from django.db.models.sql.where import AND, WhereNode
 
@@ -35,6 +35,7 @@ from .nulls import null_if_missing
 from .ordering import Sort
 from .plans import SelectPlan, slice_stages
 from .scopes import GroupedScope, Scope, base_alias_of, scope_for
+from .windows import Windows
 
 
 class SelectBuilder:
@@ -76,8 +77,6 @@ class SelectBuilder:
             raise NotImplementedError("annotate() + distinct(fields) is not implemented.")
         if query.extra_tables:
             raise NotSupportedError("extra(tables=...) has no meaning on MongoDB: no SQL runs")
-        if compiler.qualify is not None:
-            raise NotSupportedError("filtering on window functions is not supported yet")
         pipeline: Pipeline = [{"$documents": [{}]}] if self.collection is None else []
         if self.collection is not None and query.model is not None:
             # Virtual generated fields, computed before anything reads them (generated.py).
@@ -117,7 +116,8 @@ class SelectBuilder:
         columns = compiler.select[: compiler.col_count]
         # Stages after OFFSET/LIMIT (a projection is cheaper on fewer documents).
         final_stages = []
-        if self._is_grouped(columns):
+        grouped = self._is_grouped(columns)
+        if grouped:
             readers = self._grouped(pipeline, columns)
             enforce = None
         elif query.distinct_fields:
@@ -206,6 +206,8 @@ class SelectBuilder:
         enforce = self.connection.enforce_schema
         path, base_alias = self.scope.path, self.base_alias
         readers, computed, roots = [], {}, set()
+        # Windows (computed by their own stages, before the columns that read them).
+        windows = self.expression_compiler.windows = Windows(self.expression_compiler)
         for index, (expression, _sql, _alias) in enumerate(columns):
             if isinstance(expression, Col):
                 alias, target = expression.alias, expression.target
@@ -219,6 +221,7 @@ class SelectBuilder:
                 readers.append(((key,), None))
                 roots.add(key)
         sort_stages = self._sort_stages(computed, columns)
+        self._window_stages(pipeline, windows)
         if computed:
             self._flush_prelude(pipeline)
             pipeline.append({"$addFields": computed})
@@ -230,6 +233,22 @@ class SelectBuilder:
         if not default_columns or self._has_joins():
             return readers, [{"$project": dict.fromkeys(sorted(roots), 1)}]
         return readers, []
+
+    def _window_stages(self, pipeline, windows):
+        """The windows' stages, then QUALIFY (the conditions on windows Django split from
+        WHERE), which may read windows no column reads."""
+        qualify = self.query_compiler.qualify
+        qualify_match = self.conditions.match(qualify) if qualify is not None else None
+        # Every window is compiled: drop the reference back, which would make a cycle that
+        # only the garbage collector frees (a read must free what it made by refcounting).
+        self.expression_compiler.windows = None
+        window_stages = windows.stages()
+        if window_stages:
+            self._flush_prelude(pipeline)
+            pipeline.extend(window_stages)
+        if qualify_match:
+            self._flush_prelude(pipeline)
+            pipeline.append({"$match": qualify_match})
 
     def _sort_stages(self, computed, columns, *, flat=False, post_group=None):
         """The stages of the ORDER BY (``Sort.stages()``, none for an unordered query, which
@@ -286,12 +305,14 @@ class SelectBuilder:
 
     def _distinct(self, pipeline, columns):
         keys, readers = {}, []
+        windows = self.expression_compiler.windows = Windows(self.expression_compiler)
         for index, (expression, _sql, _alias) in enumerate(columns):
             keys[f"c{index}"] = null_if_missing(self.expression_compiler.compile(expression))
             readers.append(((f"c{index}",), None))
         computed = {}
         sort_stages = self._sort_stages(computed, columns, flat=True)
         keys.update({key: null_if_missing(value) for key, value in computed.items()})
+        self._window_stages(pipeline, windows)
         self._flush_prelude(pipeline)
         pipeline.append({"$group": {"_id": keys}})
         pipeline.append({"$replaceRoot": {"newRoot": "$_id"}})
@@ -326,11 +347,19 @@ class SelectBuilder:
             # values(): Django groups by these expressions as they are (an Exists stays an
             # Exists, not the outer columns it reads).
             for expression in group_by:
+                if expression.contains_over_clause:
+                    continue  # a window is computed after the group, not grouped on
                 if not expression.contains_aggregate and expression not in keys:
                     keys.append(expression)
                 grouped_as_is.add(getattr(expression, "source", expression))
         for expression, _sql, _alias in columns:
             if expression.contains_aggregate or expression in grouped_as_is:
+                continue
+            if expression.contains_over_clause:
+                # A window reads the groups: its PARTITION BY / ORDER BY columns are grouped on.
+                for column in expression.get_group_by_cols():
+                    if column not in keys and not column.contains_aggregate:
+                        keys.append(column)
                 continue
             for column in expression.get_group_by_cols():
                 if column not in keys:
@@ -340,6 +369,13 @@ class SelectBuilder:
             for column in self.query_compiler.having.get_group_by_cols():
                 if column not in keys:
                     keys.append(column)
+        if self.query_compiler.qualify is not None:
+            # The windows QUALIFY reads, selected or not: Django's SQL selects them in the
+            # inner query, which groups on their PARTITION BY / ORDER BY columns.
+            for window in _windows_in(self.query_compiler.qualify):
+                for column in window.get_group_by_cols():
+                    if column not in keys and not column.contains_aggregate:
+                        keys.append(column)
         for order, _is_ref in self._group_ordering():
             if not order.contains_aggregate:
                 for column in order.get_group_by_cols():
@@ -362,6 +398,8 @@ class SelectBuilder:
             _ = key.output_field
         accumulators = {}
         grouped = GroupedExpressionCompiler(self, keys, accumulators)
+        # Windows over the groups (SQL computes them after GROUP BY and HAVING).
+        windows = grouped.windows = Windows(grouped)
         projected = {
             f"c{index}": grouped.compile(expression)
             for index, (expression, _sql, _alias) in enumerate(columns)
@@ -371,6 +409,8 @@ class SelectBuilder:
             having = grouped.condition(self.query_compiler.having)
         computed = {}
         sort_stages = self._sort_stages(computed, columns, flat=True, post_group=grouped)
+        qualify = self.query_compiler.qualify
+        qualify = grouped.condition(qualify) if qualify is not None else None
         group_id = {
             f"k{i}": null_if_missing(self.expression_compiler.compile(key))
             for i, key in enumerate(keys)
@@ -382,6 +422,12 @@ class SelectBuilder:
         grouped.prelude.clear()
         if having is not None:
             pipeline.append({"$match": {"$expr": having}})
+        grouped.windows = None  # no cycle (see _window_stages)
+        pipeline.extend(windows.stages())
+        pipeline.extend(grouped.prelude)
+        grouped.prelude.clear()
+        if qualify is not None:
+            pipeline.append({"$match": {"$expr": qualify}})
         projected.update(computed)
         if self.query.distinct:
             # DISTINCT groups whole rows: a column computed after the group that is missing (a
@@ -393,6 +439,23 @@ class SelectBuilder:
             pipeline.append({"$replaceRoot": {"newRoot": "$_id"}})
         pipeline.extend(sort_stages)
         return [((f"c{index}",), None) for index in range(len(columns))]
+
+
+def _windows_in(node):
+    """The Window expressions under ``node`` (a WhereNode, a lookup, an expression), through
+    annotation references."""
+    if isinstance(node, Window):
+        yield node
+        return
+    if isinstance(node, Ref):
+        yield from _windows_in(node.source)
+        return
+    children = getattr(node, "children", None)
+    if children is None:
+        children = node.get_source_expressions() if hasattr(node, "get_source_expressions") else ()
+    for child in children:
+        if child is not None:
+            yield from _windows_in(child)
 
 
 class GroupedExpressionCompiler(ExpressionCompiler):

@@ -2,7 +2,8 @@
 
 The table between the ``generated index`` markers is rendered from the translation tables
 themselves (``ExpressionCompiler._handlers``, ``functions.FUNCTIONS``, ``aggregates.AGGREGATES``,
-``lookups.FILTERS`` / ``EXPRESSIONS``, ``json_fields.HANDLERS``, ``conditions.YEAR_BOUNDS``), so
+``lookups.FILTERS`` / ``EXPRESSIONS``, ``json_fields.HANDLERS``, ``windows.FUNCTIONS``,
+``conditions.YEAR_BOUNDS``), so
 an entry added to a table and not to the page (or the reverse) fails here. To rewrite the
 table after changing a registry::
 
@@ -51,6 +52,7 @@ def index_rows():
         functions,
         json_fields,
         lookups,
+        windows,
     )
     from django_mongo_backend.compiler.expressions import ExpressionCompiler
 
@@ -65,6 +67,7 @@ def index_rows():
     add(functions.FUNCTIONS, "function", "functions.py")
     add(aggregates.AGGREGATES, "aggregate", "aggregates.py")
     add(json_fields.HANDLERS, "JSONField", "json_fields.py")
+    add(windows.FUNCTIONS, "window function", "windows.py")
     for klass in conditions.YEAR_BOUNDS:
         rows.append(
             (klass.__name__, "year lookup", "ConditionCompiler._year_bounds", "conditions.py")

@@ -76,3 +76,9 @@ def test_grouped(spec):
 @given(queries.scalar_querysets())
 def test_scalars(spec):
     check(spec)
+
+
+@budget(0.15)
+@given(queries.window_querysets())
+def test_windows(spec):
+    check(spec)

@@ -26,6 +26,7 @@ def install():
     """Apply every correction to mongoeco (idempotent), after ``performance.install()``:
     corrections wrap what the performance paths set, so MongoDB's rule holds on both paths."""
     from . import (
+        array_min_max,
         catalog,
         comparisons,
         distinct,
@@ -39,6 +40,7 @@ def install():
         storage_rules,
         ttl_monitor,
         updates,
+        window_fields,
     )
 
     operators.install()  # with strings, missing and regex
@@ -54,3 +56,5 @@ def install():
     distinct.install()
     ttl_monitor.install()
     explain.install()
+    window_fields.install()
+    array_min_max.install()
