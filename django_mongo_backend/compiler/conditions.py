@@ -34,6 +34,7 @@ from django.db.models.expressions import (
     NegatedExpression,
 )
 from django.db.models.lookups import (
+    Exact,
     IntegerFieldOverflow,
     Lookup,
     YearExact,
@@ -43,10 +44,11 @@ from django.db.models.lookups import (
     YearLt,
     YearLte,
 )
+from django.db.models.query_utils import Q
 from django.db.models.sql.query import Query
-from django.db.models.sql.where import AND, XOR, NothingNode, WhereNode
+from django.db.models.sql.where import AND, OR, XOR, NothingNode, WhereNode
 
-from . import lookups
+from . import composite_keys, lookups
 from .dispatch import by_class
 from .field_types import NUMERIC_TYPES, internal_type
 from .json_fields import as_mql_for, as_mql_match_for
@@ -206,36 +208,102 @@ class ConditionCompiler:
         return self._negatable(condition, path, positive)
 
     def _match_columns(self, lookup, positive):
-        """Tuple lookups on several columns at once (Django 6's related-object fetching):
-        ``(a, b) IN ((1, 2), ...)`` and ``(a, b) = (1, 2)``."""
+        """A lookup on several columns at once (``ColPairs``: a composite primary key, a
+        multi-column relation): ``(a, b) IN ((1, 2), ...)`` and ``(a, b) = (1, 2)`` as
+        equalities (on ``_id`` when the columns are a composite key, composite_keys.py),
+        ``IN`` a subquery as an ``EXISTS`` of it, and the other tuple lookups as the lookups
+        on each column they stand for."""
+        lookup = composite_keys.as_tuple_lookup(lookup)
+        if lookup.lookup_name in ("in", "exact") and is_direct_value(lookup.rhs):
+            rows = composite_keys.rows_of(lookup)
+            if all(is_direct_value(value) for row in rows for value in row):
+                return self._match_rows(lookup, positive)
+        return self._match(self._columns_node(lookup), positive)
+
+    def _columns_node(self, lookup):
+        """The conditions on single columns a tuple lookup stands for."""
+        name = lookup.lookup_name
+        if not is_direct_value(lookup.rhs):
+            if name != "in":
+                raise NotSupportedError(
+                    f"the {name!r} lookup of several columns against {type(lookup.rhs).__name__}"
+                )
+            return self._in_subquery(lookup)
+        if name == "in":
+            columns = lookup.lhs.get_cols()
+            return WhereNode(
+                [
+                    WhereNode([Exact(c, v) for c, v in zip(columns, row, strict=True)], AND)
+                    for row in lookup.rhs
+                    if not composite_keys.has_null(row)
+                ],
+                OR,
+            )
+        return composite_keys.component_tree(lookup)
+
+    def _match_rows(self, lookup, positive):
+        """``(a, b) IN ((1, 2), ...)`` / ``(a, b) = (1, 2)`` with constant values."""
         columns = lookup.lhs.get_cols()
-        if lookup.lookup_name not in ("in", "exact") or not is_direct_value(lookup.rhs):
-            raise NotSupportedError(f"the {lookup.lookup_name!r} lookup on several columns")
-        rows = lookup.rhs if lookup.lookup_name == "in" else [lookup.rhs]
-        alternatives = []
-        for row in rows:
-            values = [
-                column.target.get_db_prep_value(value, self.connection, prepared=False)
-                for column, value in zip(columns, row, strict=True)
-            ]
-            if None in values:
+        rows = []
+        for row in composite_keys.rows_of(lookup):
+            if composite_keys.has_null(row):
                 continue  # a NULL never equals anything
-            conditions = [
-                {self._path(column): {"$eq": value}}
-                for column, value in zip(columns, values, strict=True)
-            ]
-            alternatives.append(conditions[0] if len(conditions) == 1 else {"$and": conditions})
-        if not alternatives:
+            rows.append(
+                [
+                    column.target.get_db_prep_value(value, self.connection, prepared=False)
+                    for column, value in zip(columns, row, strict=True)
+                ]
+            )
+        if not rows:
             return NOTHING if positive else EVERYTHING
-        if len(columns) == 1:
+        keyed = composite_keys.whole_key(columns)
+        if keyed is not None:
+            # One equality on _id, which its unique index answers.
+            path = self.expression_compiler.scope.path(columns[0].alias, keyed._meta.pk)
+            ids = [composite_keys.compound_id(keyed, tuple(row)) for row in rows]
+            condition = {path: {"$eq": ids[0]} if len(ids) == 1 else {"$in": ids}}
+        elif len(columns) == 1:
             path = self._path(columns[0])
-            condition = {path: {"$in": [alt[path]["$eq"] for alt in alternatives]}}
+            condition = {path: {"$in": [row[0] for row in rows]}}
         else:
+            alternatives = [
+                {
+                    "$and": [
+                        {self._path(column): {"$eq": value}}
+                        for column, value in zip(columns, row, strict=True)
+                    ]
+                }
+                for row in rows
+            ]
             condition = alternatives[0] if len(alternatives) == 1 else {"$or": alternatives}
         if positive:
             return condition
         not_null = [{self._path(column): {"$ne": None}} for column in columns]
         return {"$and": [{"$nor": [condition]}, *not_null]}
+
+    def _in_subquery(self, lookup):
+        """``(a, b) IN (SELECT x, y ...)`` as ``EXISTS (SELECT ... WHERE x = a AND y = b)``,
+        as Django's fallback for backends without tuple comparisons writes it."""
+        query = lookup.rhs
+        if hasattr(query, "query") and not isinstance(query, Query):  # a Subquery()
+            query = query.query
+        selected = []
+        for expression, _sql, _alias in query.get_compiler(connection=self.connection).get_select()[
+            0
+        ]:
+            selected.extend(
+                expression.get_cols() if isinstance(expression, ColPairs) else [expression]
+            )
+        query = query.clone()
+        query.add_q(
+            Q(
+                *[
+                    Exact(column, inner)
+                    for column, inner in zip(lookup.lhs.get_cols(), selected, strict=True)
+                ]
+            )
+        )
+        return Exists(query)
 
     @staticmethod
     def _negatable(condition, path, positive):
@@ -346,6 +414,9 @@ class ConditionCompiler:
 
     def lookup_expression(self, lookup: Any, positive: bool = True) -> AggregationExpression:
         lookup = in_subquery_as_query(lookup)
+        if isinstance(lookup.lhs, ColPairs):
+            node = self._columns_node(composite_keys.as_tuple_lookup(lookup))
+            return self.expression(node, positive)
         if not is_table_lookup(lookup):
             as_mql = getattr(lookup, "as_mql", None) or as_mql_for(lookup)
             if as_mql is not None:

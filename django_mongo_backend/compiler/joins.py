@@ -21,6 +21,7 @@ from django.db.models.sql.constants import LOUTER
 from django.db.models.sql.datastructures import BaseTable
 
 from ..operations import document_key
+from . import composite_keys
 from .expressions import ExpressionCompiler
 from .scopes import Scope
 
@@ -33,23 +34,26 @@ def join_stages(query, scope, expression_compiler):
     for alias, join in query.alias_map.items():
         if isinstance(join, BaseTable) or not query.alias_refcount.get(alias):
             continue
-        if len(join.join_fields) != 1:
-            raise NotSupportedError(
-                f"joins on several columns ({join.table_name}) are not supported yet"
-            )
-        ((local_field, foreign_field),) = join.join_fields
         scope.prefixes[alias] = alias
+        key_stage, (local_field, foreign_field), rest = _key_columns(join, alias, scope)
+        if key_stage is not None:
+            stages.append(key_stage)
+            local_path = f"__key_{alias}"
+        else:
+            local_path = scope.path(join.parent_alias, local_field)
         lookup = {
             "from": join.table_name,
-            "localField": scope.path(join.parent_alias, local_field),
+            "localField": local_path,
             "foreignField": document_key(foreign_field),
             "as": alias,
         }
         lookup.update(_join_condition(join, alias, scope, expression_compiler))
         local_may_be_null = local_field.null or join.parent_alias in outer_joined
-        if local_may_be_null and foreign_field.null:
+        if key_stage is None and local_may_be_null and foreign_field.null:
             guard = {"$match": {document_key(foreign_field): {"$ne": None}}}
             lookup["pipeline"] = [guard, *lookup.get("pipeline", [])]
+        if rest:
+            _join_rest(lookup, rest, join.parent_alias, scope)
         if join.join_type == LOUTER or join.parent_alias in outer_joined:
             outer_joined.add(alias)
         stages.append({"$lookup": lookup})
@@ -62,6 +66,43 @@ def join_stages(query, scope, expression_compiler):
             }
         )
     return stages
+
+
+def _key_columns(join, alias, scope):
+    """The equality the ``$lookup``'s localField/foreignField runs, and the column pairs left.
+
+    A join on the whole composite primary key of the joined model (composite_keys.py) matches
+    ``_id``, through its unique index: the local columns are first put together as the key
+    document (``__key_<alias>``, the components in the key's order). A local NULL (or a
+    column missing after an outer join) gives a document no ``_id`` equals, as SQL never joins
+    on NULL. Another join on several columns matches the first pair there and the others in
+    the ``$lookup``'s pipeline (``_join_rest``).
+    """
+    pairs = list(join.join_fields)
+    foreign_fields = tuple(foreign for _local, foreign in pairs)
+    model = foreign_fields[0].model
+    if len(pairs) > 1 and composite_keys.key_fields(model) == foreign_fields:
+        key = {
+            foreign.column: "$" + scope.path(join.parent_alias, local) for local, foreign in pairs
+        }
+        stage = {"$addFields": {f"__key_{alias}": key}}
+        return stage, (pairs[0][0], model._meta.pk), []
+    return None, pairs[0], pairs[1:]
+
+
+def _join_rest(lookup, rest, parent_alias, scope):
+    """The column pairs of a multi-column join beyond the first, as ``$expr`` equalities in the
+    ``$lookup``'s pipeline; a NULL on either side joins nothing, as in SQL (``$gt: [x, null]``
+    is false for null and missing only)."""
+    let = lookup.setdefault("let", {})
+    tests = []
+    for local, foreign in rest:
+        name = f"key{len(let)}"
+        let[name] = "$" + scope.path(parent_alias, local)
+        tests.append({"$eq": ["$" + document_key(foreign), f"$${name}"]})
+        tests.append({"$gt": [f"$${name}", None]})
+    match = {"$match": {"$expr": {"$and": tests}}}
+    lookup["pipeline"] = [match, *lookup.get("pipeline", [])]
 
 
 def _join_condition(join, alias, scope, expression_compiler):

@@ -16,7 +16,7 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db import NotSupportedError
 from django.db.models.aggregates import Aggregate
-from django.db.models.expressions import Col, Ref, Subquery
+from django.db.models.expressions import Col, ColPairs, Ref, Subquery
 from django.db.models.sql.query import Query
 from django.db.models.sql.where import AND, WhereNode
 
@@ -191,12 +191,16 @@ class SelectBuilder:
         path, base_alias = self.scope.path, self.base_alias
         readers, computed, roots = [], {}, set()
         for index, (expression, _sql, _alias) in enumerate(columns):
-            if isinstance(expression, Col):
-                alias, target = expression.alias, expression.target
-                parts = tuple(path(alias, target).split("."))
-                required = target.column if enforce and alias == base_alias else None
-                readers.append((parts, required))
-                roots.add(parts[0])
+            # A composite key (ColPairs) is read as its columns, one row value each, which
+            # Django's composite_fields_to_tuples() then makes one tuple.
+            plain = expression.get_cols() if isinstance(expression, ColPairs) else [expression]
+            if isinstance(plain[0], Col):
+                for column in plain:
+                    alias, target = column.alias, column.target
+                    parts = tuple(path(alias, target).split("."))
+                    required = target.column if enforce and alias == base_alias else None
+                    readers.append((parts, required))
+                    roots.add(parts[0])
             else:
                 key = f"__c{index}"
                 computed[key] = self.expression_compiler.compile(expression)
