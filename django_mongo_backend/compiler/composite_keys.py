@@ -23,9 +23,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import NotSupportedError
-from django.db.models.expressions import ColPairs
+from django.db.models.expressions import Col, ColPairs
 from django.db.models.fields.related_lookups import get_normalized_value
-from django.db.models.fields.tuple_lookups import TupleIn, tuple_lookups
+from django.db.models.fields.tuple_lookups import Tuple, TupleIn, tuple_lookups
 from django.db.models.lookups import (
     Exact,
     GreaterThan,
@@ -86,9 +86,25 @@ def refuse_key_updates(model: Any, fields: list[Any]) -> None:
         )
 
 
+def columns_of(lhs: Any) -> list[Any]:
+    """The expressions of a tuple lookup's left side: a ``ColPairs`` (a composite key, a
+    multi-column relation) or a ``Tuple`` of expressions."""
+    if isinstance(lhs, ColPairs):
+        return lhs.get_cols()
+    return list(lhs.get_source_expressions())
+
+
+def is_tuple_lookup(lookup: Any) -> bool:
+    return isinstance(lookup.lhs, ColPairs | Tuple)
+
+
+def all_columns(expressions: list[Any]) -> bool:
+    return all(isinstance(expression, Col) for expression in expressions)
+
+
 def whole_key(columns: list[Any]) -> Any:
     """The model whose composite key these columns are, in order, on one alias; else None."""
-    if len({column.alias for column in columns}) != 1:
+    if not all_columns(columns) or len({column.alias for column in columns}) != 1:
         return None
     model = columns[0].target.model
     keys = key_fields(model)
@@ -124,7 +140,7 @@ def component_tree(lookup: Any) -> WhereNode:
     ``(a, b, c) > (x, y, z)`` is ``a > x OR (a = x AND (b > y OR (b = y AND c > z)))``: a NULL
     component makes the comparison UNKNOWN exactly where SQL's does.
     """
-    columns = lookup.lhs.get_cols()
+    columns = columns_of(lookup.lhs)
     name = lookup.lookup_name
     if name == "isnull":
         return WhereNode(
@@ -148,7 +164,3 @@ def has_null(values: Any) -> bool:
 def rows_of(lookup: Any) -> list[tuple[Any, ...]]:
     """The tuples of a ``TupleIn``/``TupleExact`` with direct values."""
     return list(lookup.rhs) if lookup.lookup_name == "in" else [tuple(lookup.rhs)]
-
-
-def is_pairs(expression: Any) -> bool:
-    return isinstance(expression, ColPairs)

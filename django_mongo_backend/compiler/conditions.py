@@ -169,7 +169,7 @@ class ConditionCompiler:
 
     def _match_lookup(self, lookup, positive):
         lookup = in_subquery_as_query(lookup)
-        if isinstance(lookup.lhs, ColPairs):
+        if composite_keys.is_tuple_lookup(lookup):
             return self._match_columns(lookup, positive)
         if not is_table_lookup(lookup):
             as_mql_match = getattr(lookup, "as_mql_match", None) or as_mql_match_for(lookup)
@@ -214,10 +214,30 @@ class ConditionCompiler:
         ``IN`` a subquery as an ``EXISTS`` of it, and the other tuple lookups as the lookups
         on each column they stand for."""
         lookup = composite_keys.as_tuple_lookup(lookup)
-        if lookup.lookup_name in ("in", "exact") and is_direct_value(lookup.rhs):
+        name, rhs = lookup.lookup_name, lookup.rhs
+        columns = composite_keys.columns_of(lookup.lhs)
+        if name not in ("in", "exact") or not composite_keys.all_columns(columns):
+            return self._match(self._columns_node(lookup), positive)
+        if hasattr(rhs, "query") and not isinstance(rhs, Query):  # a Subquery()
+            rhs = rhs.query
+        if isinstance(rhs, Query) and not is_correlated(rhs):
+            # Run first, as a single-column subquery is (``rhs_value``): its stored rows.
+            rows = [tuple(row) for row in self.subquery_rows(rhs)]
+            if name == "exact" and len(rows) > 1:
+                raise NotSupportedError("a subquery used as a value returned more than one row")
+            return self._match_rows(columns, rows, positive)
+        if is_direct_value(rhs):
             rows = composite_keys.rows_of(lookup)
             if all(is_direct_value(value) for row in rows for value in row):
-                return self._match_rows(lookup, positive)
+                rows = [
+                    [
+                        column.target.get_db_prep_value(value, self.connection, prepared=False)
+                        for column, value in zip(columns, row, strict=True)
+                    ]
+                    for row in rows
+                    if not composite_keys.has_null(row)
+                ]
+                return self._match_rows(columns, rows, positive)
         return self._match(self._columns_node(lookup), positive)
 
     def _columns_node(self, lookup):
@@ -230,7 +250,7 @@ class ConditionCompiler:
                 )
             return self._in_subquery(lookup)
         if name == "in":
-            columns = lookup.lhs.get_cols()
+            columns = composite_keys.columns_of(lookup.lhs)
             return WhereNode(
                 [
                     WhereNode([Exact(c, v) for c, v in zip(columns, row, strict=True)], AND)
@@ -241,19 +261,10 @@ class ConditionCompiler:
             )
         return composite_keys.component_tree(lookup)
 
-    def _match_rows(self, lookup, positive):
-        """``(a, b) IN ((1, 2), ...)`` / ``(a, b) = (1, 2)`` with constant values."""
-        columns = lookup.lhs.get_cols()
-        rows = []
-        for row in composite_keys.rows_of(lookup):
-            if composite_keys.has_null(row):
-                continue  # a NULL never equals anything
-            rows.append(
-                [
-                    column.target.get_db_prep_value(value, self.connection, prepared=False)
-                    for column, value in zip(columns, row, strict=True)
-                ]
-            )
+    def _match_rows(self, columns, rows, positive):
+        """``(a, b) IN ((1, 2), ...)`` with stored values (a row holding NULL equals
+        nothing)."""
+        rows = [row for row in rows if not composite_keys.has_null(row)]
         if not rows:
             return NOTHING if positive else EVERYTHING
         keyed = composite_keys.whole_key(columns)
@@ -299,7 +310,9 @@ class ConditionCompiler:
             Q(
                 *[
                     Exact(column, inner)
-                    for column, inner in zip(lookup.lhs.get_cols(), selected, strict=True)
+                    for column, inner in zip(
+                        composite_keys.columns_of(lookup.lhs), selected, strict=True
+                    )
                 ]
             )
         )
@@ -374,6 +387,15 @@ class ConditionCompiler:
             return list(params)
         return params[0]
 
+    def subquery_rows(self, query: Any) -> list[Any]:
+        """The rows of a non-correlated subquery, run first (``subquery_values``)."""
+        compiler = query.get_compiler(connection=self.connection)
+        if _COMPILING_ONLY.get():
+            with contextlib.suppress(EmptyResultSet):
+                compiler.build_select()
+            return []
+        return list(compiler.execute_raw_rows())
+
     def subquery_values(self, query: Any) -> list[Any]:
         """Run a non-correlated subquery first and use its values (one extra round trip);
         while ``compiling_only()``, compile it (for its errors) and run nothing."""
@@ -414,7 +436,7 @@ class ConditionCompiler:
 
     def lookup_expression(self, lookup: Any, positive: bool = True) -> AggregationExpression:
         lookup = in_subquery_as_query(lookup)
-        if isinstance(lookup.lhs, ColPairs):
+        if composite_keys.is_tuple_lookup(lookup):
             node = self._columns_node(composite_keys.as_tuple_lookup(lookup))
             return self.expression(node, positive)
         if not is_table_lookup(lookup):

@@ -79,6 +79,8 @@ def _key_columns(join, alias, scope):
     the ``$lookup``'s pipeline (``_join_rest``).
     """
     pairs = list(join.join_fields)
+    if not pairs:
+        raise NotSupportedError(f"a join without key columns ({join.table_name})")
     foreign_fields = tuple(foreign for _local, foreign in pairs)
     model = foreign_fields[0].model
     if len(pairs) > 1 and composite_keys.key_fields(model) == foreign_fields:

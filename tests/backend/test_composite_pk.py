@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 from django.db import IntegrityError, NotSupportedError, connection, connections, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
+from django.db.models.fields.tuple_lookups import TupleGreaterThan, TupleIn
 from django.test.utils import CaptureQueriesContext
 
 from tests.testapp.models import Member, Tenant, Visit
@@ -241,3 +242,25 @@ def test_reverse_managers_and_prefetching():
         return sorted(member.visits.values_list("note", flat=True)), prefetched, forward
 
     same_on_both(scenario)
+
+
+def test_tuple_lookups_on_expressions_and_sliced_subqueries():
+    def scenario(alias):
+        lhs = (F("tenant_id"), F("rank"))
+        top = members(alias).filter(rank__isnull=False).order_by("-rank").values("pk")[:2]
+        return (
+            keys(members(alias).filter(TupleGreaterThan(lhs, (1, 2)))),
+            keys(members(alias).filter(TupleIn(lhs, [(1, 3), (2, 4), (1, None)]))),
+            keys(members(alias).exclude(TupleIn(lhs, [(1, 3), (2, 4)]))),
+            keys(members(alias).filter(pk__in=top)),
+            keys(members(alias).filter(pk=top[:1])),
+        )
+
+    same_on_both(scenario)
+
+
+def test_select_for_update_claims_documents_by_their_compound_id():
+    populate("default")
+    with transaction.atomic():
+        locked = list(Member.objects.select_for_update().filter(tenant=1).order_by("pk"))
+    assert [member.pk for member in locked] == [(1, 1), (1, 2), (1, 3), (1, 4)]
