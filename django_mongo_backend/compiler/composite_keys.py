@@ -146,7 +146,8 @@ def component_tree(lookup: Any) -> WhereNode:
         return WhereNode(
             [IsNull(column, lookup.rhs) for column in columns], OR if lookup.rhs else AND
         )
-    values = list(lookup.rhs)
+    rhs = lookup.rhs
+    values = columns_of(rhs) if isinstance(rhs, ColPairs | Tuple) else list(rhs)
     if name == "exact":
         return WhereNode([Exact(c, v) for c, v in zip(columns, values, strict=True)], AND)
     leading, last = COMPARISONS[name]

@@ -33,6 +33,7 @@ from django.db.models.expressions import (
     ExpressionList,
     NegatedExpression,
 )
+from django.db.models.fields.tuple_lookups import Tuple
 from django.db.models.lookups import (
     Exact,
     IntegerFieldOverflow,
@@ -243,7 +244,15 @@ class ConditionCompiler:
     def _columns_node(self, lookup):
         """The conditions on single columns a tuple lookup stands for."""
         name = lookup.lookup_name
+        if isinstance(lookup.rhs, ColPairs | Tuple):  # columns against columns
+            return composite_keys.component_tree(lookup)
         if not is_direct_value(lookup.rhs):
+            if name in composite_keys.COMPARISONS:
+                # Django's message (features.supports_tuple_comparison_against_subquery).
+                raise NotSupportedError(
+                    f'"{name}" cannot be used to target composite fields through subqueries '
+                    "on this backend"
+                )
             if name != "in":
                 raise NotSupportedError(
                     f"the {name!r} lookup of several columns against {type(lookup.rhs).__name__}"
