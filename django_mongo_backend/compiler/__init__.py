@@ -30,11 +30,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, FieldError
 from django.db import NotSupportedError
 from django.db.models import Value
 from django.db.models.constants import OnConflict
-from django.db.models.expressions import Col, ColPairs, DatabaseDefault, OrderBy
+from django.db.models.expressions import Col, ColPairs, DatabaseDefault, OrderBy, Ref
 from django.db.models.functions import Now
 from django.db.models.sql import compiler as sql
 from django.db.models.sql.constants import (
@@ -119,7 +119,10 @@ def all_documents(cursor: Any) -> list[Document]:
 
 def _each_column(order: OrderBy) -> list[OrderBy]:
     """ORDER BY a composite key (``ColPairs``) is ORDER BY each of its columns, in order."""
-    if not isinstance(order.expression, ColPairs):
+    expression = order.expression
+    if isinstance(expression, Ref):
+        expression = expression.source
+    if not isinstance(expression, ColPairs):
         return [order]
     return [
         OrderBy(
@@ -128,7 +131,7 @@ def _each_column(order: OrderBy) -> list[OrderBy]:
             nulls_first=order.nulls_first,
             nulls_last=order.nulls_last,
         )
-        for column in order.expression.get_cols()
+        for column in expression.get_cols()
     ]
 
 
@@ -558,6 +561,11 @@ class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
                 value = value.resolve_expression(query, allow_joins=False, for_save=True)
                 if value.contains_aggregate:
                     raise NotSupportedError(f"aggregates in update() of {field.name}")
+                if isinstance(value, ColPairs):  # Django's error (SQLUpdateCompiler.as_sql)
+                    raise FieldError(
+                        "Composite primary keys expressions are not allowed in this query "
+                        f"({field.name}=F('pk'))."
+                    )
             key = document_key(field)
             if hasattr(value, "as_sql"):
                 computed[key] = stored_as(field, expression_compiler.compile(value))

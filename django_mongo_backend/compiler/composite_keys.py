@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import NotSupportedError
-from django.db.models.expressions import Col, ColPairs
+from django.db.models.expressions import Col, ColPairs, Ref
 from django.db.models.fields.related_lookups import get_normalized_value
 from django.db.models.fields.tuple_lookups import Tuple, TupleIn, tuple_lookups
 from django.db.models.lookups import (
@@ -102,6 +102,13 @@ def all_columns(expressions: list[Any]) -> bool:
     return all(isinstance(expression, Col) for expression in expressions)
 
 
+def refuse_key_value(lookup: Any) -> None:
+    """A composite key compared as one value by a lookup on one column (``text__gt=F("pk")``):
+    Django's error, raised where its SQL lookups compile their right side."""
+    if isinstance(lookup.rhs, ColPairs):
+        raise ValueError("CompositePrimaryKey cannot be used as a lookup value.")
+
+
 def whole_key(columns: list[Any]) -> Any:
     """The model whose composite key these columns are, in order, on one alias; else None."""
     if not all_columns(columns) or len({column.alias for column in columns}) != 1:
@@ -165,3 +172,35 @@ def has_null(values: Any) -> bool:
 def rows_of(lookup: Any) -> list[tuple[Any, ...]]:
     """The tuples of a ``TupleIn``/``TupleExact`` with direct values."""
     return list(lookup.rhs) if lookup.lookup_name == "in" else [tuple(lookup.rhs)]
+
+
+def pairs_of(expression: Any) -> Any:
+    """The ``ColPairs`` an expression is (or refers to by a ``Ref``), or None."""
+    if isinstance(expression, Ref):
+        expression = expression.source
+    return expression if isinstance(expression, ColPairs) else None
+
+
+def flat(expressions: list[Any]) -> list[Any]:
+    """Expressions with each composite key (``ColPairs``) replaced by its columns."""
+    result = []
+    for expression in expressions:
+        if pairs_of(expression) is not None:
+            result.extend(pairs_of(expression).get_cols())
+        else:
+            result.append(expression)
+    return result
+
+
+def flat_select(columns: list[tuple[Any, Any, Any]]) -> list[tuple[Any, Any, Any]]:
+    """A select list with each composite key as its columns, one row value each (Django's
+    ``composite_fields_to_tuples()`` makes them one tuple); the alias stays on the first."""
+    result = []
+    for expression, sql, alias in columns:
+        if pairs_of(expression) is not None:
+            cols = pairs_of(expression).get_cols()
+            result.append((cols[0], sql, alias))
+            result.extend((column, sql, None) for column in cols[1:])
+        else:
+            result.append((expression, sql, alias))
+    return result

@@ -32,6 +32,8 @@ from django.db.models.expressions import (
     Exists,
     ExpressionList,
     NegatedExpression,
+    ResolvedOuterRef,
+    Subquery,
 )
 from django.db.models.fields.tuple_lookups import Tuple
 from django.db.models.lookups import (
@@ -172,6 +174,7 @@ class ConditionCompiler:
         lookup = in_subquery_as_query(lookup)
         if composite_keys.is_tuple_lookup(lookup):
             return self._match_columns(lookup, positive)
+        composite_keys.refuse_key_value(lookup)
         if not is_table_lookup(lookup):
             as_mql_match = getattr(lookup, "as_mql_match", None) or as_mql_match_for(lookup)
             if as_mql_match is not None:
@@ -253,6 +256,11 @@ class ConditionCompiler:
                     f'"{name}" cannot be used to target composite fields through subqueries '
                     "on this backend"
                 )
+            if isinstance(lookup.rhs, ResolvedOuterRef):
+                lookup.rhs.as_sql()  # Django's error: an outer reference outside a subquery
+            if not isinstance(lookup.rhs, Query | Subquery):
+                # Django's error, where its tuple lookups compile their right side.
+                raise ValueError("Composite field lookups only work with composite expressions.")
             if name != "in":
                 raise NotSupportedError(
                     f"the {name!r} lookup of several columns against {type(lookup.rhs).__name__}"
@@ -448,6 +456,7 @@ class ConditionCompiler:
         if composite_keys.is_tuple_lookup(lookup):
             node = self._columns_node(composite_keys.as_tuple_lookup(lookup))
             return self.expression(node, positive)
+        composite_keys.refuse_key_value(lookup)
         if not is_table_lookup(lookup):
             as_mql = getattr(lookup, "as_mql", None) or as_mql_for(lookup)
             if as_mql is not None:

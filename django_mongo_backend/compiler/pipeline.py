@@ -20,6 +20,7 @@ from django.db.models.expressions import Col, ColPairs, Ref, Subquery
 from django.db.models.sql.query import Query
 from django.db.models.sql.where import AND, WhereNode
 
+from . import composite_keys
 from .aggregates import compile_aggregate, group_stages
 from .combinators import combined_plan
 from .conditions import MATCH_NOTHING, ConditionCompiler, compiling_only
@@ -304,14 +305,14 @@ class SelectBuilder:
         if group_by is not True:
             # values(): Django groups by these expressions as they are (an Exists stays an
             # Exists, not the outer columns it reads).
-            for expression in group_by:
+            for expression in composite_keys.flat(group_by):
                 if not expression.contains_aggregate and expression not in keys:
                     keys.append(expression)
                 grouped_as_is.add(getattr(expression, "source", expression))
         for expression, _sql, _alias in columns:
             if expression.contains_aggregate or expression in grouped_as_is:
                 continue
-            for column in expression.get_group_by_cols():
+            for column in composite_keys.flat(expression.get_group_by_cols()):
                 if column not in keys:
                     keys.append(column)
         if self.query_compiler.having is not None:
@@ -334,6 +335,7 @@ class SelectBuilder:
         return self.query_compiler.order_by_expressions
 
     def _grouped(self, pipeline, columns):
+        columns = composite_keys.flat_select(columns)
         keys = self._group_keys(columns)
         for key in keys:
             # Django formats every GROUP BY expression (select_format reads its output_field),

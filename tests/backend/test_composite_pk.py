@@ -6,8 +6,9 @@ scenario runs on this backend and on SQLite, and the rows must be the same.
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import FieldError
 from django.db import IntegrityError, NotSupportedError, connection, connections, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.fields.tuple_lookups import TupleGreaterThan, TupleIn
 from django.test.utils import CaptureQueriesContext
 
@@ -264,3 +265,47 @@ def test_select_for_update_claims_documents_by_their_compound_id():
     with transaction.atomic():
         locked = list(Member.objects.select_for_update().filter(tenant=1).order_by("pk"))
     assert [member.pk for member in locked] == [(1, 1), (1, 2), (1, 3), (1, 4)]
+
+
+def test_grouping_by_the_key():
+    def scenario(alias):
+        return (
+            list(members(alias).values("pk").annotate(n=Count("visits")).order_by("-pk")),
+            list(
+                members(alias)
+                .values("pk")
+                .annotate(n=Count("visits", filter=Q(visits__note="v2")))
+                .order_by("pk")
+            ),
+        )
+
+    same_on_both(scenario)
+
+
+def test_django_errors_raised_where_its_sql_compilers_raise_them():
+    with pytest.raises(ValueError, match="cannot be used as a lookup value"):
+        Member.objects.filter(name__gt=F("pk")).count()
+    with pytest.raises(FieldError, match="Composite primary keys expressions are not allowed"):
+        Member.objects.update(name=F("pk"))
+    inner = Member.objects.filter(pk=OuterRef("number")).values("number")[:1]
+    with pytest.raises(ValueError, match="only work with composite expressions"):
+        Member.objects.filter(number=Subquery(inner)).count()
+    with pytest.raises(NotSupportedError, match='"gt" cannot be used to target composite'):
+        Member.objects.filter(pk__gt=Subquery(Member.objects.values("pk")[:1])).count()
+
+
+def test_introspection_names_the_key_columns():
+    populate("default")
+    with connection.cursor() as cursor:
+        introspection = connection.introspection
+        assert introspection.get_primary_key_columns(cursor, "testapp_member") == [
+            "tenant_id",
+            "number",
+        ]
+        constraints = introspection.get_constraints(cursor, "testapp_member")
+        primary = [c for c in constraints.values() if c["primary_key"]]
+        assert [c["columns"] for c in primary] == [["tenant_id", "number"]]
+        names = [
+            info.name for info in introspection.get_table_description(cursor, "testapp_member")
+        ]
+    assert None not in names
