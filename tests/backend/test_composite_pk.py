@@ -309,3 +309,21 @@ def test_introspection_names_the_key_columns():
             info.name for info in introspection.get_table_description(cursor, "testapp_member")
         ]
     assert None not in names
+
+
+def test_bulk_create_ignoring_and_updating_conflicts_on_the_key():
+    def scenario(alias):
+        stored = members(alias)
+        stored.bulk_create(
+            [Member(tenant_id=1, number=1, name="dup"), Member(tenant_id=1, number=9, name="n")],
+            ignore_conflicts=True,
+        )
+        stored.bulk_create(
+            [Member(tenant_id=1, number=2, name="upd"), Member(tenant_id=2, number=9, name="m")],
+            update_conflicts=True,
+            unique_fields=["tenant", "number"],
+            update_fields=["name"],
+        )
+        return sorted(stored.values_list("tenant_id", "number", "name"))
+
+    same_on_both(scenario)
