@@ -38,6 +38,11 @@ SKIPS = {
         "expressions_case.tests.CaseExpressionTests.test_m2m_reuse",
         "get_or_create.tests.UpdateOrCreateTests."
         "test_update_only_defaults_and_pre_save_fields_when_local_fields",
+        # Counts "tenant_id" and "id" in the UPDATE's text (ours holds "_id" too).
+        "composite_pk.test_update.CompositePKUpdateTests.test_save_user",
+        # Counts the queries whose text holds "select".
+        "foreign_object.tests.ForeignObjectModelValidationTests."
+        "test_validate_constraints_success_case_single_query",
     },
     RAW_SQL: {
         "many_to_one.tests.ManyToOneTests.test_joined_extra",
@@ -77,6 +82,8 @@ NEWER_THAN_DJANGO_5 = frozenset(
         "many_to_one.tests.ManyToOneTests.test_joined_extra",
         "model_fields.tests.BasicFieldTests.test_get_placeholder_sql_shim",
         "model_fields.test_jsonfield.TestQuerying.test_in_json_whitespace",
+        "foreign_object.tests.ForeignObjectModelValidationTests."
+        "test_validate_constraints_success_case_single_query",
         "bulk_create.tests.BulkCreateTests.test_db_default_field_excluded",
         "bulk_create.tests.BulkCreateTests.test_max_batch_size",
         "bulk_create.tests.BulkCreateTransactionTests.test_multiple_batches",

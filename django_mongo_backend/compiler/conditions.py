@@ -250,17 +250,17 @@ class ConditionCompiler:
         if isinstance(lookup.rhs, ColPairs | Tuple):  # columns against columns
             return composite_keys.component_tree(lookup)
         if not is_direct_value(lookup.rhs):
+            if isinstance(lookup.rhs, ResolvedOuterRef):
+                lookup.rhs.as_sql()  # Django's error: an outer reference outside a subquery
+            if not isinstance(lookup.rhs, Query | Subquery):
+                # Django's error, where its tuple lookups compile their right side.
+                raise ValueError("Composite field lookups only work with composite expressions.")
             if name in composite_keys.COMPARISONS:
                 # Django's message (features.supports_tuple_comparison_against_subquery).
                 raise NotSupportedError(
                     f'"{name}" cannot be used to target composite fields through subqueries '
                     "on this backend"
                 )
-            if isinstance(lookup.rhs, ResolvedOuterRef):
-                lookup.rhs.as_sql()  # Django's error: an outer reference outside a subquery
-            if not isinstance(lookup.rhs, Query | Subquery):
-                # Django's error, where its tuple lookups compile their right side.
-                raise ValueError("Composite field lookups only work with composite expressions.")
             if name != "in":
                 raise NotSupportedError(
                     f"the {name!r} lookup of several columns against {type(lookup.rhs).__name__}"

@@ -35,25 +35,17 @@ def join_stages(query, scope, expression_compiler):
         if isinstance(join, BaseTable) or not query.alias_refcount.get(alias):
             continue
         scope.prefixes[alias] = alias
-        key_stage, (local_field, foreign_field), rest = _key_columns(join, alias, scope)
-        if key_stage is not None:
-            stages.append(key_stage)
-            local_path = f"__key_{alias}"
+        if join.join_fields:
+            lookup = _key_lookup(join, alias, scope, stages, outer_joined)
+            lookup.update(_join_condition(join, alias, scope, expression_compiler))
+            _add_key_tests(lookup, join, scope, outer_joined)
         else:
-            local_path = scope.path(join.parent_alias, local_field)
-        lookup = {
-            "from": join.table_name,
-            "localField": local_path,
-            "foreignField": document_key(foreign_field),
-            "as": alias,
-        }
-        lookup.update(_join_condition(join, alias, scope, expression_compiler))
-        local_may_be_null = local_field.null or join.parent_alias in outer_joined
-        if key_stage is None and local_may_be_null and foreign_field.null:
-            guard = {"$match": {document_key(foreign_field): {"$ne": None}}}
-            lookup["pipeline"] = [guard, *lookup.get("pipeline", [])]
-        if rest:
-            _join_rest(lookup, rest, join.parent_alias, scope)
+            # A relation joined by its extra restriction alone (Django's get_joining_fields()
+            # returns nothing): the $lookup pipeline is the whole ON clause.
+            lookup = {"from": join.table_name, "as": alias}
+            lookup.update(_join_condition(join, alias, scope, expression_compiler))
+            if "pipeline" not in lookup:
+                raise ValueError("Join generated an empty ON clause.")  # Django's error
         if join.join_type == LOUTER or join.parent_alias in outer_joined:
             outer_joined.add(alias)
         stages.append({"$lookup": lookup})
@@ -68,6 +60,35 @@ def join_stages(query, scope, expression_compiler):
     return stages
 
 
+def _key_lookup(join, alias, scope, stages, outer_joined):
+    """The ``$lookup`` on the join's key columns (a stage building a composite key document
+    first goes into ``stages``); ``_add_key_tests`` adds what its pipeline checks."""
+    key_stage, (local_field, foreign_field), _rest = _key_columns(join, alias, scope)
+    if key_stage is not None:
+        stages.append(key_stage)
+        local_path = f"__key_{alias}"
+    else:
+        local_path = scope.path(join.parent_alias, local_field)
+    return {
+        "from": join.table_name,
+        "localField": local_path,
+        "foreignField": document_key(foreign_field),
+        "as": alias,
+    }
+
+
+def _add_key_tests(lookup, join, scope, outer_joined):
+    """The NULL guard of the first key pair and the equalities of the other pairs, at the
+    front of the ``$lookup``'s pipeline (before a FilteredRelation's condition)."""
+    key_stage, (local_field, foreign_field), rest = _key_columns(join, lookup["as"], scope)
+    local_may_be_null = local_field.null or join.parent_alias in outer_joined
+    if key_stage is None and local_may_be_null and foreign_field.null:
+        guard = {"$match": {document_key(foreign_field): {"$ne": None}}}
+        lookup["pipeline"] = [guard, *lookup.get("pipeline", [])]
+    if rest:
+        _join_rest(lookup, rest, join.parent_alias, scope)
+
+
 def _key_columns(join, alias, scope):
     """The equality the ``$lookup``'s localField/foreignField runs, and the column pairs left.
 
@@ -79,8 +100,6 @@ def _key_columns(join, alias, scope):
     the ``$lookup``'s pipeline (``_join_rest``).
     """
     pairs = list(join.join_fields)
-    if not pairs:
-        raise NotSupportedError(f"a join without key columns ({join.table_name})")
     foreign_fields = tuple(foreign for _local, foreign in pairs)
     model = foreign_fields[0].model
     if len(pairs) > 1 and composite_keys.key_fields(model) == foreign_fields:
