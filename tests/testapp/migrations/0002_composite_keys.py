@@ -5,6 +5,9 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # It only creates models, so migrate --fake-initial fakes it like 0001 when their
+    # collections exist already (tests/backend/test_existing_databases.py).
+    initial = True
 
     dependencies = [
         ('testapp', '0001_initial'),
