@@ -248,16 +248,19 @@ def test_reverse_managers_and_prefetching():
 def test_tuple_lookups_on_expressions_and_sliced_subqueries():
     def scenario(alias):
         lhs = (F("tenant_id"), F("rank"))
-        top = members(alias).filter(rank__isnull=False).order_by("-rank").values("pk")[:2]
         return (
             keys(members(alias).filter(TupleGreaterThan(lhs, (1, 2)))),
             keys(members(alias).filter(TupleIn(lhs, [(1, 3), (2, 4), (1, None)]))),
             keys(members(alias).exclude(TupleIn(lhs, [(1, 3), (2, 4)]))),
-            keys(members(alias).filter(pk__in=top)),
-            keys(members(alias).filter(pk=top[:1])),
         )
 
     same_on_both(scenario)
+    # A sliced subquery keeps its slice: the two highest ranks, (2, 1) and (2, 2), as SQL's
+    # row IN gives (and SQLite on Django 6.1; Django 5.2's SQLite fallback adds the key
+    # equality to the sliced subquery inside an EXISTS, which matches five members).
+    top = Member.objects.filter(rank__isnull=False).order_by("-rank").values("pk")[:2]
+    assert keys(Member.objects.filter(pk__in=top)) == [(2, 1), (2, 2)]
+    assert keys(Member.objects.filter(pk=top[:1])) == [(2, 1)]
 
 
 def test_select_for_update_claims_documents_by_their_compound_id():
@@ -291,7 +294,7 @@ def test_django_errors_raised_where_its_sql_compilers_raise_them():
     with pytest.raises(ValueError, match="only work with composite expressions"):
         Member.objects.filter(number=Subquery(inner)).count()
     with pytest.raises(NotSupportedError, match='"gt" cannot be used to target composite'):
-        Member.objects.filter(pk__gt=Subquery(Member.objects.values("pk")[:1])).count()
+        Member.objects.filter(pk__gt=Member.objects.values("pk")[:1]).count()
 
 
 def test_introspection_names_the_key_columns():
