@@ -114,7 +114,11 @@ class DatabaseFeatures(BaseDatabaseFeatures):
     supports_comparing_boolean_expr = True
     supports_regex_backreferencing = False
     supports_date_lookup_using_string = False
-    supports_tuple_lookups = False
+    # Only steer Django's SQL rendering of tuple lookups, which never runs: the compiler turns
+    # them into conditions on each column (compiler/composite_keys.py) either way. A
+    # comparison (gt, lt...) of a composite key with a subquery is refused.
+    supports_tuple_lookups = True
+    supports_tuple_comparison_against_subquery = False
     has_case_insensitive_like = False
     nulls_order_largest = False
     order_by_nulls_first = True  # null and missing sort below every value

@@ -136,15 +136,31 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
         size = self.sample_size or self.connection.settings_dict.get("INSPECTDB_SAMPLE_SIZE")
         return int(size or SAMPLE_SIZE)
 
-    def _pk_column(self, table_name):
-        """The primary key column of the model stored in ``table_name``; for a collection no
-        model owns, the auto field of its ``__schema__`` entry, else ``id`` (``_id`` when the
-        documents have a key ``id`` of their own)."""
+    def _pk_columns(self, table_name):
+        """The primary key columns: a composite key's (whose ``_id`` is a copy of its
+        top-level columns, compiler/composite_keys.py), else the one of ``_pk_column``."""
+        model = self._model(table_name)
+        if model is not None and model._meta.is_composite_pk:
+            return [field.column for field in model._meta.pk_fields]
+        return [self._pk_column(table_name)]
+
+    @staticmethod
+    def _model(table_name):
         from django.apps import apps
 
         for model in apps.get_models(include_auto_created=True):
             if model._meta.db_table == table_name:
-                return model._meta.pk.column
+                return model
+        return None
+
+    def _pk_column(self, table_name):
+        """The primary key column of the model stored in ``table_name`` (None for a composite
+        key: ``_pk_columns``); for a collection no model owns, the auto field of its
+        ``__schema__`` entry, else ``id`` (``_id`` when the documents have a key ``id`` of
+        their own)."""
+        model = self._model(table_name)
+        if model is not None:
+            return model._meta.pk.column
         entry = self._documents(self._run(SCHEMA_COLLECTION, "find", {"name": table_name}))
         if entry and entry[0].get("auto", {}).get("field_names"):
             return entry[0]["auto"]["field_names"][0]
@@ -199,6 +215,8 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
         pk_column = self._pk_column(table_name)
         description = []
         for key, counts in sampled.items():
+            if key == "_id" and pk_column is None:
+                continue  # a composite key: its columns are described top-level
             allowed = declared.get(key, set())
             missing = sum(key not in document for document in documents)
             null_ok = key != "_id" and (
@@ -275,11 +293,11 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
         return {}
 
     def get_primary_key_columns(self, cursor, table_name):
-        return [self._pk_column(table_name)]
+        return self._pk_columns(table_name)
 
     def get_constraints(self, cursor, table_name):
         """Indexes from ``listIndexes``; the ``_id`` index is the primary key."""
-        pk_column = self._pk_column(table_name)
+        pk_columns = self._pk_columns(table_name)
         constraints = {}
         for index in self._documents(self._run(table_name, "list_indexes")):
             keys = list(index["key"].items())
@@ -290,8 +308,14 @@ class DatabaseIntrospection(BaseDatabaseIntrospection):
                 if key in {"partialFilterExpression", "sparse", "expireAfterSeconds"}
             }
             constraints[index["name"]] = {
-                "columns": [pk_column if key == "_id" else key for key, _ in keys],
-                "orders": ["DESC" if direction == -1 else "ASC" for _, direction in keys],
+                "columns": [
+                    column for key, _ in keys for column in (pk_columns if key == "_id" else [key])
+                ],
+                "orders": [
+                    "DESC" if direction == -1 else "ASC"
+                    for key, direction in keys
+                    for _ in (pk_columns if key == "_id" else [key])
+                ],
                 "primary_key": primary,
                 "unique": primary or bool(index.get("unique")),
                 "foreign_key": None,

@@ -11,7 +11,8 @@ module level or inside a function; tests/compiler/test_layers.py reads this list
 A new module goes in this list.
 
 - helpers: mql_types, nulls, field_types, patterns, dispatch, float_text, uuid_text,
-  bson_order, limits, ordering, scopes, plans, stored_as_is, ignore_conflicts, update_conflicts
+  bson_order, limits, ordering, scopes, plans, stored_as_is, ignore_conflicts, update_conflicts,
+  composite_keys
 - translation tables: timezones, functions, aggregates, windows, lookups, json_fields
 - expressions and conditions: subqueries, conditions, expressions
 - clauses: generated, joins, combinators, constraints, distinct_on
@@ -33,7 +34,7 @@ from django.core.exceptions import EmptyResultSet, FieldError
 from django.db import NotSupportedError
 from django.db.models import Value
 from django.db.models.constants import OnConflict
-from django.db.models.expressions import Col, DatabaseDefault, OrderBy
+from django.db.models.expressions import Col, ColPairs, DatabaseDefault, OrderBy, Ref
 from django.db.models.functions import Now
 from django.db.models.sql import compiler as sql
 from django.db.models.sql.constants import (
@@ -49,7 +50,7 @@ from django.utils import timezone
 from .. import sequences
 from ..mongo_command import MongoCommand, to_json
 from ..operations import document_key
-from . import distinct_on, generated, ignore_conflicts, row_locks, update_conflicts
+from . import composite_keys, distinct_on, generated, ignore_conflicts, row_locks, update_conflicts
 from .aggregates import compile_aggregate, group_stages
 from .conditions import MATCH_NOTHING
 from .expressions import ExpressionCompiler
@@ -96,6 +97,24 @@ def all_documents(cursor: Any) -> list[Document]:
     document. A read already held in full (a find run with ``fetch_all``, a combined read,
     the async path's) is a list."""
     return cursor if isinstance(cursor, list) else cursor.to_list()
+
+
+def _each_column(order: OrderBy) -> list[OrderBy]:
+    """ORDER BY a composite key (``ColPairs``) is ORDER BY each of its columns, in order."""
+    expression = order.expression
+    if isinstance(expression, Ref):
+        expression = expression.source
+    if not isinstance(expression, ColPairs):
+        return [order]
+    return [
+        OrderBy(
+            column,
+            descending=order.descending,
+            nulls_first=order.nulls_first,
+            nulls_last=order.nulls_last,
+        )
+        for column in expression.get_cols()
+    ]
 
 
 class SQLCompiler(sql.SQLCompiler):
@@ -155,11 +174,12 @@ class SQLCompiler(sql.SQLCompiler):
                 order = expression
             else:
                 order = expression.resolve_expression(self.query, allow_joins=True, reuse=None)
-            identity = (order.expression, order.descending)
-            if identity in seen:
-                continue
-            seen.add(identity)
-            resolved.append((order, is_ref))
+            for term in _each_column(order):
+                identity = (term.expression, term.descending)
+                if identity in seen:
+                    continue
+                seen.add(identity)
+                resolved.append((term, is_ref))
         return resolved
 
     # -- building -------------------------------------------------------------------------
@@ -428,6 +448,7 @@ class SQLInsertCompiler(sql.SQLInsertCompiler, SQLCompiler):
         if not documents:
             return []
         self.compute_values(documents, computed)
+        composite_keys.set_compound_ids(opts.concrete_model, documents)
         if self.query.on_conflict == OnConflict.UPDATE:
             target = update_conflicts.target(opts.concrete_model, self.query.unique_fields)
             update_conflicts.check_supported(opts.concrete_model)
@@ -501,9 +522,18 @@ class _WriteFilter:
         select = query.chain(klass=sql.Query)
         select.__class__ = sql.Query
         select.clear_select_clause()
-        select.add_fields([query.get_meta().pk.name])
+        model = query.get_meta().concrete_model
+        key_fields = composite_keys.key_fields(model)
+        if key_fields is None:
+            select.add_fields([query.get_meta().pk.name])
+        else:
+            select.add_fields([field.name for field in key_fields])
         select.clear_ordering(force=True)
-        ids = [row[0] for row in select.get_compiler(compiler.using).execute_raw_rows()]
+        rows = select.get_compiler(compiler.using).execute_raw_rows()
+        if key_fields is None:
+            ids = [row[0] for row in rows]
+        else:
+            ids = [composite_keys.compound_id(model, tuple(row)) for row in rows]
         return {"_id": {"$in": ids}} if ids else MATCH_NOTHING
 
 
@@ -546,6 +576,7 @@ class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
         expression_compiler = ExpressionCompiler(self, Scope(query.get_initial_alias()))
         constants, computed = {}, {}
         read_values = []
+        composite_keys.refuse_key_updates(opts.concrete_model, [f for f, _m, _v in query.values])
         for field, _model, value in query.values:
             if type(value) in as_is_types(field, self.connection):
                 constants[document_key(field)] = value  # get_db_prep_save would return it
@@ -560,6 +591,11 @@ class SQLUpdateCompiler(_WriteFilter, sql.SQLUpdateCompiler, SQLCompiler):
                     )
                 if value.contains_aggregate:
                     raise NotSupportedError(f"aggregates in update() of {field.name}")
+                if isinstance(value, ColPairs):  # Django's error (SQLUpdateCompiler.as_sql)
+                    raise FieldError(
+                        "Composite primary keys expressions are not allowed in this query "
+                        f"({field.name}=F('pk'))."
+                    )
             key = document_key(field)
             if isinstance(value, Value) and field.get_internal_type() == "JSONField":
                 # As Django's update: JSONField.get_db_prep_save stores Value(None, JSONField())

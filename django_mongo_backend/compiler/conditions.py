@@ -32,9 +32,13 @@ from django.db.models.expressions import (
     Exists,
     ExpressionList,
     NegatedExpression,
+    ResolvedOuterRef,
+    Subquery,
     Value,
 )
+from django.db.models.fields.tuple_lookups import Tuple
 from django.db.models.lookups import (
+    Exact,
     IntegerFieldOverflow,
     Lookup,
     YearExact,
@@ -44,10 +48,11 @@ from django.db.models.lookups import (
     YearLt,
     YearLte,
 )
+from django.db.models.query_utils import Q
 from django.db.models.sql.query import Query
-from django.db.models.sql.where import AND, XOR, NothingNode, WhereNode
+from django.db.models.sql.where import AND, OR, XOR, NothingNode, WhereNode
 
-from . import lookups
+from . import composite_keys, lookups
 from .dispatch import by_class
 from .field_types import NUMERIC_TYPES, internal_type
 from .json_fields import as_mql_for, as_mql_match_for
@@ -169,8 +174,9 @@ class ConditionCompiler:
 
     def _match_lookup(self, lookup, positive):
         lookup = in_subquery_as_query(lookup)
-        if isinstance(lookup.lhs, ColPairs):
+        if composite_keys.is_tuple_lookup(lookup):
             return self._match_columns(lookup, positive)
+        composite_keys.refuse_key_value(lookup)
         if not is_table_lookup(lookup):
             as_mql_match = getattr(lookup, "as_mql_match", None) or as_mql_match_for(lookup)
             if as_mql_match is not None:
@@ -208,36 +214,128 @@ class ConditionCompiler:
         return self._negatable(condition, path, positive)
 
     def _match_columns(self, lookup, positive):
-        """Tuple lookups on several columns at once (Django 6's related-object fetching):
-        ``(a, b) IN ((1, 2), ...)`` and ``(a, b) = (1, 2)``."""
-        columns = lookup.lhs.get_cols()
-        if lookup.lookup_name not in ("in", "exact") or not is_direct_value(lookup.rhs):
-            raise NotSupportedError(f"the {lookup.lookup_name!r} lookup on several columns")
-        rows = lookup.rhs if lookup.lookup_name == "in" else [lookup.rhs]
-        alternatives = []
-        for row in rows:
-            values = [
-                column.target.get_db_prep_value(value, self.connection, prepared=False)
-                for column, value in zip(columns, row, strict=True)
-            ]
-            if None in values:
-                continue  # a NULL never equals anything
-            conditions = [
-                {self._path(column): {"$eq": value}}
-                for column, value in zip(columns, values, strict=True)
-            ]
-            alternatives.append(conditions[0] if len(conditions) == 1 else {"$and": conditions})
-        if not alternatives:
+        """A lookup on several columns at once (``ColPairs``: a composite primary key, a
+        multi-column relation): ``(a, b) IN ((1, 2), ...)`` and ``(a, b) = (1, 2)`` as
+        equalities (on ``_id`` when the columns are a composite key, composite_keys.py),
+        ``IN`` a subquery as an ``EXISTS`` of it, and the other tuple lookups as the lookups
+        on each column they stand for."""
+        lookup = composite_keys.as_tuple_lookup(lookup)
+        name, rhs = lookup.lookup_name, lookup.rhs
+        columns = composite_keys.columns_of(lookup.lhs)
+        if name not in ("in", "exact") or not composite_keys.all_columns(columns):
+            return self._match(self._columns_node(lookup), positive)
+        if hasattr(rhs, "query") and not isinstance(rhs, Query):  # a Subquery()
+            rhs = rhs.query
+        if isinstance(rhs, Query) and not is_correlated(rhs):
+            # Run first, as a single-column subquery is (``rhs_value``): its stored rows.
+            rows = [tuple(row) for row in self.subquery_rows(rhs)]
+            if name == "exact" and len(rows) > 1:
+                raise NotSupportedError("a subquery used as a value returned more than one row")
+            return self._match_rows(columns, rows, positive)
+        if is_direct_value(rhs):
+            rows = composite_keys.rows_of(lookup)
+            if all(is_direct_value(value) for row in rows for value in row):
+                rows = [
+                    [
+                        column.target.get_db_prep_value(value, self.connection, prepared=False)
+                        for column, value in zip(columns, row, strict=True)
+                    ]
+                    for row in rows
+                    if not composite_keys.has_null(row)
+                ]
+                return self._match_rows(columns, rows, positive)
+        return self._match(self._columns_node(lookup), positive)
+
+    def _columns_node(self, lookup):
+        """The conditions on single columns a tuple lookup stands for."""
+        name = lookup.lookup_name
+        if isinstance(lookup.rhs, ColPairs | Tuple):  # columns against columns
+            return composite_keys.component_tree(lookup)
+        if not is_direct_value(lookup.rhs):
+            if isinstance(lookup.rhs, ResolvedOuterRef):
+                lookup.rhs.as_sql()  # Django's error: an outer reference outside a subquery
+            if not isinstance(lookup.rhs, Query | Subquery):
+                # Django's error, where its tuple lookups compile their right side.
+                raise ValueError("Composite field lookups only work with composite expressions.")
+            if name in composite_keys.COMPARISONS:
+                # Django's message (features.supports_tuple_comparison_against_subquery).
+                raise NotSupportedError(
+                    f'"{name}" cannot be used to target composite fields through subqueries '
+                    "on this backend"
+                )
+            if name != "in":
+                raise NotSupportedError(
+                    f"the {name!r} lookup of several columns against {type(lookup.rhs).__name__}"
+                )
+            return self._in_subquery(lookup)
+        if name == "in":
+            columns = composite_keys.columns_of(lookup.lhs)
+            return WhereNode(
+                [
+                    WhereNode([Exact(c, v) for c, v in zip(columns, row, strict=True)], AND)
+                    for row in lookup.rhs
+                    if not composite_keys.has_null(row)
+                ],
+                OR,
+            )
+        return composite_keys.component_tree(lookup)
+
+    def _match_rows(self, columns, rows, positive):
+        """``(a, b) IN ((1, 2), ...)`` with stored values (a row holding NULL equals
+        nothing)."""
+        rows = [row for row in rows if not composite_keys.has_null(row)]
+        if not rows:
             return NOTHING if positive else EVERYTHING
-        if len(columns) == 1:
+        keyed = composite_keys.whole_key(columns)
+        if keyed is not None:
+            # One equality on _id, which its unique index answers.
+            path = self.expression_compiler.scope.path(columns[0].alias, keyed._meta.pk)
+            ids = [composite_keys.compound_id(keyed, tuple(row)) for row in rows]
+            condition = {path: {"$eq": ids[0]} if len(ids) == 1 else {"$in": ids}}
+        elif len(columns) == 1:
             path = self._path(columns[0])
-            condition = {path: {"$in": [alt[path]["$eq"] for alt in alternatives]}}
+            condition = {path: {"$in": [row[0] for row in rows]}}
         else:
+            alternatives = [
+                {
+                    "$and": [
+                        {self._path(column): {"$eq": value}}
+                        for column, value in zip(columns, row, strict=True)
+                    ]
+                }
+                for row in rows
+            ]
             condition = alternatives[0] if len(alternatives) == 1 else {"$or": alternatives}
         if positive:
             return condition
         not_null = [{self._path(column): {"$ne": None}} for column in columns]
         return {"$and": [{"$nor": [condition]}, *not_null]}
+
+    def _in_subquery(self, lookup):
+        """``(a, b) IN (SELECT x, y ...)`` as ``EXISTS (SELECT ... WHERE x = a AND y = b)``,
+        as Django's fallback for backends without tuple comparisons writes it."""
+        query = lookup.rhs
+        if hasattr(query, "query") and not isinstance(query, Query):  # a Subquery()
+            query = query.query
+        selected = []
+        for expression, _sql, _alias in query.get_compiler(connection=self.connection).get_select()[
+            0
+        ]:
+            selected.extend(
+                expression.get_cols() if isinstance(expression, ColPairs) else [expression]
+            )
+        query = query.clone()
+        query.add_q(
+            Q(
+                *[
+                    Exact(column, inner)
+                    for column, inner in zip(
+                        composite_keys.columns_of(lookup.lhs), selected, strict=True
+                    )
+                ]
+            )
+        )
+        return Exists(query)
 
     @staticmethod
     def _negatable(condition, path, positive):
@@ -308,6 +406,15 @@ class ConditionCompiler:
             return list(params)
         return params[0]
 
+    def subquery_rows(self, query: Any) -> list[Any]:
+        """The rows of a non-correlated subquery, run first (``subquery_values``)."""
+        compiler = query.get_compiler(connection=self.connection)
+        if _COMPILING_ONLY.get():
+            with contextlib.suppress(EmptyResultSet):
+                compiler.build_select()
+            return []
+        return list(compiler.execute_raw_rows())
+
     def subquery_values(self, query: Any) -> list[Any]:
         """Run a non-correlated subquery first and use its values (one extra round trip);
         while ``compiling_only()``, compile it (for its errors) and run nothing."""
@@ -348,6 +455,10 @@ class ConditionCompiler:
 
     def lookup_expression(self, lookup: Any, positive: bool = True) -> AggregationExpression:
         lookup = in_subquery_as_query(lookup)
+        if composite_keys.is_tuple_lookup(lookup):
+            node = self._columns_node(composite_keys.as_tuple_lookup(lookup))
+            return self.expression(node, positive)
+        composite_keys.refuse_key_value(lookup)
         if not is_table_lookup(lookup):
             as_mql = getattr(lookup, "as_mql", None) or as_mql_for(lookup)
             if as_mql is not None:

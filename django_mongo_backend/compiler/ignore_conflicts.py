@@ -99,7 +99,9 @@ def unique_keys(model: Any, pk_given: bool, *, skip_partial: bool = False) -> li
     opts = model._meta
     keys = []
     if pk_given:
-        keys.append(UniqueKey([opts.pk]))
+        # A composite key is unique as its top-level columns are together (its _id is their
+        # copy, composite_keys.py): upserts and reads match those, as unique_fields names them.
+        keys.append(UniqueKey(list(opts.pk_fields)))
     for field in opts.local_concrete_fields:
         if field.unique and not field.primary_key:
             keys.append(UniqueKey([field]))

@@ -21,6 +21,7 @@ from django.db.models.sql.constants import LOUTER
 from django.db.models.sql.datastructures import BaseTable
 
 from ..operations import document_key
+from . import composite_keys
 from .expressions import ExpressionCompiler
 from .generated import read_stage
 from .scopes import Scope
@@ -34,27 +35,23 @@ def join_stages(query, scope, expression_compiler):
     for alias, join in query.alias_map.items():
         if isinstance(join, BaseTable) or not query.alias_refcount.get(alias):
             continue
-        if len(join.join_fields) != 1:
-            raise NotSupportedError(
-                f"joins on several columns ({join.table_name}) are not supported yet"
-            )
-        ((local_field, foreign_field),) = join.join_fields
         scope.prefixes[alias] = alias
-        lookup = {
-            "from": join.table_name,
-            "localField": scope.path(join.parent_alias, local_field),
-            "foreignField": document_key(foreign_field),
-            "as": alias,
-        }
-        lookup.update(_join_condition(join, alias, scope, expression_compiler))
-        virtual = read_stage(expression_compiler.query_compiler, foreign_field.model)
-        if virtual is not None:
-            # Before the join's own conditions, which may read them.
-            lookup["pipeline"] = [virtual, *lookup.get("pipeline", [])]
-        local_may_be_null = local_field.null or join.parent_alias in outer_joined
-        if local_may_be_null and foreign_field.null:
-            guard = {"$match": {document_key(foreign_field): {"$ne": None}}}
-            lookup["pipeline"] = [guard, *lookup.get("pipeline", [])]
+        if join.join_fields:
+            lookup = _key_lookup(join, alias, scope, stages, outer_joined)
+            lookup.update(_join_condition(join, alias, scope, expression_compiler))
+            foreign_model = join.join_fields[0][1].model
+            virtual = read_stage(expression_compiler.query_compiler, foreign_model)
+            if virtual is not None:
+                # Before the join's own conditions, which may read them.
+                lookup["pipeline"] = [virtual, *lookup.get("pipeline", [])]
+            _add_key_tests(lookup, join, scope, outer_joined)
+        else:
+            # A relation joined by its extra restriction alone (Django's get_joining_fields()
+            # returns nothing): the $lookup pipeline is the whole ON clause.
+            lookup = {"from": join.table_name, "as": alias}
+            lookup.update(_join_condition(join, alias, scope, expression_compiler))
+            if "pipeline" not in lookup:
+                raise ValueError("Join generated an empty ON clause.")  # Django's error
         if join.join_type == LOUTER or join.parent_alias in outer_joined:
             outer_joined.add(alias)
         stages.append({"$lookup": lookup})
@@ -67,6 +64,72 @@ def join_stages(query, scope, expression_compiler):
             }
         )
     return stages
+
+
+def _key_lookup(join, alias, scope, stages, outer_joined):
+    """The ``$lookup`` on the join's key columns (a stage building a composite key document
+    first goes into ``stages``); ``_add_key_tests`` adds what its pipeline checks."""
+    key_stage, (local_field, foreign_field), _rest = _key_columns(join, alias, scope)
+    if key_stage is not None:
+        stages.append(key_stage)
+        local_path = f"__key_{alias}"
+    else:
+        local_path = scope.path(join.parent_alias, local_field)
+    return {
+        "from": join.table_name,
+        "localField": local_path,
+        "foreignField": document_key(foreign_field),
+        "as": alias,
+    }
+
+
+def _add_key_tests(lookup, join, scope, outer_joined):
+    """The NULL guard of the first key pair and the equalities of the other pairs, at the
+    front of the ``$lookup``'s pipeline (before a FilteredRelation's condition)."""
+    key_stage, (local_field, foreign_field), rest = _key_columns(join, lookup["as"], scope)
+    local_may_be_null = local_field.null or join.parent_alias in outer_joined
+    if key_stage is None and local_may_be_null and foreign_field.null:
+        guard = {"$match": {document_key(foreign_field): {"$ne": None}}}
+        lookup["pipeline"] = [guard, *lookup.get("pipeline", [])]
+    if rest:
+        _join_rest(lookup, rest, join.parent_alias, scope)
+
+
+def _key_columns(join, alias, scope):
+    """The equality the ``$lookup``'s localField/foreignField runs, and the column pairs left.
+
+    A join on the whole composite primary key of the joined model (composite_keys.py) matches
+    ``_id``, through its unique index: the local columns are first put together as the key
+    document (``__key_<alias>``, the components in the key's order). A local NULL (or a
+    column missing after an outer join) gives a document no ``_id`` equals, as SQL never joins
+    on NULL. Another join on several columns matches the first pair there and the others in
+    the ``$lookup``'s pipeline (``_join_rest``).
+    """
+    pairs = list(join.join_fields)
+    foreign_fields = tuple(foreign for _local, foreign in pairs)
+    model = foreign_fields[0].model
+    if len(pairs) > 1 and composite_keys.key_fields(model) == foreign_fields:
+        key = {
+            foreign.column: "$" + scope.path(join.parent_alias, local) for local, foreign in pairs
+        }
+        stage = {"$addFields": {f"__key_{alias}": key}}
+        return stage, (pairs[0][0], model._meta.pk), []
+    return None, pairs[0], pairs[1:]
+
+
+def _join_rest(lookup, rest, parent_alias, scope):
+    """The column pairs of a multi-column join beyond the first, as ``$expr`` equalities in the
+    ``$lookup``'s pipeline; a NULL on either side joins nothing, as in SQL (``$gt: [x, null]``
+    is false for null and missing only)."""
+    let = lookup.setdefault("let", {})
+    tests = []
+    for local, foreign in rest:
+        name = f"key{len(let)}"
+        let[name] = "$" + scope.path(parent_alias, local)
+        tests.append({"$eq": ["$" + document_key(foreign), f"$${name}"]})
+        tests.append({"$gt": [f"$${name}", None]})
+    match = {"$match": {"$expr": {"$and": tests}}}
+    lookup["pipeline"] = [match, *lookup.get("pipeline", [])]
 
 
 def _join_condition(join, alias, scope, expression_compiler):

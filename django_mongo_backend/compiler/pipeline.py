@@ -18,10 +18,11 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db import NotSupportedError
 from django.db.models.aggregates import Aggregate
-from django.db.models.expressions import Col, Ref, Subquery, Window
+from django.db.models.expressions import Col, ColPairs, Ref, Subquery, Window
 from django.db.models.sql.query import Query
 from django.db.models.sql.where import AND, WhereNode
 
+from . import composite_keys
 from .aggregates import compile_aggregate, group_stages
 from .combinators import combined_plan
 from .conditions import MATCH_NOTHING, ConditionCompiler, compiling_only
@@ -209,12 +210,16 @@ class SelectBuilder:
         # Windows (computed by their own stages, before the columns that read them).
         windows = self.expression_compiler.windows = Windows(self.expression_compiler)
         for index, (expression, _sql, _alias) in enumerate(columns):
-            if isinstance(expression, Col):
-                alias, target = expression.alias, expression.target
-                parts = tuple(path(alias, target).split("."))
-                required = target.column if enforce and alias == base_alias else None
-                readers.append((parts, required))
-                roots.add(parts[0])
+            # A composite key (ColPairs) is read as its columns, one row value each, which
+            # Django's composite_fields_to_tuples() then makes one tuple.
+            plain = expression.get_cols() if isinstance(expression, ColPairs) else [expression]
+            if isinstance(plain[0], Col):
+                for column in plain:
+                    alias, target = column.alias, column.target
+                    parts = tuple(path(alias, target).split("."))
+                    required = target.column if enforce and alias == base_alias else None
+                    readers.append((parts, required))
+                    roots.add(parts[0])
             else:
                 key = f"__c{index}"
                 computed[key] = self.expression_compiler.compile(expression)
@@ -346,7 +351,7 @@ class SelectBuilder:
         if group_by is not True:
             # values(): Django groups by these expressions as they are (an Exists stays an
             # Exists, not the outer columns it reads).
-            for expression in group_by:
+            for expression in composite_keys.flat(group_by):
                 if expression.contains_over_clause:
                     continue  # a window is computed after the group, not grouped on
                 if not expression.contains_aggregate and expression not in keys:
@@ -357,11 +362,11 @@ class SelectBuilder:
                 continue
             if expression.contains_over_clause:
                 # A window reads the groups: its PARTITION BY / ORDER BY columns are grouped on.
-                for column in expression.get_group_by_cols():
+                for column in composite_keys.flat(expression.get_group_by_cols()):
                     if column not in keys and not column.contains_aggregate:
                         keys.append(column)
                 continue
-            for column in expression.get_group_by_cols():
+            for column in composite_keys.flat(expression.get_group_by_cols()):
                 if column not in keys:
                     keys.append(column)
         if self.query_compiler.having is not None:
@@ -391,6 +396,7 @@ class SelectBuilder:
         return self.query_compiler.order_by_expressions
 
     def _grouped(self, pipeline, columns):
+        columns = composite_keys.flat_select(columns)
         keys = self._group_keys(columns)
         for key in keys:
             # Django formats every GROUP BY expression (select_format reads its output_field),

@@ -98,7 +98,16 @@ def claims(read, targets):
             value = document_id if index is None else row[index]
             if value is not None:
                 ids.append(value)
-    return {table: list(dict.fromkeys(ids)) for table, ids in wanted.items() if ids}
+    return {table: _distinct(ids) for table, ids in wanted.items() if ids}
+
+
+def _distinct(ids):
+    """``ids`` without repeats, in order; a composite key's ``_id`` is a dict (unhashable),
+    kept apart by its items in order (as MongoDB compares documents)."""
+    seen = {}
+    for value in ids:
+        seen.setdefault(tuple(value.items()) if isinstance(value, dict) else value, value)
+    return list(seen.values())
 
 
 class ClaimCommand(MongoCommand):

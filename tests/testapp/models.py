@@ -130,3 +130,34 @@ class Shipment(models.Model):
 
     line = models.ForeignKey(Line, models.CASCADE, related_name="shipments")
     boxes = models.IntegerField()
+
+
+class Tenant(models.Model):
+    name = models.CharField(max_length=20)
+
+
+class Member(models.Model):
+    """A composite primary key (Django 5.2): stored as the document ``_id``
+    ``{"tenant_id": ..., "number": ...}``."""
+
+    pk = models.CompositePrimaryKey("tenant_id", "number")
+    tenant = models.ForeignKey(Tenant, models.CASCADE, related_name="members")
+    number = models.IntegerField()
+    name = models.CharField(max_length=20, default="")
+    rank = models.IntegerField(null=True)
+
+
+class Visit(models.Model):
+    """A multi-column relation to a composite primary key (Django's ``ForeignObject``)."""
+
+    tenant_ref = models.IntegerField()
+    member_number = models.IntegerField(null=True)
+    member = models.ForeignObject(
+        Member,
+        models.CASCADE,
+        from_fields=("tenant_ref", "member_number"),
+        to_fields=("tenant_id", "number"),
+        related_name="visits",
+        null=True,
+    )
+    note = models.CharField(max_length=20, default="")
