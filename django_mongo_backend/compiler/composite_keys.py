@@ -69,7 +69,8 @@ def set_compound_ids(model: Any, documents: list[dict[str, Any]]) -> None:
 
 def compound_id(model: Any, values: tuple[Any, ...]) -> dict[str, Any]:
     """The ``_id`` of the document with these (stored) key component values."""
-    return {field.column: value for field, value in zip(key_fields(model), values, strict=True)}
+    fields = key_fields(model) or ()
+    return {field.column: value for field, value in zip(fields, values, strict=True)}
 
 
 def refuse_key_updates(model: Any, fields: list[Any]) -> None:

@@ -222,7 +222,7 @@ class Windows:
         ``$setWindowFields`` stages."""
         stages: list[Stage] = []
         if self.row_ids:
-            number = {ROW_ID: {"$documentNumber": {}}}
+            number: dict[str, Any] = {ROW_ID: {"$documentNumber": {}}}
             stages.append({"$setWindowFields": {"sortBy": dict(ARBITRARY_SORT), "output": number}})
         if self.keys:
             stages.append({"$addFields": dict(self.keys)})
