@@ -223,7 +223,26 @@ class DatabaseOperations(BaseDatabaseOperations):
         converter = self._converters.get(internal_type)
         if converter is not None:
             converters.append(getattr(self, converter))
+        elif internal_type in self._computed_number_types and not isinstance(expression, Col):
+            # A computed integer can come back as a Decimal128 (arithmetic with a decimal
+            # column, output_field=IntegerField()): Django's own int() conversion after this
+            # one takes a Decimal, not a Decimal128. A column holds its own type.
+            converters.append(self.convert_computed_number_value)
         return converters
+
+    _computed_number_types = frozenset(
+        {
+            "IntegerField",
+            "BigIntegerField",
+            "SmallIntegerField",
+            "PositiveIntegerField",
+            "PositiveBigIntegerField",
+            "PositiveSmallIntegerField",
+        }
+    )
+
+    def convert_computed_number_value(self, value, expression, connection):
+        return value.to_decimal() if isinstance(value, Decimal128) else value
 
     #: Column types whose stored BSON type the ENFORCE_SCHEMA validator fixes (double, bool),
     #: so reading them needs no per-row conversion (computed values still get one).

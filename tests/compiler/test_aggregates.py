@@ -330,3 +330,16 @@ def test_any_value_collects_no_array(people):
     nulls = Author.objects.aggregate(any=models.AnyValue("age", filter=Q(age__isnull=True)))
     assert nulls == {"any": None}
     assert Author.objects.aggregate(any=models.AnyValue("age"))["any"] in (30, 45)
+
+
+def test_an_integer_computed_from_a_decimal_reads_as_an_integer(library):
+    """``output_field=IntegerField()`` over decimal arithmetic: the server answers a
+    Decimal128, which Django's int() conversion cannot take (aggregation's
+    test_combine_different_types); SQL gives the integer part."""
+    from django.db.models import ExpressionWrapper, F, IntegerField, Sum
+
+    total = Book.objects.aggregate(v=Sum(F("pages") + F("price"), output_field=IntegerField()))
+    assert total == {"v": 429}  # 100 + 9.99 + 300 + 20.00; rows without a price add NULL
+    rows = Book.objects.filter(price__isnull=False).order_by("title")
+    each = rows.annotate(v=ExpressionWrapper(F("pages") + F("price"), IntegerField()))
+    assert list(each.values_list("v", flat=True)) == [109, 320]
