@@ -211,6 +211,13 @@ def _cast(expression_compiler, expression, args):
     source = _source_type(expression)
     if target in ("DateField", "TimeField") and source == "DateTimeField":
         return _datetime_as(target, args[0], expression_compiler.connection)
+    if target == "UUIDField":
+        if source == "UUIDField":
+            return args[0]  # a UUID is stored as one already (binData subtype 4)
+        raise NotSupportedError(
+            f"Cast of a {source or 'value'} to UUIDField is not supported on MongoDB 7.0, whose "
+            "$convert makes no binData (a UUID) of text (new in 8.0)"
+        )
     operator = CAST_OPERATORS.get(target)
     if operator is None:
         raise NotSupportedError(f"Cast to {target} is not supported on MongoDB")

@@ -487,3 +487,20 @@ def test_concat_of_numbers_is_their_text(library):
         "name"
     )
     assert list(ages.values_list("label", flat=True)) == ["Ann30", "Bob", "Cy45"]
+
+
+def test_a_uuid_cast_to_a_uuid_is_itself_and_text_to_a_uuid_is_refused():
+    """A GeneratedField of Cast("field", UUIDField()) (Django's model_fields) reads the UUID
+    as stored; text to UUID needs $convert to binData, which MongoDB 7.0 lacks."""
+    import uuid
+
+    from django.db import NotSupportedError, models
+
+    from tests.testapp.models import AllTypes
+
+    value = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    AllTypes.objects.create(uid=value, char=str(value))
+    rows = AllTypes.objects.annotate(v=Cast("uid", models.UUIDField()))
+    assert list(rows.values_list("v", flat=True)) == [value]
+    with pytest.raises(NotSupportedError, match="CharField to UUIDField"):
+        list(AllTypes.objects.annotate(v=Cast("char", models.UUIDField())).values_list("v"))
