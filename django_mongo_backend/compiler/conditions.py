@@ -20,6 +20,7 @@ condition (or None to fall back to ``$expr``) so that an index can answer it.
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any, Protocol
@@ -173,7 +174,7 @@ class ConditionCompiler:
         return {operator: parts}
 
     def _match_lookup(self, lookup, positive):
-        lookup = in_subquery_as_query(lookup)
+        lookup = as_django_lookup(in_subquery_as_query(lookup))
         if composite_keys.is_tuple_lookup(lookup):
             return self._match_columns(lookup, positive)
         composite_keys.refuse_key_value(lookup)
@@ -454,7 +455,7 @@ class ConditionCompiler:
         return {"$eq": [{"$mod": [count, 2]}, 1 if positive else 0]}
 
     def lookup_expression(self, lookup: Any, positive: bool = True) -> AggregationExpression:
-        lookup = in_subquery_as_query(lookup)
+        lookup = as_django_lookup(in_subquery_as_query(lookup))
         if composite_keys.is_tuple_lookup(lookup):
             node = self._columns_node(composite_keys.as_tuple_lookup(lookup))
             return self.expression(node, positive)
@@ -738,6 +739,50 @@ def is_supported_class(klass: type) -> bool:
     return (
         klass.__module__ in SUPPORTED_LOOKUP_MODULES or klass.__name__ in SUPPORTED_LOOKUP_CLASSES
     )
+
+
+#: Class attributes a subclass of one of Django's lookups may set and still be compiled as that
+#: lookup: they rename it or widen the values it takes, never change its SQL.
+_NAMING_ONLY = frozenset(
+    {
+        "lookup_name",
+        "can_use_none_as_rhs",
+        "__module__",
+        "__qualname__",
+        "__doc__",
+        "__firstlineno__",
+        "__static_attributes__",
+    }
+)
+
+#: Lookup class -> the Django lookup class it compiles as (itself when none applies).
+_DJANGO_BASES: dict[type, type] = {}
+
+
+def as_django_lookup(lookup: Any) -> Any:
+    """A lookup of a subclass that only renames one of Django's lookups (``class
+    IsNullWithNoneAsRHS(IsNull): lookup_name = "isnull_none_rhs"``) as that Django lookup, so
+    the tables compile it; any other lookup as it is. The answer is kept per class."""
+    klass = type(lookup)
+    base = _DJANGO_BASES.get(klass)
+    if base is None:
+        base = _DJANGO_BASES[klass] = _renamed_from(klass)
+    if base is klass:
+        return lookup
+    clone = copy.copy(lookup)
+    clone.__class__ = base
+    return clone
+
+
+def _renamed_from(klass: type) -> type:
+    if is_supported_class(klass) or not issubclass(klass, Lookup):
+        return klass
+    for ancestor in klass.__mro__:
+        if is_supported_class(ancestor):
+            return ancestor
+        if set(vars(ancestor)) - _NAMING_ONLY:
+            return klass  # it changes more than the name: its own translation or none
+    return klass
 
 
 def check_supported(lookup: Any) -> None:

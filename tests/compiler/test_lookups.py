@@ -363,3 +363,32 @@ def test_in_drops_none_and_keeps_the_values_order(library):
     (match, _) = pipeline(Author.objects.filter(name__in=names))
     assert match == {"$match": {"name": {"$in": names}}}
     assert pipeline(Book.objects.filter(published__exact=None)) == [{"$match": {"published": None}}]
+
+
+def test_a_lookup_that_only_renames_one_of_djangos_is_compiled_as_it(library):
+    """``class IsNullWithNoneAsRHS(IsNull): lookup_name = "isnull_none_rhs"`` (Django's lookup
+    app) adds no SQL of its own: it compiles as IsNull. A subclass with its own ``as_sql`` is
+    still refused, naming it."""
+    from django.db import NotSupportedError
+    from django.db.models import IntegerField
+    from django.db.models.lookups import Exact, IsNull
+    from django.test.utils import register_lookup
+
+    class IsNullWithNoneAsRHS(IsNull):
+        lookup_name = "isnull_none_rhs"
+        can_use_none_as_rhs = True
+
+    class SqlExact(Exact):
+        lookup_name = "sql_exact"
+
+        def as_sql(self, compiler, connection):
+            return "%s = %s", []
+
+    with (
+        register_lookup(IntegerField, IsNullWithNoneAsRHS),
+        register_lookup(IntegerField, SqlExact),
+    ):
+        names = Author.objects.filter(age__isnull_none_rhs=True).values_list("name", flat=True)
+        assert list(names) == ["Bob"]
+        with pytest.raises(NotSupportedError, match="'sql_exact' lookup of SqlExact"):
+            list(Author.objects.filter(age__sql_exact=30))
