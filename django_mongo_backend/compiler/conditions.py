@@ -780,7 +780,7 @@ def _renamed_from(klass: type) -> type:
     for ancestor in klass.__mro__:
         if is_supported_class(ancestor):
             # A concrete lookup (IsNull, Exact...), not the abstract Lookup it derives from.
-            return ancestor if ancestor.lookup_name else klass
+            return ancestor if getattr(ancestor, "lookup_name", None) else klass
         if set(vars(ancestor)) - _NAMING_ONLY:
             return klass  # it changes more than the name: its own translation or none
     return klass
