@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import FieldError
-from django.db import IntegrityError, NotSupportedError, connection, connections, transaction
+from django.db import IntegrityError, NotSupportedError, connection, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.fields.tuple_lookups import TupleGreaterThan, TupleIn
 from django.test.utils import CaptureQueriesContext
 
+from tests.backend.sqlite_tables import sqlite_tables
 from tests.testapp.models import Member, Tenant, Visit
 
 BOTH = ["default", "sqlite"]
@@ -20,15 +21,9 @@ MODELS = [Tenant, Member, Visit]
 
 
 @pytest.fixture(autouse=True)
-def sqlite_tables():
-    """The models' tables in the SQLite alias for the test, dropped after it."""
-    with connections["sqlite"].schema_editor() as editor:
-        for model in MODELS:
-            editor.create_model(model)
-    yield
-    with connections["sqlite"].schema_editor() as editor:
-        for model in reversed(MODELS):
-            editor.delete_model(model)
+def tables():
+    with sqlite_tables(MODELS):
+        yield
 
 
 def populate(alias):

@@ -6,9 +6,10 @@
 from __future__ import annotations
 
 import pytest
-from django.db import IntegrityError, ProgrammingError, connection, connections, transaction
+from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from tests.backend.sqlite_tables import sqlite_tables
 from tests.testapp.models import Author, Book, Chapter, Natural, Tag
 
 BOTH = ["default", "sqlite"]
@@ -16,17 +17,9 @@ pytestmark = pytest.mark.django_db(transaction=True, databases=BOTH)
 
 
 @pytest.fixture(autouse=True)
-def sqlite_tables():
-    """The models' tables in the SQLite alias for the test (its router migrates only the
-    differential app there), dropped after it."""
-    models = [Tag, Author, Book, Chapter, Natural]
-    with connections["sqlite"].schema_editor() as editor:
-        for model in models:
-            editor.create_model(model)
-    yield
-    with connections["sqlite"].schema_editor() as editor:
-        for model in reversed(models):
-            editor.delete_model(model)
+def tables():
+    with sqlite_tables([Tag, Author, Book, Chapter, Natural]):
+        yield
 
 
 def on_both(scenario):
